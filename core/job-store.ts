@@ -1,0 +1,163 @@
+/**
+ * Typed functions over the job Lua scripts. Every state change of a job is one
+ * script run, so it is atomic on any Redis, local or managed.
+ */
+import { KilnError } from './errors';
+import type { JobStatus, Keys } from './keys';
+import * as lua from './lua/scripts';
+import { flatToRecord, type RedisPort } from './redis-port';
+import { type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
+
+export interface JobStoreOptions {
+  keys: Keys;
+  eventsMaxLen?: number;
+  succeededRetentionMs?: number;
+  failedRetentionMs?: number;
+}
+
+export interface NewJob {
+  id: string;
+  type: string;
+  kind: JobKind;
+  payload: unknown;
+  priority: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  now: number;
+  requireKnownType: boolean;
+  idempotency?: { key: string; fingerprint: string; ttlMs: number };
+  backoff?: string;
+}
+
+export type EnqueueResult = { created: true; id: string; seq: number } | { created: false; id: string };
+
+export interface JobPage {
+  jobs: JobRecord[];
+  nextCursor: string | null;
+}
+
+const DAY = 24 * 3600 * 1000;
+
+export function parseJob(hash: Record<string, string>): JobRecord | null {
+  if (!hash.id) return null;
+  const parsed = jobRecordSchema.safeParse(hash);
+  if (!parsed.success) {
+    throw new KilnError('CORRUPT_JOB', `job ${hash.id} in Redis does not match the schema: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}
+
+export type JobStore = ReturnType<typeof createJobStore>;
+
+export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
+  const { keys } = opts;
+  const maxLen = opts.eventsMaxLen ?? 10_000;
+  const okRetention = opts.succeededRetentionMs ?? DAY;
+  const failRetention = opts.failedRetentionMs ?? 7 * DAY;
+
+  return {
+    keys,
+
+    async enqueue(job: NewJob): Promise<EnqueueResult> {
+      const idem = job.idempotency;
+      const reply = (await redis.runScript(
+        lua.enqueueJob,
+        [
+          keys.job(job.id), keys.queue(job.type), keys.notify(job.type), keys.all(), keys.byStatus('queued'),
+          keys.seq(), keys.types(), keys.events(), idem ? keys.idempotency(idem.key) : keys.idempotency('-'),
+        ],
+        [
+          job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts,
+          job.timeoutMs, job.now, maxLen, job.requireKnownType ? '1' : '0', idem ? idem.ttlMs : '',
+          idem ? idem.fingerprint : '', job.backoff ?? '',
+        ],
+      )) as [number, number | string, string?];
+      const [code, value, id] = reply;
+      if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value) };
+      if (Number(code) === 2) return { created: false, id: String(id) };
+      throw scriptError(String(value), job);
+    },
+
+    async get(id: string): Promise<JobRecord | null> {
+      return parseJob(await redis.hgetall(keys.job(id)));
+    },
+
+    async list(q: { status?: JobStatus; type?: string; limit: number; cursor?: string }): Promise<JobPage> {
+      const index = q.status ? keys.byStatus(q.status) : keys.all();
+      const reply = (await redis.runScript(lua.listJobs, [index], [
+        q.cursor ?? '+inf', q.limit, q.type ?? '', keys.jobPrefix,
+      ])) as unknown[];
+      const [cursor, ...rows] = reply;
+      const jobs = rows.map((r) => parseJob(flatToRecord(r))).filter((j): j is JobRecord => j !== null);
+      return { jobs, nextCursor: cursor ? String(cursor) : null };
+    },
+
+    async claim(type: string, workerId: string, now: number): Promise<JobRecord | null> {
+      const flat = await redis.runScript(
+        lua.claimJob,
+        [keys.queue(type), keys.active(workerId), keys.worker(workerId), keys.byStatus('queued'), keys.byStatus('running'), keys.events()],
+        [workerId, now, keys.jobPrefix, maxLen],
+      );
+      return parseJob(flatToRecord(flat));
+    },
+
+    async complete(jobId: string, workerId: string, result: unknown, now: number): Promise<boolean> {
+      const r = await redis.runScript(
+        lua.completeJob,
+        [keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('succeeded'), keys.events()],
+        [jobId, workerId, now, JSON.stringify(result ?? null), okRetention, maxLen],
+      );
+      return Number(r) === 1;
+    },
+
+    async fail(
+      jobId: string,
+      type: string,
+      workerId: string,
+      error: JobError,
+      opts: { retryable: boolean; backoffMs: number; now: number },
+    ): Promise<'failed' | 'queued' | 'delayed' | ''> {
+      const r = await redis.runScript(
+        lua.failJob,
+        [
+          keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('failed'),
+          keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(), keys.byStatus('delayed'), keys.events(),
+        ],
+        [jobId, workerId, opts.now, JSON.stringify(error), opts.retryable ? '1' : '0', opts.backoffMs, failRetention, maxLen],
+      );
+      return (r ?? '') as 'failed' | 'queued' | 'delayed' | '';
+    },
+
+    /** A worker is gone: its jobs go back to the queue (or fail past max_attempts). */
+    async requeueWorker(
+      workerId: string,
+      type: string,
+      error: JobError,
+      opts: { now: number; forget: boolean },
+    ): Promise<{ requeued: number; failed: number }> {
+      const r = (await redis.runScript(
+        lua.requeueWorkerJobs,
+        [
+          keys.active(workerId), keys.worker(workerId), keys.workers(), keys.workersOfType(type), keys.byStatus('running'),
+          keys.byStatus('failed'), keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(),
+          keys.byStatus('delayed'), keys.events(),
+        ],
+        [workerId, opts.now, JSON.stringify(error), failRetention, maxLen, keys.jobPrefix, opts.forget ? '1' : '0'],
+      )) as [number, number];
+      return { requeued: Number(r[0]), failed: Number(r[1]) };
+    },
+  };
+}
+
+function scriptError(code: string, job: NewJob): KilnError {
+  switch (code) {
+    case 'UNKNOWN_WORKER_TYPE':
+      return new KilnError('UNKNOWN_WORKER_TYPE', `worker type "${job.type}" is not configured on any spawner; GET /workers/types lists the known ones`, { status: 400, field: 'worker_type' });
+    case 'IDEMPOTENCY_MISMATCH':
+      return new KilnError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used with a different request body; use a new key for a new job', { status: 422 });
+    case 'JOB_EXISTS':
+      return new KilnError('JOB_EXISTS', `a job with id ${job.id} already exists`, { status: 409 });
+    default:
+      return new KilnError('SCRIPT_ERROR', `enqueue failed with ${code}`);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The one place Redis key names are built. Every key carries the prefix inside a
+ * hash tag (`{kiln}:...`) so that all of Kiln's keys share one Redis Cluster slot
+ * and multi-key Lua scripts stay legal there.
+ */
+export type JobStatus = 'queued' | 'delayed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface Keys {
+  readonly prefix: string;
+  /** Prefix of job hashes, for scripts that learn a job id only while running. */
+  readonly jobPrefix: string;
+  job(id: string): string;
+  queue(type: string): string;
+  notify(type: string): string;
+  active(workerId: string): string;
+  worker(workerId: string): string;
+  workers(): string;
+  workersOfType(type: string): string;
+  byStatus(status: JobStatus): string;
+  all(): string;
+  seq(): string;
+  types(): string;
+  events(): string;
+  delayed(): string;
+  idempotency(key: string): string;
+  spawner(host: string): string;
+  typeState(): string;
+}
+
+export function createKeys(prefix = 'kiln'): Keys {
+  const p = `{${prefix}}:`;
+  return {
+    prefix,
+    jobPrefix: `${p}job:`,
+    job: (id) => `${p}job:${id}`,
+    queue: (type) => `${p}queue:${type}`,
+    notify: (type) => `${p}notify:${type}`,
+    active: (workerId) => `${p}active:${workerId}`,
+    worker: (workerId) => `${p}worker:${workerId}`,
+    workers: () => `${p}workers`,
+    workersOfType: (type) => `${p}workers:${type}`,
+    byStatus: (status) => `${p}jobs:${status}`,
+    all: () => `${p}jobs`,
+    seq: () => `${p}seq`,
+    types: () => `${p}types`,
+    events: () => `${p}events`,
+    delayed: () => `${p}delayed`,
+    idempotency: (key) => `${p}idem:${key}`,
+    spawner: (host) => `${p}spawner:${host}`,
+    typeState: () => `${p}type-state`,
+  };
+}

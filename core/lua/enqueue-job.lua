@@ -1,0 +1,40 @@
+--[[ enqueue-job: create a job and put it on its type's queue, atomically.
+KEYS[1] job hash            KEYS[2] queue zset of the type   KEYS[3] notify list of the type
+KEYS[4] index of all jobs   KEYS[5] index of queued jobs     KEYS[6] seq counter
+KEYS[7] known types hash    KEYS[8] events stream            KEYS[9] idempotency key
+ARGV[1] job id   ARGV[2] worker type   ARGV[3] kind   ARGV[4] payload JSON   ARGV[5] priority
+ARGV[6] max_attempts   ARGV[7] timeout_ms   ARGV[8] now (ms)   ARGV[9] events maxlen
+ARGV[10] '1' when the type must be known to a spawner (if any spawner registered types)
+ARGV[11] idempotency TTL ms ('' for no key)   ARGV[12] request fingerprint   ARGV[13] backoff JSON
+Returns {1, seq, id} created | {2, 0, existing id} idempotent replay | {0, error code}
+]]
+--@include _helpers
+local id, wtype = ARGV[1], ARGV[2]
+local now = ARGV[8]
+if ARGV[11] ~= '' then
+  local prev = redis.call('HMGET', KEYS[9], 'job_id', 'fingerprint')
+  if prev[1] then
+    if prev[2] ~= ARGV[12] then return {0, 'IDEMPOTENCY_MISMATCH'} end
+    return {2, 0, prev[1]}
+  end
+end
+if ARGV[10] == '1' and redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS[7], wtype) == 0 then
+  return {0, 'UNKNOWN_WORKER_TYPE'}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'JOB_EXISTS'} end
+local seq = redis.call('INCR', KEYS[6])
+redis.call('HSET', KEYS[1], 'id', id, 'seq', seq, 'type', wtype, 'kind', ARGV[3], 'payload', ARGV[4],
+  'status', 'queued', 'priority', ARGV[5], 'attempts', 0, 'max_attempts', ARGV[6], 'timeout_ms', ARGV[7],
+  'progress', 0, 'created_at', now, 'backoff', ARGV[13])
+if ARGV[11] ~= '' then
+  redis.call('HSET', KEYS[1], 'idempotency_key', KEYS[9])
+  redis.call('HSET', KEYS[9], 'job_id', id, 'fingerprint', ARGV[12])
+  redis.call('PEXPIRE', KEYS[9], ARGV[11])
+end
+redis.call('ZADD', KEYS[2], queue_score(ARGV[5], seq), id)
+redis.call('ZADD', KEYS[4], seq, id)
+redis.call('ZADD', KEYS[5], seq, id)
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, 999)
+emit(KEYS[8], ARGV[9], 'job', id, 'status', 'queued', 'type', wtype, 'ts', now)
+return {1, seq, id}

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import type { JobStatus } from '../keys';
+
+const typeName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a worker type name such as "node" or "sklearn"');
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** Options every submit accepts. */
+const common = {
+  priority: z.number().int().min(-1000).max(1000).optional(),
+  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
+  max_attempts: z.number().int().min(1).max(100).optional(),
+  worker_type: typeName.optional(),
+};
+
+const relativeOrAbsPath = z.string().min(1).max(4096);
+
+export const trainingRequestSchema = z.strictObject({
+  model_type: z.string().min(1).max(128),
+  data_path: relativeOrAbsPath,
+  requires_gpu: z.boolean().default(false),
+  hyperparameters: jsonObject.optional(),
+  ...common,
+});
+
+export const inferenceRequestSchema = z.strictObject({
+  model_type: z.string().min(1).max(128),
+  model_path: relativeOrAbsPath.optional(),
+  inputs: z.unknown().optional(),
+  data_path: relativeOrAbsPath.optional(),
+  requires_gpu: z.boolean().default(false),
+  hyperparameters: jsonObject.optional(),
+  ...common,
+});
+
+export const functionRequestSchema = z.strictObject({
+  function: z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'a function name such as "echo"'),
+  input: z.unknown().optional(),
+  ...common,
+});
+
+export const typedRequestSchema = z.strictObject({
+  ...common,
+  worker_type: typeName,
+  payload: z.unknown(),
+});
+
+export type TrainingRequest = z.infer<typeof trainingRequestSchema>;
+export type InferenceRequest = z.infer<typeof inferenceRequestSchema>;
+export type FunctionRequest = z.infer<typeof functionRequestSchema>;
+export type TypedRequest = z.infer<typeof typedRequestSchema>;
+
+export type JobKind = 'training' | 'inference' | 'function' | 'generic';
+
+export const JOB_STATUSES = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export const FINISHED_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export const jobErrorSchema = z.object({
+  type: z.string(),
+  message: z.string(),
+  traceback: z.string().optional(),
+  retryable: z.boolean().optional(),
+  exit_code: z.number().nullable().optional(),
+  signal: z.string().nullable().optional(),
+  stderr_tail: z.array(z.string()).optional(),
+  peak_rss_mb: z.number().optional(),
+  attempt: z.number().optional(),
+  worker_id: z.string().optional(),
+});
+export type JobError = z.infer<typeof jobErrorSchema>;
+
+const num = z.coerce.number();
+const optNum = z.coerce.number().optional();
+const json = z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not JSON' });
+    return z.NEVER;
+  }
+});
+
+/** A job hash as read back from Redis. */
+export const jobRecordSchema = z.object({
+  id: z.string(),
+  seq: num,
+  type: z.string(),
+  kind: z.enum(['training', 'inference', 'function', 'generic']),
+  payload: json,
+  status: z.enum(JOB_STATUSES),
+  priority: num,
+  attempts: num,
+  max_attempts: num,
+  timeout_ms: num,
+  progress: num.default(0),
+  progress_message: z.string().optional(),
+  result: json.optional(),
+  error: json.optional(),
+  errors: json.optional(),
+  worker_id: z.string().optional(),
+  created_at: num,
+  started_at: optNum,
+  finished_at: optNum,
+  run_at: optNum,
+  backoff: z.string().optional(),
+  cancel_requested: z.string().optional(),
+});
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** The public JSON shape of a job. */
+export function jobView(job: JobRecord): Record<string, unknown> {
+  return {
+    job_id: job.id,
+    status: job.status,
+    worker_type: job.type,
+    kind: job.kind,
+    payload: job.payload,
+    priority: job.priority,
+    attempts: job.attempts,
+    max_attempts: job.max_attempts,
+    timeout_s: job.timeout_ms / 1000,
+    progress: job.progress,
+    progress_message: job.progress_message ?? null,
+    result: job.result ?? null,
+    error: job.error ?? null,
+    errors: job.errors ?? [],
+    worker_id: job.worker_id ?? null,
+    created_at: iso(job.created_at),
+    started_at: iso(job.started_at),
+    finished_at: iso(job.finished_at),
+    run_at: iso(job.run_at),
+  };
+}

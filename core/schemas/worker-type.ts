@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** How one worker type runs: what the spawner starts and how it scales it. */
+export const workerTypeConfigSchema = z.object({
+  framework: z.enum(['node', 'pytorch', 'tensorflow', 'sklearn', 'fake']),
+  version: z.string().min(1),
+  gpu: z.boolean().default(false),
+  /** Expected seconds from spawn to ready (informational; the seed's field). */
+  startup_time: z.number().nonnegative().default(1),
+  /** Seconds an idle worker beyond min_workers is kept before it is drained. */
+  idle_timeout: z.number().positive().default(300),
+  max_jobs: z.number().int().positive().max(1000).default(1),
+  max_workers: z.number().int().positive().max(1000).default(4),
+  min_workers: z.number().int().nonnegative().default(0),
+  /** Interpreter of a Python type (a virtualenv's python). */
+  python: z.string().min(1).optional(),
+  version_policy: z.enum(['warn', 'enforce']).default('warn'),
+  /** Default per-job timeout for jobs of this type, in seconds. */
+  timeout_s: z.number().positive().optional(),
+  max_attempts: z.number().int().positive().max(100).optional(),
+  memory_mb: z.number().positive().optional(),
+  gpus_per_worker: z.number().int().nonnegative().default(1),
+  recycle_after_jobs: z.number().int().positive().optional(),
+  recycle_rss_growth_mb: z.number().positive().optional(),
+});
+
+export type WorkerTypeConfig = z.infer<typeof workerTypeConfigSchema>;
+export type WorkerTypeInput = z.input<typeof workerTypeConfigSchema>;
+
+export const workerTypesFileSchema = z.record(
+  z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'worker type names are lowercase letters, digits, ".", "_" or "-"'),
+  workerTypeConfigSchema,
+);
+
+const python = (framework: 'pytorch' | 'tensorflow' | 'sklearn', version: string, gpu: boolean, startup: number) =>
+  ({ framework, version, gpu, startup_time: startup, idle_timeout: 300, max_jobs: 1, max_workers: gpu ? 1 : 2, min_workers: 0 }) satisfies WorkerTypeInput;
+
+/** The seed's LOCAL_WORKER_CONFIGS, plus `node` for plain functions. */
+export const DEFAULT_WORKER_TYPES: Record<string, WorkerTypeInput> = {
+  'pytorch-2.0': python('pytorch', '2.0.0', false, 5),
+  'pytorch-2.1': python('pytorch', '2.1.0', false, 5),
+  'pytorch-2.0-gpu': python('pytorch', '2.0.0', true, 8),
+  'pytorch-2.1-gpu': python('pytorch', '2.1.0', true, 8),
+  tensorflow: python('tensorflow', '2.13.0', false, 8),
+  sklearn: python('sklearn', '1.3.0', false, 2),
+  node: { framework: 'node', version: '20', gpu: false, startup_time: 0.1, idle_timeout: 60, max_jobs: 16, max_workers: 4, min_workers: 0 },
+};
+
+export const DEFAULT_WORKER_TYPE_NAMES: readonly string[] = Object.keys(DEFAULT_WORKER_TYPES);

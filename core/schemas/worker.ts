@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+export const WORKER_STATUSES = ['starting', 'idle', 'busy', 'draining', 'stopping', 'errored'] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+const num = z.coerce.number();
+
+/** A worker hash as read back from Redis. */
+export const workerRecordSchema = z.object({
+  worker_id: z.string(),
+  worker_type: z.string(),
+  process_id: num,
+  status: z.enum(WORKER_STATUSES),
+  created_at: num,
+  last_activity: num,
+  job_count: num.default(0),
+  max_jobs: num,
+  working_directory: z.string(),
+  host: z.string().default('local'),
+  gpu: z.string().optional(),
+  rss_bytes: num.optional(),
+  runner_pid: num.optional(),
+  last_heartbeat: num.optional(),
+  ready_at: num.optional(),
+  status_reason: z.string().optional(),
+});
+export type WorkerRecord = z.infer<typeof workerRecordSchema>;
+
+/** The seed's worker_details entry. */
+export function workerView(w: WorkerRecord): Record<string, unknown> {
+  return {
+    worker_id: w.worker_id,
+    worker_type: w.worker_type,
+    process_id: w.process_id,
+    status: w.status,
+    created_at: new Date(w.created_at).toISOString(),
+    last_activity: new Date(w.last_activity).toISOString(),
+    job_count: w.job_count,
+    max_jobs: w.max_jobs,
+    working_directory: w.working_directory,
+    host: w.host,
+    gpu: w.gpu ?? null,
+    rss_bytes: w.rss_bytes ?? null,
+    runner_pid: w.runner_pid ?? null,
+    last_heartbeat: w.last_heartbeat === undefined ? null : new Date(w.last_heartbeat).toISOString(),
+    status_reason: w.status_reason ?? null,
+  };
+}
+
+export interface WorkersStatus {
+  total_workers: number;
+  active_workers: number;
+  workers_by_type: Record<string, number>;
+  worker_details: Record<string, Record<string, unknown>>;
+  types?: Record<string, { state: string; reason: string | null }>;
+}
+
+/** GET /workers/status, the same shape from the API and the spawner. */
+export function workersStatusView(workers: WorkerRecord[]): WorkersStatus {
+  const byType: Record<string, number> = {};
+  const details: Record<string, Record<string, unknown>> = {};
+  let active = 0;
+  for (const w of workers) {
+    byType[w.worker_type] = (byType[w.worker_type] ?? 0) + 1;
+    if (w.status === 'busy') active++;
+    details[w.worker_id] = workerView(w);
+  }
+  return { total_workers: workers.length, active_workers: active, workers_by_type: byType, worker_details: details };
+}

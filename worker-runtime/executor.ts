@@ -1,0 +1,55 @@
+/**
+ * What runs a job inside a worker process. The Node function executor runs a
+ * function in-process; the Python executor hands the job to a warm runner.
+ */
+import type { JobError, JobRecord } from '../core/schemas/job';
+
+export interface ExecContext {
+  /** Aborted on cancel or timeout; the execution must stop soon after. */
+  readonly signal: AbortSignal;
+  progress(value: number, message?: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface ReadyInfo {
+  framework: string;
+  version: string;
+  python?: string;
+  cuda?: boolean;
+  gpus?: number;
+}
+
+export interface Executor {
+  /** Resolves once the executor can take jobs (for Python: the framework is imported). */
+  start(): Promise<ReadyInfo>;
+  /** Runs one job; resolves with its JSON-serialisable result or throws a JobFailure. */
+  run(job: JobRecord, ctx: ExecContext): Promise<unknown>;
+  /** Stops whatever the executor started. Never throws. */
+  stop(): Promise<void>;
+}
+
+/** A job failed: `retryable: false` tells the worker not to try it again. */
+export class JobFailure extends Error {
+  readonly error: JobError;
+  readonly retryable: boolean;
+  /** True when the executor itself is broken and the worker should be replaced. */
+  readonly fatal: boolean;
+
+  constructor(error: JobError, opts: { retryable?: boolean; fatal?: boolean } = {}) {
+    super(error.message);
+    this.name = 'JobFailure';
+    this.error = error;
+    this.retryable = opts.retryable ?? error.retryable ?? true;
+    this.fatal = opts.fatal ?? false;
+  }
+}
+
+/** An executor that could not start: the framework is missing, the interpreter is wrong… */
+export class ExecutorStartError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ExecutorStartError';
+    this.code = code;
+  }
+}
