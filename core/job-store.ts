@@ -24,7 +24,8 @@ export interface NewJob {
   maxAttempts: number;
   timeoutMs: number;
   now: number;
-  requireKnownType: boolean;
+  /** 'default': a built-in type name, accepted unless the spawners' registry lacks it; 'custom': must be registered. */
+  typeCheck: 'default' | 'custom';
   idempotency?: { key: string; fingerprint: string; ttlMs: number };
   backoff?: string;
 }
@@ -68,7 +69,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         ],
         [
           job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts,
-          job.timeoutMs, job.now, maxLen, job.requireKnownType ? '1' : '0', idem ? idem.ttlMs : '',
+          job.timeoutMs, job.now, maxLen, job.typeCheck, idem ? idem.ttlMs : '',
           idem ? idem.fingerprint : '', job.backoff ?? '',
         ],
       )) as [number, number | string, string?];
@@ -126,6 +127,13 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         [jobId, workerId, opts.now, JSON.stringify(error), opts.retryable ? '1' : '0', opts.backoffMs, failRetention, maxLen],
       );
       return (r ?? '') as 'failed' | 'queued' | 'delayed' | '';
+    },
+
+    async progress(jobId: string, workerId: string, value: number, message: string, now: number): Promise<boolean> {
+      const r = await redis.runScript(lua.reportProgress, [keys.job(jobId), keys.active(workerId), keys.events()], [
+        jobId, value, message, now, maxLen,
+      ]);
+      return Number(r) === 1;
     },
 
     /** A worker is gone: its jobs go back to the queue (or fail past max_attempts). */

@@ -14,6 +14,7 @@ export interface Keys {
   notify(type: string): string;
   active(workerId: string): string;
   worker(workerId: string): string;
+  lease(workerId: string): string;
   workers(): string;
   workersOfType(type: string): string;
   byStatus(status: JobStatus): string;
@@ -37,6 +38,7 @@ export function createKeys(prefix = 'kiln'): Keys {
     notify: (type) => `${p}notify:${type}`,
     active: (workerId) => `${p}active:${workerId}`,
     worker: (workerId) => `${p}worker:${workerId}`,
+    lease: (workerId) => `${p}lease:${workerId}`,
     workers: () => `${p}workers`,
     workersOfType: (type) => `${p}workers:${type}`,
     byStatus: (status) => `${p}jobs:${status}`,

@@ -4,7 +4,8 @@ KEYS[4] index of all jobs   KEYS[5] index of queued jobs     KEYS[6] seq counter
 KEYS[7] known types hash    KEYS[8] events stream            KEYS[9] idempotency key
 ARGV[1] job id   ARGV[2] worker type   ARGV[3] kind   ARGV[4] payload JSON   ARGV[5] priority
 ARGV[6] max_attempts   ARGV[7] timeout_ms   ARGV[8] now (ms)   ARGV[9] events maxlen
-ARGV[10] '1' when the type must be known to a spawner (if any spawner registered types)
+ARGV[10] 'default' (a built-in type: refused only when the registry exists and lacks it)
+         or 'custom' (refused unless the registry has it)
 ARGV[11] idempotency TTL ms ('' for no key)   ARGV[12] request fingerprint   ARGV[13] backoff JSON
 Returns {1, seq, id} created | {2, 0, existing id} idempotent replay | {0, error code}
 ]]
@@ -18,7 +19,7 @@ if ARGV[11] ~= '' then
     return {2, 0, prev[1]}
   end
 end
-if ARGV[10] == '1' and redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS[7], wtype) == 0 then
+if redis.call('HEXISTS', KEYS[7], wtype) == 0 and (ARGV[10] == 'custom' or redis.call('EXISTS', KEYS[7]) == 1) then
   return {0, 'UNKNOWN_WORKER_TYPE'}
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'JOB_EXISTS'} end

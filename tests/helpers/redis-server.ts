@@ -34,6 +34,7 @@ async function waitReady(port: number, deadlineMs = 10_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => {});
     try {
       await c.connect();
       await c.ping();

@@ -1,0 +1,40 @@
+/**
+ * The Hono app, built from injected dependencies so the same code runs on Node
+ * (api/node.ts) and in workerd (api/worker.ts).
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { KilnError } from '../core/errors';
+import type { AppDeps } from './deps';
+import { notFoundHandler, onError } from './errors';
+import { jobRoutes } from './routes/jobs';
+import { workerRoutes } from './routes/workers';
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.onError(onError);
+  app.notFound(notFoundHandler);
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.maxBodyBytes,
+      onError: () => {
+        throw new KilnError('PAYLOAD_TOO_LARGE', `request body is larger than ${deps.config.maxBodyBytes} bytes; put large inputs in a file under the data root and pass its path`, { status: 413 });
+      },
+    }),
+  );
+  app.route('/jobs', jobRoutes(deps));
+  app.route('/workers', workerRoutes(deps));
+  app.get('/health', async (c) => {
+    let redis = 'ok';
+    try {
+      await deps.redis.ping();
+    } catch (err) {
+      redis = `error: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const spawner = await deps.spawner.health();
+    const healthy = redis === 'ok';
+    return c.json({ status: healthy ? (spawner === 'unreachable' ? 'degraded' : 'ok') : 'error', redis, spawner }, healthy ? 200 : 503);
+  });
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { KilnError } from '../core/errors';
+
+/** The one place errors become JSON: `{ "error": { code, message, field? } }`. */
+export function onError(err: Error, c: Context): Response {
+  if (err instanceof KilnError) {
+    return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'HTTP_ERROR';
+    return c.json({ error: { code, message: err.message || 'request refused' } }, status);
+  }
+  console.error('[kiln-api] unhandled error', err);
+  return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
+}
+
+export function notFoundHandler(c: Context): Response {
+  return c.json(
+    { error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}; see the README for the endpoints` } },
+    404,
+  );
+}
+
+/** A zod failure as a 400 that names the first bad field. */
+export function validationError(error: z.ZodError): KilnError {
+  const issue = error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join('.') : undefined;
+  let message = issue?.message ?? 'invalid request';
+  if (issue?.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
+  else if (field) message = `${field}: ${message}`;
+  return new KilnError('VALIDATION_ERROR', message, field === undefined ? { status: 400 } : { status: 400, field });
+}

@@ -1,0 +1,55 @@
+/**
+ * Node entry of the API: builds real dependencies from the environment and
+ * serves the app on API_HOST:API_PORT (default 127.0.0.1:8000).
+ */
+import { serve } from '@hono/node-server';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../core/config';
+import { createIoredisPort } from '../core/ioredis-port';
+import { createKeys } from '../core/keys';
+import { createApp } from './app';
+import { DEFAULT_API_CONFIG } from './deps';
+import { createSpawnerClient } from './spawner-client';
+
+function spawnerToken(env: Env): string | undefined {
+  if (env.SPAWNER_TOKEN) return env.SPAWNER_TOKEN;
+  const file = join(resolve(env.KILN_STATE_DIR || '.kiln'), TOKEN_FILE_NAME);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function startApiServer(env: Env = process.env) {
+  const redis = new Redis(redisTarget(env).url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  redis.on('error', (err: Error) => console.error(`[kiln-api] redis: ${err.message}`));
+  const app = createApp({
+    redis: createIoredisPort(redis),
+    keys: createKeys(keyPrefix(env)),
+    spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? 'http://127.0.0.1:8001', token: spawnerToken(env) }),
+    config: { ...DEFAULT_API_CONFIG, defaultTimeoutS: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S', DEFAULT_API_CONFIG.defaultTimeoutS) },
+    now: Date.now,
+    newId: () => crypto.randomUUID(),
+  });
+  const hostname = env.API_HOST || '127.0.0.1';
+  const port = intEnv(env, 'API_PORT', 8000);
+  const server = serve({ fetch: app.fetch, hostname, port });
+  return {
+    url: `http://${hostname}:${port}`,
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      redis.disconnect();
+    },
+  };
+}
+
+// Run directly (dist/api.mjs): serve until SIGINT/SIGTERM.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const server = startApiServer();
+  process.stdout.write(`kiln api on ${server.url}\n`);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void server.close().then(() => process.exit(0)));
+}

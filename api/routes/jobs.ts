@@ -1,0 +1,88 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { badRequest, KilnError, notFound } from '../../core/errors';
+import { createJobStore } from '../../core/job-store';
+import {
+  functionRequestSchema, inferenceRequestSchema, JOB_STATUSES, jobView, trainingRequestSchema, typedRequestSchema,
+} from '../../core/schemas/job';
+import type { AppDeps } from '../deps';
+import { validationError } from '../errors';
+import { genericSubmission, submitJob, trainingSubmission, type Submission } from '../submit';
+
+async function readJson(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (text.trim() === '') throw badRequest('EMPTY_BODY', 'the request body is empty; send a JSON object');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw badRequest('INVALID_JSON', `the request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('VALIDATION_ERROR', 'the request body must be a JSON object');
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationError(r.error);
+  return r.data;
+}
+
+const genericSchema = z.union([functionRequestSchema, typedRequestSchema]);
+
+const listQuery = z.strictObject({
+  status: z.enum(JOB_STATUSES).optional(),
+  worker_type: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().regex(/^\d+$/, 'cursor is the next_cursor of a previous page').optional(),
+});
+
+export function jobRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  const store = createJobStore(deps.redis, { keys: deps.keys });
+
+  const submit = (toSubmission: (body: unknown) => Submission) => async (c: import('hono').Context) => {
+    const raw = await readJson(c.req.raw);
+    const sub = toSubmission(raw);
+    const out = await submitJob(deps, sub, raw, c.req.header('idempotency-key')).catch(async (err: unknown) => {
+      if (err instanceof KilnError && err.code === 'UNKNOWN_WORKER_TYPE') {
+        const types = Object.keys(await deps.redis.hgetall(deps.keys.types())).sort();
+        throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker_type "${sub.type}"; the spawners know: ${types.join(', ')}`, { status: 400, field: 'worker_type' });
+      }
+      throw err;
+    });
+    return c.json(out.body, out.status as 200 | 202);
+  };
+
+  app.post('/training', submit((raw) => trainingSubmission(parse(trainingRequestSchema, raw), 'training')));
+  app.post('/inference', submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference')));
+  app.post('/', submit((raw) => {
+    const body = parse(z.record(z.string(), z.unknown()), raw);
+    // pick the schema by its distinguishing field so the error names the right problem
+    if ('function' in body) return genericSubmission(parse(functionRequestSchema, body));
+    if ('payload' in body || 'worker_type' in body) return genericSubmission(parse(typedRequestSchema, body));
+    return genericSubmission(parse(genericSchema, body));
+  }));
+
+  app.get('/', async (c) => {
+    const q = listQuery.safeParse(c.req.query());
+    if (!q.success) throw validationError(q.error);
+    const page = await store.list({ limit: q.data.limit, ...(q.data.status && { status: q.data.status }), ...(q.data.worker_type && { type: q.data.worker_type }), ...(q.data.cursor && { cursor: q.data.cursor }) });
+    return c.json({ jobs: page.jobs.map(jobView), next_cursor: page.nextCursor });
+  });
+
+  app.get('/:id', async (c) => {
+    const id = c.req.param('id');
+    const job = await store.get(id);
+    if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);
+    const view = jobView(job);
+    if (job.status === 'queued') {
+      const state = await deps.redis.hgetall(deps.keys.typeState());
+      const reason = state[job.type];
+      if (reason) view.waiting_reason = reason;
+    }
+    return c.json(view);
+  });
+
+  return app;
+}

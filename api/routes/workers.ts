@@ -1,0 +1,22 @@
+import { Hono } from 'hono';
+import { parseWorkers } from '../../core/worker-store';
+import { workersStatusView } from '../../core/schemas/worker';
+import type { AppDeps } from '../deps';
+
+export function workerRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.get('/status', async (c) => {
+    const ids = await deps.redis.smembers(deps.keys.workers());
+    const hashes = await deps.redis.hgetallMany(ids.map((id) => deps.keys.worker(id)));
+    const status = workersStatusView(parseWorkers(hashes));
+    const typeState = await deps.redis.hgetall(deps.keys.typeState());
+    return c.json({ ...status, type_state: typeState });
+  });
+  app.get('/types', async (c) => {
+    const types = await deps.redis.hgetall(deps.keys.types());
+    const out: Record<string, unknown> = {};
+    for (const [name, json] of Object.entries(types)) out[name] = JSON.parse(json) as unknown;
+    return c.json({ types: out });
+  });
+  return app;
+}

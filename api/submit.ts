@@ -1,0 +1,97 @@
+/**
+ * Turns a validated submit body into a job: picks the worker type, enqueues it
+ * atomically, then asks the spawner for a worker (best effort).
+ */
+import { badRequest, KilnError } from '../core/errors';
+import { createJobStore } from '../core/job-store';
+import { KNOWN_MODEL_TYPES, workerTypeForModel } from '../core/model-types';
+import type { FunctionRequest, InferenceRequest, JobKind, TrainingRequest, TypedRequest } from '../core/schemas/job';
+import { DEFAULT_WORKER_TYPE_NAMES } from '../core/schemas/worker-type';
+import type { AppDeps } from './deps';
+
+export interface Submission {
+  kind: JobKind;
+  type: string;
+  payload: unknown;
+  priority?: number | undefined;
+  timeout_s?: number | undefined;
+  max_attempts?: number | undefined;
+}
+
+export function trainingSubmission(body: TrainingRequest | InferenceRequest, kind: 'training' | 'inference'): Submission {
+  const { priority, timeout_s, max_attempts, worker_type, ...payload } = body;
+  const type = worker_type ?? workerTypeForModel(body.model_type, body.requires_gpu);
+  if (!type) {
+    throw badRequest(
+      'UNKNOWN_MODEL_TYPE',
+      `unknown model_type "${body.model_type}"; known model types: ${KNOWN_MODEL_TYPES.join(', ')} — or pass worker_type to choose the worker type yourself`,
+      'model_type',
+    );
+  }
+  checkDataPath(body.data_path, 'data_path');
+  if (kind === 'inference') checkDataPath((body as InferenceRequest).model_path, 'model_path');
+  return { kind, type, payload, priority, timeout_s, max_attempts };
+}
+
+export function genericSubmission(body: FunctionRequest | TypedRequest): Submission {
+  if ('function' in body) {
+    const { priority, timeout_s, max_attempts, worker_type } = body;
+    return { kind: 'function', type: worker_type ?? 'node', payload: { function: body.function, input: body.input ?? null }, priority, timeout_s, max_attempts };
+  }
+  const { priority, timeout_s, max_attempts, worker_type } = body;
+  return { kind: 'generic', type: worker_type, payload: body.payload ?? null, priority, timeout_s, max_attempts };
+}
+
+/** data_path must stay inside the data root: relative, or absolute only under it (checked again by the runner). */
+function checkDataPath(path: string | undefined, field: string): void {
+  if (path === undefined) return;
+  if (path.split(/[\\/]+/).includes('..')) {
+    throw badRequest('PATH_OUTSIDE_DATA_ROOT', `${field} must not contain ".."; give a path inside the data root`, field);
+  }
+  if (path.includes('\0')) throw badRequest('INVALID_PATH', `${field} contains a NUL byte`, field);
+}
+
+async function fingerprint(kind: string, body: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(`${kind}\n${JSON.stringify(body)}`);
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown, idempotencyKey: string | undefined) {
+  const { config } = deps;
+  if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+    throw new KilnError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', { status: 400, field: 'Idempotency-Key' });
+  }
+  const store = createJobStore(deps.redis, { keys: deps.keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
+  const known = DEFAULT_WORKER_TYPE_NAMES.includes(sub.type);
+  const res = await store.enqueue({
+    id: deps.newId(),
+    type: sub.type,
+    kind: sub.kind,
+    payload: sub.payload,
+    priority: sub.priority ?? 0,
+    maxAttempts: sub.max_attempts ?? config.defaultMaxAttempts,
+    timeoutMs: Math.round((sub.timeout_s ?? 0) * 1000),
+    now: deps.now(),
+    // A type a spawner registered is always accepted; with no spawner registered yet only the defaults are.
+    typeCheck: known ? 'default' : 'custom',
+    ...(idempotencyKey === undefined
+      ? {}
+      : { idempotency: { key: idempotencyKey, fingerprint: await fingerprint(sub.kind, rawBody), ttlMs: config.idempotencyTtlMs } }),
+  });
+  if (!res.created) {
+    const job = await store.get(res.id);
+    return { status: 200, body: { job_id: res.id, status: job?.status ?? 'unknown', worker_type: sub.type, idempotent_replay: true } };
+  }
+  const ensure = await deps.spawner.ensure(sub.type);
+  return {
+    status: 202,
+    body: {
+      job_id: res.id,
+      status: 'queued',
+      worker_type: sub.type,
+      worker_ensured: ensure.ok,
+      ...(ensure.ok ? { ensure_action: ensure.action } : { ensure_error: ensure.reason }),
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** Messages a worker sends its spawner over the IPC channel (version 1). */
+export const workerToSpawnerSchema = z.discriminatedUnion('type', [
+  z.object({ v: z.literal(1), type: z.literal('ready'), pid: z.number(), framework: z.string(), version: z.string(), python: z.string().optional(), cuda: z.boolean().optional(), runner_pid: z.number().optional() }),
+  z.object({ v: z.literal(1), type: z.literal('failed-to-start'), code: z.string(), message: z.string() }),
+  z.object({ v: z.literal(1), type: z.literal('draining'), running: z.number() }),
+  z.object({ v: z.literal(1), type: z.literal('replace-me'), reason: z.string() }),
+  z.object({ v: z.literal(1), type: z.literal('job-started'), job_id: z.string() }),
+  z.object({ v: z.literal(1), type: z.literal('job-finished'), job_id: z.string(), outcome: z.string() }),
+]);
+export type WorkerToSpawner = z.infer<typeof workerToSpawnerSchema>;
+
+/** Messages a spawner sends a worker (version 1). */
+export const spawnerToWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ v: z.literal(1), type: z.literal('drain') }),
+  z.object({ v: z.literal(1), type: z.literal('cancel'), job_id: z.string(), reason: z.string() }),
+]);
+export type SpawnerToWorker = z.infer<typeof spawnerToWorkerSchema>;
+
+/** What the spawner hands a worker at start, as the KILN_WORKER env variable (JSON). */
+export const workerBootSchema = z.object({
+  worker_id: z.string(),
+  worker_type: z.string(),
+  redis_url: z.string(),
+  prefix: z.string(),
+  max_jobs: z.number().int().positive(),
+  framework: z.string(),
+  version: z.string(),
+  version_policy: z.enum(['warn', 'enforce']),
+  python: z.string().optional(),
+  default_timeout_ms: z.number().nonnegative(),
+  heartbeat_ms: z.number().positive(),
+  lease_ms: z.number().positive(),
+  cancel_grace_ms: z.number().nonnegative(),
+  functions_module: z.string().optional(),
+  data_root: z.string(),
+  artifact_root: z.string(),
+  handlers_dir: z.string().optional(),
+  backoff: z.object({ base_ms: z.number().nonnegative(), max_ms: z.number().nonnegative() }),
+});
+export type WorkerBoot = z.infer<typeof workerBootSchema>;

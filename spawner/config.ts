@@ -1,0 +1,100 @@
+/**
+ * The spawner's configuration: environment variables and the worker types
+ * (built-in defaults, overridden from WORKER_TYPES_FILE). Parsed once, at start.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
+import { KilnError } from '../core/errors';
+import {
+  DEFAULT_WORKER_TYPES, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema,
+} from '../core/schemas/worker-type';
+
+/** The project root: two levels up from this file, whether it runs from spawner/ or dist/. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface SpawnerConfig {
+  host: string;
+  port: number;
+  hostId: string;
+  redisUrl: string;
+  prefix: string;
+  stateDir: string;
+  token: string | undefined;
+  types: Record<string, WorkerTypeConfig>;
+  workerScript: string;
+  reconcileMs: number;
+  heartbeatMs: number;
+  leaseMs: number;
+  drainGraceMs: number;
+  killGraceMs: number;
+  cancelGraceMs: number;
+  defaultTimeoutMs: number;
+  backoff: { base_ms: number; max_ms: number };
+  dataRoot: string;
+  artifactRoot: string;
+  handlersDir: string | undefined;
+  functionsModule: string | undefined;
+  strictRedis: boolean;
+}
+
+export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
+  const out: Record<string, WorkerTypeConfig> = {};
+  for (const [name, cfg] of Object.entries(DEFAULT_WORKER_TYPES)) out[name] = workerTypeConfigSchema.parse(cfg);
+  const file = env.WORKER_TYPES_FILE;
+  if (!file) return out;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file} could not be read as JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // A type that exists already is merged field by field; a new one must be complete.
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file} must hold a JSON object of worker type name → config`);
+  }
+  const merged: Record<string, unknown> = {};
+  for (const [name, cfg] of Object.entries(raw as Record<string, unknown>)) {
+    merged[name] = name in DEFAULT_WORKER_TYPES && typeof cfg === 'object' && cfg !== null ? { ...DEFAULT_WORKER_TYPES[name], ...cfg } : cfg;
+  }
+  const parsed = workerTypesFileSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  for (const [name, cfg] of Object.entries(parsed.data)) {
+    if (cfg.min_workers > cfg.max_workers) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.min_workers (${cfg.min_workers}) is above max_workers (${cfg.max_workers})`);
+    out[name] = cfg;
+  }
+  return out;
+}
+
+export function loadSpawnerConfig(env: Env): SpawnerConfig {
+  const stateDir = resolve(env.KILN_STATE_DIR || join(PROJECT_ROOT, '.kiln'));
+  return {
+    host: env.SPAWNER_HOST || '127.0.0.1',
+    port: intEnv(env, 'SPAWNER_PORT', 8001),
+    hostId: env.KILN_HOST_ID || hostname(),
+    redisUrl: redisTarget(env).url,
+    prefix: keyPrefix(env),
+    stateDir,
+    token: env.SPAWNER_TOKEN || undefined,
+    types: loadWorkerTypes(env),
+    workerScript: env.KILN_WORKER_SCRIPT || join(PROJECT_ROOT, 'dist', 'worker.mjs'),
+    reconcileMs: intEnv(env, 'KILN_RECONCILE_MS', 500),
+    heartbeatMs: intEnv(env, 'KILN_HEARTBEAT_MS', 2000),
+    leaseMs: intEnv(env, 'KILN_LEASE_MS', 10_000),
+    drainGraceMs: intEnv(env, 'KILN_DRAIN_GRACE_MS', 30_000),
+    killGraceMs: intEnv(env, 'KILN_KILL_GRACE_MS', 3000),
+    cancelGraceMs: intEnv(env, 'KILN_CANCEL_GRACE_MS', 1500),
+    defaultTimeoutMs: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S', 3600) * 1000,
+    backoff: { base_ms: intEnv(env, 'KILN_BACKOFF_BASE_MS', 1000), max_ms: intEnv(env, 'KILN_BACKOFF_MAX_MS', 60_000) },
+    dataRoot: resolve(env.DATA_ROOT || join(PROJECT_ROOT, 'data')),
+    artifactRoot: resolve(env.ARTIFACT_ROOT || join(stateDir, 'artifacts')),
+    handlersDir: env.KILN_HANDLERS_DIR ? resolve(env.KILN_HANDLERS_DIR) : undefined,
+    functionsModule: env.KILN_FUNCTIONS_MODULE ? resolve(env.KILN_FUNCTIONS_MODULE) : undefined,
+    strictRedis: boolEnv(env, 'KILN_STRICT_REDIS', false),
+  };
+}

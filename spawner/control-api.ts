@@ -1,0 +1,86 @@
+/**
+ * The spawner's HTTP control API (the seed's endpoints and shapes). Mutating
+ * calls need the bearer token; a request can only name configured worker types.
+ */
+import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Redis } from 'ioredis';
+import { KilnError } from '../core/errors';
+import type { Keys } from '../core/keys';
+import { workersStatusView } from '../core/schemas/worker';
+import { parseWorkers } from '../core/worker-store';
+import type { SpawnerConfig } from './config';
+import type { Supervisor } from './supervisor';
+import { tokenMatches } from './token';
+
+export interface ControlDeps {
+  config: SpawnerConfig;
+  token: string;
+  redis: Redis;
+  keys: Keys;
+  supervisor: Supervisor;
+  startedAt: number;
+  now(): number;
+}
+
+export async function readWorkersStatus(redis: Redis, keys: Keys) {
+  const ids = await redis.smembers(keys.workers());
+  const pipe = redis.pipeline();
+  for (const id of ids) pipe.hgetall(keys.worker(id));
+  const hashes = ((await pipe.exec()) ?? []).map(([, h]) => (h ?? {}) as Record<string, string>);
+  const typeState = await redis.hgetall(keys.typeState());
+  return { ...workersStatusView(parseWorkers(hashes)), type_state: typeState };
+}
+
+export function createControlApi(deps: ControlDeps): Hono {
+  const { supervisor } = deps;
+  const app = new Hono();
+  app.onError((err, c) => {
+    if (err instanceof KilnError) return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+    console.error('[kiln-spawner] unhandled', err);
+    return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the spawner log' } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.use('/workers/*', async (c, next) => {
+    if (c.req.method !== 'GET' && !tokenMatches(deps.token, c.req.header('authorization'))) {
+      return c.json({ error: { code: 'UNAUTHORIZED', message: `missing or wrong bearer token; it is SPAWNER_TOKEN or the file ${deps.config.stateDir}/spawner.token` } }, 401);
+    }
+    return next();
+  });
+
+  app.get('/health', async (c) => {
+    let redis = 'ok';
+    try {
+      await deps.redis.ping();
+    } catch (err) {
+      redis = `error: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    return c.json({
+      status: redis === 'ok' ? 'healthy' : 'degraded', redis, host: deps.config.hostId,
+      uptime_s: Math.round((deps.now() - deps.startedAt) / 1000), workers: supervisor.workers.size,
+    }, redis === 'ok' ? 200 : 503);
+  });
+
+  app.get('/workers/status', async (c) => c.json(await readWorkersStatus(deps.redis, deps.keys)));
+
+  app.get('/workers/types', (c) => c.json({ types: deps.config.types }));
+
+  app.post('/workers/start/:type', (c) => {
+    const w = supervisor.start(c.req.param('type'));
+    return c.json({ worker_id: w.id, worker_type: w.type, process_id: w.proc.pid, status: w.state }, 201);
+  });
+
+  app.post('/workers/ensure/:type', (c) => {
+    const r = supervisor.ensure(c.req.param('type'));
+    return c.json({ worker_type: c.req.param('type'), ...r }, r.action === 'started' ? 201 : 200);
+  });
+
+  app.post('/workers/stop/:id', async (c) => {
+    const w = supervisor.find(c.req.param('id'));
+    const graceMs = Number(c.req.query('grace_ms') ?? 0);
+    await supervisor.stop(w, { graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : 0, reason: { kind: 'stopped', by: 'POST /workers/stop' } });
+    return c.json({ worker_id: w.id, status: 'stopped' });
+  });
+
+  return app;
+}

@@ -1,0 +1,87 @@
+/**
+ * The spawner daemon's composition root: Redis, the supervisor, the reconcile
+ * loop, recovery, and the HTTP server with the control API (and the REST gateway).
+ */
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { Redis } from 'ioredis';
+import { createIoredisPort } from '../core/ioredis-port';
+import { createJobStore } from '../core/job-store';
+import { createKeys } from '../core/keys';
+import { createBreaker } from './breaker';
+import type { SpawnerConfig } from './config';
+import { createControlApi } from './control-api';
+import { createReconciler } from './reconciler';
+import { createRecovery } from './recovery';
+import { checkRedisSafety } from './redis-safety';
+import { createSupervisor } from './supervisor';
+import { ensureToken } from './token';
+
+export type Logger = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export const stderrLogger: Logger = (level, message) => {
+  process.stderr.write(`${new Date().toISOString()} ${level} [spawner] ${message}\n`);
+};
+
+export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLogger) {
+  const token = ensureToken(config.stateDir, config.token);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true, connectionName: `kiln-spawner-${config.hostId}` });
+  redis.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
+  await redis.ping();
+  await checkRedisSafety(redis, { strict: config.strictRedis, log });
+
+  const keys = createKeys(config.prefix);
+  const store = createJobStore(createIoredisPort(redis), { keys });
+  const breaker = createBreaker();
+  const now = Date.now;
+  const supervisor = createSupervisor({ config, redis, store, breaker, now, log });
+  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.workers.has(id) });
+
+  // Tell APIs which worker types exist (enqueue refuses others).
+  const registry = redis.multi();
+  for (const [name, cfg] of Object.entries(config.types)) registry.hset(keys.types(), name, JSON.stringify({ ...cfg, python: undefined, host: config.hostId }));
+  await registry.exec();
+  const recovered = await recovery.recoverHost();
+  if (recovered > 0) log('warn', `recovered ${recovered} worker(s) left by a previous run`);
+
+  const reconciler = createReconciler({
+    config, redis, keys, supervisor, breaker, now, log,
+    async extraTick() {
+      await recovery.sweepLeases();
+    },
+  });
+
+  const app = new Hono();
+  app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now }));
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  reconciler.start();
+  log('info', `listening on http://${config.host}:${port} (redis ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}, prefix ${config.prefix})`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${config.host}:${port}`,
+    token,
+    supervisor,
+    reconciler,
+    redis,
+    keys,
+    /** Drain workers within graceMs, then stop them, and close everything. */
+    stop(graceMs = config.drainGraceMs): Promise<void> {
+      stopping ??= (async () => {
+        await reconciler.stop();
+        await supervisor.stopAll(graceMs, 'spawner shutdown');
+        await new Promise<void>((r) => server.close(() => r()));
+        redis.disconnect();
+      })();
+      return stopping;
+    },
+  };
+}
+
+export type SpawnerHandle = Awaited<ReturnType<typeof startSpawner>>;

@@ -1,0 +1,80 @@
+/**
+ * Finding workers nobody holds any more: at start-up, this host's workers from a
+ * previous spawner run; on every tick, any host's workers whose lease lapsed.
+ * Their jobs go back to the queue; a leftover process of ours is killed.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { JobStore } from '../core/job-store';
+import type { Keys } from '../core/keys';
+import { pidAlive, signalGroup } from './launcher';
+
+export interface RecoveryDeps {
+  redis: Redis;
+  keys: Keys;
+  store: JobStore;
+  hostId: string;
+  now(): number;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Workers this spawner runs now: never touched here. */
+  isMine(workerId: string): boolean;
+}
+
+function isOurWorkerProcess(pid: number, workerId: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--kiln-worker=${workerId}`);
+  } catch {
+    return false;
+  }
+}
+
+export function createRecovery(deps: RecoveryDeps) {
+  const { redis, keys, store } = deps;
+
+  async function forget(workerId: string, type: string, message: string): Promise<void> {
+    const r = await store.requeueWorker(workerId, type, { type: 'worker_lost', message, worker_id: workerId }, { now: deps.now(), forget: true });
+    deps.log('warn', `${message}: requeued ${r.requeued}, failed ${r.failed} job(s) of ${workerId}`);
+  }
+
+  async function candidates(): Promise<{ id: string; hash: Record<string, string> }[]> {
+    const ids = (await redis.smembers(keys.workers())).filter((id) => !deps.isMine(id));
+    const pipe = redis.pipeline();
+    for (const id of ids) pipe.hgetall(keys.worker(id));
+    const rows = (await pipe.exec()) ?? [];
+    return ids.map((id, i) => ({ id, hash: (rows[i]?.[1] ?? {}) as Record<string, string> }));
+  }
+
+  return {
+    /** At start-up: this host's workers belong to a dead spawner. Kill leftovers, requeue their jobs. */
+    async recoverHost(): Promise<number> {
+      let n = 0;
+      for (const { id, hash } of await candidates()) {
+        if (hash.host !== deps.hostId) continue;
+        const pid = Number(hash.process_id);
+        if (pid > 0 && pidAlive(pid) && isOurWorkerProcess(pid, id)) signalGroup(pid, 'SIGKILL');
+        await forget(id, hash.worker_type ?? '', 'worker left behind by a previous spawner run');
+        n++;
+      }
+      return n;
+    },
+    /** Any host: workers whose lease lapsed (their spawner and they are gone). */
+    async sweepLeases(): Promise<number> {
+      const list = await candidates();
+      if (list.length === 0) return 0;
+      const pipe = redis.pipeline();
+      for (const { id } of list) pipe.exists(keys.lease(id));
+      const alive = ((await pipe.exec()) ?? []).map(([, v]) => Number(v) === 1);
+      let n = 0;
+      for (const [i, { id, hash }] of list.entries()) {
+        if (alive[i]) continue;
+        if (!hash.worker_type) {
+          await redis.multi().srem(keys.workers(), id).del(keys.worker(id)).exec();
+          continue;
+        }
+        await forget(id, hash.worker_type, 'worker lease lapsed (no heartbeat)');
+        n++;
+      }
+      return n;
+    },
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * The table of this host's workers: starts them, stops them, hears their IPC
+ * messages, and on every exit gives their jobs back and records why they ended.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { KilnError } from '../core/errors';
+import type { JobStore } from '../core/job-store';
+import { type WorkerBoot, workerToSpawnerSchema } from '../core/schemas/ipc';
+import type { WorkerTypeConfig } from '../core/schemas/worker-type';
+import type { Breaker } from './breaker';
+import type { SpawnerConfig } from './config';
+import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
+import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
+
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping';
+
+export interface ManagedWorker {
+  id: string;
+  type: string;
+  config: WorkerTypeConfig;
+  proc: WorkerProcess;
+  state: WorkerState;
+  createdAt: number;
+  readyAt: number | undefined;
+  lastActivity: number;
+  running: Set<string>;
+  jobCount: number;
+  /** Set when the spawner decided how this worker ends (stop, timeout kill, memory kill). */
+  endReason: ExitReason | undefined;
+  startError: { code: string; message: string } | undefined;
+  workdir: string;
+}
+
+export interface SupervisorDeps {
+  config: SpawnerConfig;
+  redis: Redis;
+  store: JobStore;
+  breaker: Breaker;
+  now(): number;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Extra environment for a worker of a type (GPU assignment…). */
+  extraEnv?(type: string, workerId: string): Record<string, string>;
+  onExit?(w: ManagedWorker, info: ExitInfo): void;
+  onReady?(w: ManagedWorker): void;
+}
+
+export type EnsureResult = { action: 'existing' | 'started' | 'at_capacity' | 'backing_off'; worker_id: string | null; reason?: string };
+
+export function createSupervisor(deps: SupervisorDeps) {
+  const { config, redis, store } = deps;
+  const keys = store.keys;
+  const workers = new Map<string, ManagedWorker>();
+
+  const ofType = (type: string) => [...workers.values()].filter((w) => w.type === type);
+  const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
+
+  function typeConfig(type: string): WorkerTypeConfig {
+    const cfg = config.types[type];
+    if (!cfg) {
+      throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker type "${type}"; configured types: ${Object.keys(config.types).sort().join(', ')}`, { status: 404 });
+    }
+    return cfg;
+  }
+
+  function boot(id: string, type: string, cfg: WorkerTypeConfig): WorkerBoot {
+    return {
+      worker_id: id,
+      worker_type: type,
+      redis_url: config.redisUrl,
+      prefix: config.prefix,
+      max_jobs: cfg.max_jobs,
+      framework: cfg.framework,
+      version: cfg.version,
+      version_policy: cfg.version_policy,
+      ...(cfg.python && { python: cfg.python }),
+      default_timeout_ms: cfg.timeout_s !== undefined ? cfg.timeout_s * 1000 : config.defaultTimeoutMs,
+      heartbeat_ms: config.heartbeatMs,
+      lease_ms: config.leaseMs,
+      cancel_grace_ms: config.cancelGraceMs,
+      ...(config.functionsModule && { functions_module: config.functionsModule }),
+      data_root: config.dataRoot,
+      artifact_root: config.artifactRoot,
+      ...(config.handlersDir && { handlers_dir: config.handlersDir }),
+      backoff: config.backoff,
+    };
+  }
+
+  async function recordWorker(w: ManagedWorker): Promise<void> {
+    await redis
+      .multi()
+      .hset(keys.worker(w.id), {
+        worker_id: w.id, worker_type: w.type, process_id: w.proc.pid, status: 'starting', created_at: w.createdAt,
+        last_activity: w.createdAt, job_count: 0, max_jobs: w.config.max_jobs, working_directory: w.workdir, host: config.hostId,
+      })
+      .sadd(keys.workers(), w.id)
+      .sadd(keys.workersOfType(w.type), w.id)
+      // the first lease covers the start-up; the worker renews it from then on
+      .set(keys.lease(w.id), String(w.createdAt), 'PX', config.leaseMs + Math.max(10_000, w.config.startup_time * 3000))
+      .exec();
+  }
+
+  function onMessage(w: ManagedWorker, raw: unknown): void {
+    const parsed = workerToSpawnerSchema.safeParse(raw);
+    if (!parsed.success) return deps.log('warn', `worker ${w.id} sent a malformed message: ${parsed.error.message}`);
+    const msg = parsed.data;
+    const now = deps.now();
+    switch (msg.type) {
+      case 'ready':
+        if (w.state === 'starting') w.state = 'ready';
+        w.readyAt = now;
+        w.lastActivity = now;
+        void redis.hset(keys.worker(w.id), { ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }) }).catch(() => {});
+        deps.onReady?.(w);
+        break;
+      case 'failed-to-start':
+        w.startError = { code: msg.code, message: msg.message };
+        break;
+      case 'job-started':
+        w.running.add(msg.job_id);
+        w.lastActivity = now;
+        break;
+      case 'job-finished':
+        w.running.delete(msg.job_id);
+        w.jobCount++;
+        w.lastActivity = now;
+        break;
+      case 'replace-me':
+        w.endReason ??= { kind: 'killed-timeout', detail: `worker replaced: ${msg.reason}` };
+        break;
+      case 'draining':
+        break;
+    }
+  }
+
+  async function onExit(w: ManagedWorker, code: number | null, signal: string | null): Promise<void> {
+    workers.delete(w.id);
+    const now = deps.now();
+    const reason: ExitReason = w.startError
+      ? { kind: 'failed-to-start', ...w.startError }
+      : w.endReason ?? (w.state === 'draining' && code === 0 ? { kind: 'drained' } : { kind: 'crashed', code, signal });
+    const info: ExitInfo = {
+      reason, code, signal, stderrTail: w.proc.stderrTail(), uptimeMs: now - w.createdAt,
+      peakRssMb: w.proc.peakRssBytes() > 0 ? Math.round(w.proc.peakRssBytes() / 1048576) : undefined,
+    };
+    const message = describeExit(info);
+    try {
+      const r = await store.requeueWorker(w.id, w.type, {
+        type: reason.kind === 'killed-timeout' ? 'timeout' : reason.kind === 'killed-memory' ? 'memory_limit' : 'worker_exit',
+        message, exit_code: code, signal, stderr_tail: info.stderrTail,
+        ...(info.peakRssMb !== undefined && { peak_rss_mb: info.peakRssMb }), worker_id: w.id,
+      }, { now, forget: true });
+      if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
+    } catch (err) {
+      deps.log('error', `could not requeue the jobs of ${w.id}: ${String(err)}; the lease sweep will`);
+    }
+    rmSync(w.workdir, { recursive: true, force: true });
+    const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
+    if (unexpected) {
+      deps.log('warn', `${w.id} ${message}${info.stderrTail.length ? `; stderr tail:\n  ${info.stderrTail.slice(-5).join('\n  ')}` : ''}`);
+      deps.breaker.recordExit(w.type, info.uptimeMs, reason.kind === 'failed-to-start', message, now);
+    } else if (info.uptimeMs >= deps.breaker.opts.youngMs) {
+      deps.breaker.recordStable(w.type);
+    }
+    await publishTypeState(w.type).catch(() => {});
+    deps.onExit?.(w, info);
+  }
+
+  async function publishTypeState(type: string): Promise<void> {
+    const s = deps.breaker.state(type);
+    if (s.errored && s.reason) await redis.hset(keys.typeState(), type, `errored: ${s.reason}`);
+    else await redis.hdel(keys.typeState(), type);
+  }
+
+  function start(type: string): ManagedWorker {
+    const cfg = typeConfig(type);
+    const live = ofType(type).length;
+    if (live >= cfg.max_workers) {
+      throw new KilnError('AT_CAPACITY', `worker type "${type}" already has ${live} of max_workers=${cfg.max_workers} workers; stop one or raise max_workers`, { status: 409 });
+    }
+    const id = `${type}-${randomUUID().slice(0, 8)}`;
+    const workdir = join(config.stateDir, 'workers', id);
+    mkdirSync(workdir, { recursive: true });
+    const env = { ...allowedEnv(process.env), ...deps.extraEnv?.(type, id), KILN_WORKER: JSON.stringify(boot(id, type, cfg)) };
+    const proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env });
+    const now = deps.now();
+    const w: ManagedWorker = {
+      id, type, config: cfg, proc, state: 'starting', createdAt: now, readyAt: undefined, lastActivity: now,
+      running: new Set(), jobCount: 0, endReason: undefined, startError: undefined, workdir,
+    };
+    workers.set(id, w);
+    proc.child.on('message', (m) => onMessage(w, m));
+    void proc.exited.then(({ code, signal }) => onExit(w, code, signal));
+    recordWorker(w).catch((err: unknown) => deps.log('error', `could not record worker ${id} in Redis: ${String(err)}`));
+    deps.log('info', `started ${id} (pid ${proc.pid})`);
+    return w;
+  }
+
+  /** Ask to drain, then SIGTERM the group, then SIGKILL it. Never throws. */
+  async function stop(w: ManagedWorker, opts: { graceMs: number; reason?: ExitReason }): Promise<void> {
+    if (opts.reason) w.endReason ??= opts.reason;
+    if (w.state !== 'stopping') {
+      w.state = 'draining';
+      w.proc.send({ v: 1, type: 'drain' });
+      void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
+    }
+    const exited = w.proc.exited.then(() => true);
+    const waited = (ms: number) => Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);
+    if (await waited(opts.graceMs)) return;
+    w.state = 'stopping';
+    w.proc.signalGroup('SIGTERM');
+    if (await waited(config.killGraceMs)) return;
+    w.proc.signalGroup('SIGKILL');
+    await exited;
+  }
+
+  return {
+    workers,
+    ofType,
+    serving,
+    typeConfig,
+    start,
+    stop,
+    publishTypeState,
+    ensure(type: string): EnsureResult {
+      const cfg = typeConfig(type);
+      const existing = serving(type)[0];
+      if (existing) return { action: 'existing', worker_id: existing.id };
+      if (ofType(type).length >= cfg.max_workers) return { action: 'at_capacity', worker_id: null };
+      if (!deps.breaker.canStart(type, deps.now())) {
+        return { action: 'backing_off', worker_id: null, reason: deps.breaker.state(type).reason ?? 'restarts are backing off' };
+      }
+      return { action: 'started', worker_id: start(type).id };
+    },
+    find(id: string): ManagedWorker {
+      const w = workers.get(id);
+      if (!w) throw new KilnError('WORKER_NOT_FOUND', `no worker ${id} on this spawner; GET /workers/status lists them`, { status: 404 });
+      return w;
+    },
+    /** Stop every worker: drain within graceMs, then signals. */
+    async stopAll(graceMs: number, by: string): Promise<void> {
+      await Promise.all([...workers.values()].map((w) => stop(w, { graceMs, reason: { kind: 'stopped', by } })));
+    },
+  };
+}
+
+export type Supervisor = ReturnType<typeof createSupervisor>;

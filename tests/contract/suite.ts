@@ -1,0 +1,121 @@
+/**
+ * The API's contract, written once and run against every runtime: the Node app
+ * (tests/contract.node.test.ts) and the workerd entry (tests/workers/).
+ * Only vitest and web-standard APIs here: no Node imports.
+ */
+import { describe, expect, it } from 'vitest';
+
+export interface ContractClient {
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+export function defineContractSuite(name: string, client: () => ContractClient): void {
+  const req = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => client().request(method, path, body, headers);
+
+  describe(`API contract (${name})`, () => {
+    it('POST /jobs/training answers 202 with the chosen worker type', async () => {
+      const r = await req('POST', '/jobs/training', { model_type: 'bert', data_path: '/data/train.csv', requires_gpu: false });
+      expect(r.status).toBe(202);
+      expect(r.body).toMatchObject({ status: 'queued', worker_type: 'pytorch-2.1' });
+      expect(typeof r.body.job_id).toBe('string');
+      expect(typeof r.body.worker_ensured).toBe('boolean');
+      const gpu = await req('POST', '/jobs/training', { model_type: 'resnet', data_path: 'x.csv', requires_gpu: true });
+      expect(gpu.body.worker_type).toBe('pytorch-2.1-gpu');
+      const sk = await req('POST', '/jobs/training', { model_type: 'random_forest', data_path: 'iris.csv', hyperparameters: { n_estimators: 10 } });
+      expect(sk.body.worker_type).toBe('sklearn');
+    });
+
+    it('GET /jobs/:id returns the job with its payload', async () => {
+      const r = await req('POST', '/jobs/training', { model_type: 'logistic_regression', data_path: 'a.csv', hyperparameters: { C: 0.5 }, priority: 3 });
+      const j = await req('GET', `/jobs/${r.body.job_id}`);
+      expect(j.status).toBe(200);
+      expect(j.body).toMatchObject({
+        job_id: r.body.job_id, status: 'queued', worker_type: 'sklearn', kind: 'training', priority: 3, attempts: 0,
+        payload: { model_type: 'logistic_regression', data_path: 'a.csv', hyperparameters: { C: 0.5 }, requires_gpu: false },
+      });
+      expect(new Date(j.body.created_at).getTime()).toBeGreaterThan(0);
+    });
+
+    it('POST /jobs/inference and the generic POST /jobs', async () => {
+      const inf = await req('POST', '/jobs/inference', { model_type: 'svm', model_path: 'job-123', inputs: [[1, 2]] });
+      expect(inf.status).toBe(202);
+      expect(inf.body.worker_type).toBe('sklearn');
+      const fn = await req('POST', '/jobs', { function: 'echo', input: { a: 1 } });
+      expect(fn.status).toBe(202);
+      expect(fn.body.worker_type).toBe('node');
+      expect((await req('GET', `/jobs/${fn.body.job_id}`)).body).toMatchObject({ kind: 'function', payload: { function: 'echo', input: { a: 1 } } });
+      const typed = await req('POST', '/jobs', { worker_type: 'sklearn', payload: { handler: 'mine' } });
+      expect(typed.status).toBe(202);
+      expect((await req('GET', `/jobs/${typed.body.job_id}`)).body).toMatchObject({ kind: 'generic', worker_type: 'sklearn', payload: { handler: 'mine' } });
+    });
+
+    it('GET /jobs lists newest first, filters, and pages with a cursor', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await req('POST', '/jobs', { worker_type: 'tensorflow', payload: { i } })).body.job_id);
+      const page1 = await req('GET', '/jobs?worker_type=tensorflow&limit=3');
+      expect(page1.status).toBe(200);
+      expect(page1.body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([ids[4], ids[3], ids[2]]);
+      expect(page1.body.next_cursor).toBeTruthy();
+      const page2 = await req('GET', `/jobs?worker_type=tensorflow&limit=3&cursor=${page1.body.next_cursor}`);
+      expect(page2.body.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([ids[1], ids[0]]);
+      const queued = await req('GET', '/jobs?status=queued&limit=500');
+      expect(queued.body.jobs.every((j: { status: string }) => j.status === 'queued')).toBe(true);
+      expect((await req('GET', '/jobs?status=done')).status).toBe(400);
+      expect((await req('GET', '/jobs?limit=0')).status).toBe(400);
+    });
+
+    it('validation errors are 400 with code, message and field', async () => {
+      const missing = await req('POST', '/jobs/training', { data_path: 'x.csv' });
+      expect(missing.status).toBe(400);
+      expect(missing.body.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'model_type' });
+      const wrongType = await req('POST', '/jobs/training', { model_type: 'bert', data_path: 'x', requires_gpu: 'yes' });
+      expect(wrongType.body.error.field).toBe('requires_gpu');
+      const extra = await req('POST', '/jobs/training', { model_type: 'bert', data_path: 'x', colour: 'red' });
+      expect(extra.status).toBe(400);
+      expect(extra.body.error.message).toContain('colour');
+      const badJson = await req('POST', '/jobs/training', '{"model_type": ');
+      expect(badJson.status).toBe(400);
+      expect(badJson.body.error.code).toBe('INVALID_JSON');
+      const notObject = await req('POST', '/jobs', [1, 2]);
+      expect(notObject.status).toBe(400);
+      const badPriority = await req('POST', '/jobs', { function: 'echo', priority: 1.5 });
+      expect(badPriority.body.error.field).toBe('priority');
+      const dotdot = await req('POST', '/jobs/training', { model_type: 'svm', data_path: '../etc/passwd' });
+      expect(dotdot.status).toBe(400);
+      expect(dotdot.body.error).toMatchObject({ code: 'PATH_OUTSIDE_DATA_ROOT', field: 'data_path' });
+    });
+
+    it('an unknown model_type lists the known ones; an unknown worker_type is refused', async () => {
+      const r = await req('POST', '/jobs/training', { model_type: 'quantum_forest', data_path: 'x.csv' });
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('UNKNOWN_MODEL_TYPE');
+      expect(r.body.error.message).toContain('random_forest');
+      expect(r.body.error.message).toContain('bert');
+      const t = await req('POST', '/jobs', { worker_type: 'cobol-85', payload: {} });
+      expect(t.status).toBe(400);
+      expect(t.body.error).toMatchObject({ code: 'UNKNOWN_WORKER_TYPE', field: 'worker_type' });
+      expect(t.body.error.message).toContain('node');
+      const override = await req('POST', '/jobs/training', { model_type: 'quantum_forest', data_path: 'x.csv', worker_type: 'sklearn' });
+      expect(override.status).toBe(202);
+    });
+
+    it('unknown routes are 404 JSON; bodies over 1 MiB are 413', async () => {
+      const nf = await req('GET', '/nope');
+      expect(nf.status).toBe(404);
+      expect(nf.body.error.code).toBe('NOT_FOUND');
+      expect((await req('GET', '/jobs/does-not-exist')).status).toBe(404);
+      const big = await req('POST', '/jobs', JSON.stringify({ function: 'echo', input: 'x'.repeat(1024 * 1024 + 10) }));
+      expect(big.status).toBe(413);
+      expect(big.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+
+    it('GET /health and GET /workers/status', async () => {
+      const h = await req('GET', '/health');
+      expect(h.status).toBe(200);
+      expect(h.body.redis).toBe('ok');
+      const s = await req('GET', '/workers/status');
+      expect(s.status).toBe(200);
+      expect(s.body).toMatchObject({ total_workers: expect.any(Number), active_workers: expect.any(Number), workers_by_type: expect.any(Object), worker_details: expect.any(Object) });
+    });
+  });
+}

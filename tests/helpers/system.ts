@@ -1,0 +1,98 @@
+/**
+ * A whole Kiln for one test file: a real redis-server on a free port, the
+ * spawner daemon (forking the built dist/worker.mjs) and the API app, each with
+ * a unique key prefix and state folder.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createApp } from '../../api/app';
+import { DEFAULT_API_CONFIG, type ApiConfig } from '../../api/deps';
+import { createSpawnerClient } from '../../api/spawner-client';
+import { createIoredisPort } from '../../core/ioredis-port';
+import { createKeys } from '../../core/keys';
+import type { WorkerTypeInput } from '../../core/schemas/worker-type';
+import { workerTypeConfigSchema } from '../../core/schemas/worker-type';
+import { loadSpawnerConfig, type SpawnerConfig } from '../../spawner/config';
+import { startSpawner, type SpawnerHandle } from '../../spawner/daemon';
+import type { RedisServer } from './redis-server';
+
+let counter = 0;
+
+export interface System {
+  spawner: SpawnerHandle;
+  config: SpawnerConfig;
+  redis: Redis;
+  prefix: string;
+  api: ReturnType<typeof createApp>;
+  stateDir: string;
+  logs: string[];
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
+  job(id: string): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(redisServer: RedisServer, opts: {
+  types?: Record<string, WorkerTypeInput>;
+  env?: Record<string, string>;
+  spawner?: Partial<SpawnerConfig>;
+  api?: Partial<ApiConfig>;
+  spawnerUrl?: string | null;
+} = {}): Promise<System> {
+  const prefix = `t${process.pid}x${++counter}x${Date.now() % 100000}`;
+  const stateDir = mkdtempSync(join(tmpdir(), 'kiln-state-'));
+  const base = loadSpawnerConfig({ REDIS_URL: redisServer.url, KILN_PREFIX: prefix, KILN_STATE_DIR: stateDir, SPAWNER_PORT: '0', ...opts.env });
+  const types = opts.types
+    ? Object.fromEntries(Object.entries(opts.types).map(([k, v]) => [k, workerTypeConfigSchema.parse(v)]))
+    : base.types;
+  const config: SpawnerConfig = { ...base, types, reconcileMs: 100, heartbeatMs: 500, killGraceMs: 1000, drainGraceMs: 5000, hostId: `test-${prefix}`, ...opts.spawner };
+  const logs: string[] = [];
+  const spawner = await startSpawner(config, (level, m) => logs.push(`${level} ${m}`));
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 3 });
+  const api = createApp({
+    redis: createIoredisPort(redis),
+    keys: createKeys(prefix),
+    spawner: createSpawnerClient({ url: opts.spawnerUrl === null ? undefined : opts.spawnerUrl ?? spawner.url, token: spawner.token }),
+    config: { ...DEFAULT_API_CONFIG, ...opts.api },
+    now: Date.now,
+    newId: () => crypto.randomUUID(),
+  });
+  const sys: System = {
+    spawner, config, redis, prefix, api, stateDir, logs,
+    async request(method, path, body, headers = {}) {
+      const res = await api.request(path, {
+        method,
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON
+      }
+      return { status: res.status, body: parsed };
+    },
+    async waitFor(what, fn, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await fn();
+        if (v) return v as never;
+        if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nspawner log:\n${logs.slice(-20).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async job(id) {
+      return (await sys.request('GET', `/jobs/${id}`)).body;
+    },
+    async stop() {
+      await spawner.stop(2000);
+      redis.disconnect();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  return sys;
+}

@@ -1,0 +1,57 @@
+/** Functions every `node` worker has. Add your own with KILN_FUNCTIONS_MODULE (see README). */
+import { JobFailure } from '../executor';
+import type { FunctionRegistry } from './types';
+
+const obj = (input: unknown): Record<string, unknown> =>
+  typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const ms = (input: unknown, fallback: number): number => {
+  const v = obj(input).ms;
+  return typeof v === 'number' && v >= 0 ? v : fallback;
+};
+
+export const builtinFunctions: FunctionRegistry = {
+  /** Returns its input. */
+  echo: (input) => input,
+
+  /** Waits `ms` (default 100), honouring cancel and timeout. */
+  sleep: async (input, ctx) => {
+    const wait = ms(input, 100);
+    await sleep(wait, ctx.signal);
+    return { slept_ms: wait };
+  },
+
+  /** Throws: `{"message": "...", "retryable": false}`. */
+  fail: (input) => {
+    const o = obj(input);
+    const message = typeof o.message === 'string' ? o.message : 'failed on purpose (the fail function)';
+    throw new JobFailure({ type: 'FunctionError', message }, { retryable: o.retryable !== false });
+  },
+
+  /** Reports `steps` progress updates `ms` apart (defaults 5 and 20). */
+  progress: async (input, ctx) => {
+    const o = obj(input);
+    const steps = typeof o.steps === 'number' && o.steps > 0 ? Math.min(1000, Math.floor(o.steps)) : 5;
+    const each = ms(input, 20);
+    for (let i = 1; i <= steps; i++) {
+      await sleep(each, ctx.signal);
+      ctx.progress(i / steps, `step ${i}/${steps}`);
+    }
+    return { steps };
+  },
+};

@@ -1,0 +1,11 @@
+import type { ExecContext } from '../executor';
+
+/**
+ * A Node function a job can run: `POST /jobs {"function": "<name>", "input": …}`.
+ * Return a JSON-serialisable result, or throw. Throw a `JobFailure` with
+ * `retryable: false` for errors a retry cannot fix. Stop promptly when
+ * `ctx.signal` aborts (cancel or timeout).
+ */
+export type KilnFunction = (input: unknown, ctx: ExecContext & { jobId: string; attempt: number }) => unknown;
+
+export type FunctionRegistry = Record<string, KilnFunction>;

@@ -1,0 +1,107 @@
+/**
+ * Entry of a worker process, forked by the spawner with an IPC channel and its
+ * boot description in KILN_WORKER. The composition root of the worker: the only
+ * place that builds real Redis clients and the executor.
+ */
+import { Redis } from 'ioredis';
+import { createIoredisPort } from '../core/ioredis-port';
+import { createJobStore } from '../core/job-store';
+import { createKeys } from '../core/keys';
+import { spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
+import { type Executor, ExecutorStartError } from './executor';
+import { builtinFunctions } from './functions/builtins';
+import { createNodeExecutor, loadFunctions } from './node-executor';
+import { createPythonExecutor } from './python-executor';
+import { createWorker } from './worker';
+
+const EXIT_FAILED_TO_START = 78;
+const EXIT_ABANDONED = 75;
+
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${level} [worker ${process.pid}] ${message}\n`);
+}
+
+function send(msg: WorkerToSpawner): void {
+  if (process.connected) process.send?.(msg);
+}
+
+async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
+  if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module));
+  return createPythonExecutor({
+    python: boot.python ?? 'python3',
+    framework: boot.framework,
+    cwd: process.cwd(),
+    env: {
+      KILN_DATA_ROOT: boot.data_root,
+      KILN_ARTIFACT_ROOT: boot.artifact_root,
+      ...(boot.handlers_dir && { KILN_HANDLERS_DIR: boot.handlers_dir }),
+    },
+    expectedVersion: boot.version,
+    versionPolicy: boot.version_policy,
+    cancelGraceMs: boot.cancel_grace_ms,
+    onStderr: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+async function main(): Promise<void> {
+  const boot = workerBootSchema.parse(JSON.parse(process.env.KILN_WORKER ?? '{}'));
+  // No process outlives its parent: when the spawner's channel closes, leave at once.
+  process.on('disconnect', () => process.exit(0));
+  const redisOpts = { maxRetriesPerRequest: null, enableAutoPipelining: true, connectionName: `kiln-worker-${boot.worker_id}` };
+  const redis = new Redis(boot.redis_url, redisOpts);
+  const blocking = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false, lazyConnect: false });
+  for (const c of [redis, blocking]) c.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
+  const store = createJobStore(createIoredisPort(redis), { keys: createKeys(boot.prefix) });
+
+  let executor: Executor;
+  let ready;
+  try {
+    executor = await makeExecutor(boot);
+    ready = await executor.start();
+  } catch (err) {
+    const code = err instanceof ExecutorStartError ? err.code : 'START_FAILED';
+    const message = err instanceof Error ? err.message : String(err);
+    log('error', `failed to start: ${message}`);
+    send({ v: 1, type: 'failed-to-start', code, message });
+    setTimeout(() => process.exit(EXIT_FAILED_TO_START), 50);
+    return;
+  }
+
+  const worker = createWorker({
+    boot, redis, blocking, store, executor, send, log,
+    now: Date.now,
+    abandon(reason) {
+      log('error', `${reason}; exiting so the spawner replaces this worker`);
+      send({ v: 1, type: 'replace-me', reason });
+      void executor.stop().finally(() => process.exit(EXIT_ABANDONED));
+    },
+  });
+
+  process.on('message', (raw) => {
+    const msg = spawnerToWorkerSchema.safeParse(raw);
+    if (!msg.success) return log('warn', `ignored a malformed message from the spawner: ${msg.error.message}`);
+    if (msg.data.type === 'drain') {
+      send({ v: 1, type: 'draining', running: worker.running.size });
+      void worker.drain().then(async () => {
+        await executor.stop();
+        redis.disconnect();
+        blocking.disconnect();
+        process.exit(0);
+      });
+    } else if (msg.data.type === 'cancel') {
+      worker.cancel(msg.data.job_id, msg.data.reason);
+    }
+  });
+  process.on('SIGTERM', () => {
+    void worker.drain().then(() => process.exit(0));
+  });
+
+  await redis.ping();
+  send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }) });
+  await worker.start();
+}
+
+main().catch((err: unknown) => {
+  log('error', `worker crashed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+"""Exceptions a handler raises to tell the worker how a job failed."""
+
+
+class NonRetryableError(Exception):
+    """The job can never succeed as submitted: the worker must not retry it."""
+
+
+class InputError(NonRetryableError):
+    """The payload is invalid: a missing field, a bad value, a file that is not there."""
+
+
+class SandboxError(NonRetryableError):
+    """A path in the payload resolves outside the root it must stay in."""
+
+
+class JobCancelled(NonRetryableError):
+    """The worker cancelled the job; raised by ctx.check_cancelled()."""
+
+
+# Exceptions that mean "bad input" when they escape a handler.
+NON_RETRYABLE = (NonRetryableError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+
+def error_type(exc):
+    """The short type name the worker records for an exception."""
+    if isinstance(exc, JobCancelled):
+        return "cancelled"
+    return type(exc).__name__

@@ -1,0 +1,67 @@
+"""Imports the worker type's framework once and describes it for the ready message."""
+import importlib
+import os
+import sys
+import traceback
+
+# framework name -> (module to import, package to install)
+MODULES = {
+    "sklearn": ("sklearn", "scikit-learn"),
+    "pytorch": ("torch", "torch"),
+    "tensorflow": ("tensorflow", "tensorflow"),
+}
+
+
+class FrameworkError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def module_name(framework):
+    if framework == "fake":
+        return os.environ.get("KILN_FAKE_MODULE") or "kiln_fake"
+    if framework not in MODULES:
+        known = ", ".join(sorted([*MODULES, "fake"]))
+        raise FrameworkError("UNKNOWN_FRAMEWORK", f"KILN_FRAMEWORK={framework!r} is not one of {known}")
+    return MODULES[framework][0]
+
+
+def load(framework):
+    """Imports the framework; returns (module, ready-message fields) or raises FrameworkError."""
+    name = module_name(framework)
+    package = MODULES.get(framework, (name, name))[1]
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        raise FrameworkError(
+            "FRAMEWORK_MISSING",
+            f"{name} is not installed for {sys.executable}: {type(exc).__name__}: {exc} — install it into "
+            f"this worker type's interpreter (e.g. uv pip install {package})",
+        ) from exc
+    except BaseException as exc:  # a broken install can raise anything at import time
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        raise FrameworkError("FRAMEWORK_IMPORT_FAILED", f"importing {name} with {sys.executable} failed: {last}") from exc
+    cuda, gpus = _accelerators(framework, module)
+    return module, {
+        "framework": framework,
+        "version": str(getattr(module, "__version__", "unknown")),
+        "python": sys.version.split()[0],
+        "cuda": cuda,
+        "gpus": gpus,
+    }
+
+
+def _accelerators(framework, module):
+    try:
+        if framework == "pytorch":
+            available = bool(module.cuda.is_available())
+            return available, int(module.cuda.device_count()) if available else 0
+        if framework == "tensorflow":
+            gpus = len(module.config.list_physical_devices("GPU"))
+            return gpus > 0, gpus
+        if framework == "fake":
+            return bool(getattr(module, "cuda", False)), int(getattr(module, "gpus", 0))
+    except Exception as exc:  # a driver problem must not stop a CPU-capable runner
+        print(f"kiln_runner: could not query GPUs: {exc}", file=sys.stderr)
+    return False, 0

@@ -1,0 +1,107 @@
+"""scikit-learn training and inference on CSV data under the data root."""
+import os
+import pickle
+
+from ..errors import InputError
+from . import artifacts, sklearn_models, tabular
+
+MODEL_FILE = "model.pkl"
+
+
+def _payload(job):
+    payload = job.get("payload")
+    if not isinstance(payload, dict):
+        raise InputError("the payload must be a JSON object")
+    return payload
+
+
+def train(job, ctx):
+    import numpy as np
+    import sklearn
+
+    payload = _payload(job)
+    model_type = str(payload.get("model_type") or "").lower()
+    hp = payload.get("hyperparameters") or {}
+    if not isinstance(hp, dict):
+        raise InputError("hyperparameters must be a JSON object")
+    task = sklearn_models.fixed_task(model_type)
+    ctx.progress(0.05, f"loading {payload.get('data_path')}")
+    data = tabular.load_training_table(ctx, payload, task)
+    task = data["task"]
+    seed = hp.get("random_state", 42)
+    estimator, ignored = sklearn_models.build(model_type, task, hp, seed)
+    if ignored:
+        ctx.log(f"ignored hyperparameters that {type(estimator).__name__} does not take: {', '.join(ignored)}", "warn")
+    X, y = data["X"], data.get("y")
+    train_idx, test_idx = tabular.split(len(X), hp.get("test_size", 0.2), seed if isinstance(seed, int) else 42)
+    X_train = X[train_idx]
+    ctx.check_cancelled()
+    ctx.progress(0.2, f"fitting {type(estimator).__name__} on {len(train_idx)} rows × {X.shape[1]} features")
+    try:
+        estimator.fit(X_train) if task == "clustering" else estimator.fit(X_train, y[train_idx])
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{type(estimator).__name__} cannot fit this data/hyperparameters: {exc}") from exc
+    ctx.check_cancelled()
+    ctx.progress(0.8, "evaluating")
+    eval_idx = test_idx or train_idx
+    metrics = _metrics(task, estimator, X[eval_idx], None if y is None else y[eval_idx], X_train)
+    metrics["evaluated_on"] = "test" if test_idx else "train"
+    ctx.progress(0.9, "saving the model")
+    directory = ctx.artifact_dir
+    with open(os.path.join(directory, MODEL_FILE), "wb") as handle:
+        pickle.dump(estimator, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    classes = getattr(estimator, "classes_", None)
+    meta = {
+        "framework": "sklearn", "framework_version": sklearn.__version__, "model_type": model_type,
+        "estimator": type(estimator).__name__, "task": task, "features": data["features"],
+        "feature_spec": data["spec"], "target": data["target"], "model_file": MODEL_FILE,
+        "classes": None if classes is None else np.asarray(classes).tolist(), "metrics": metrics,
+        "job_id": ctx.job_id,
+    }
+    artifacts.write_meta(directory, meta)
+    ctx.progress(1.0, "done")
+    return {
+        "model_type": model_type, "task": task, "estimator": meta["estimator"], "metrics": metrics,
+        "artifact_path": os.path.join(directory, MODEL_FILE), "artifact_dir": directory,
+        "features": data["features"], "target": data["target"], "classes": meta["classes"],
+        "n_train": len(train_idx), "n_test": len(test_idx), "framework_version": sklearn.__version__,
+    }
+
+
+def _metrics(task, estimator, X, y, X_train):
+    from sklearn import metrics as m
+
+    if task == "clustering":
+        out = {"inertia": float(estimator.inertia_), "n_clusters": int(estimator.n_clusters)}
+        labels = estimator.predict(X)
+        distinct = len(set(labels.tolist()))
+        out["silhouette"] = float(m.silhouette_score(X, labels)) if 1 < distinct < len(X) else None
+        return out
+    predicted = estimator.predict(X)
+    if task == "classification":
+        return {"accuracy": float(m.accuracy_score(y, predicted)),
+                "f1": float(m.f1_score(y, predicted, average="weighted", zero_division=0)), "f1_average": "weighted"}
+    return {"r2": float(m.r2_score(y, predicted)) if len(y) > 1 else None,
+            "mae": float(m.mean_absolute_error(y, predicted)),
+            "rmse": float(m.mean_squared_error(y, predicted) ** 0.5)}
+
+
+def infer(job, ctx):
+    payload = _payload(job)
+    model_file, meta = artifacts.open_model(ctx, payload.get("model_path"), "sklearn")
+    artifacts.check_model_type(payload, meta)
+    rows = tabular.inference_rows(ctx, payload, meta["features"])
+    X = tabular.encode_rows(meta["feature_spec"], rows)
+    ctx.progress(0.3, f"predicting {len(rows)} rows")
+    model = artifacts.cached(model_file, _load)
+    result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(rows)}
+    if payload.get("return_probabilities") and hasattr(model, "predict_proba"):
+        result["probabilities"] = model.predict_proba(X).tolist()
+        result["classes"] = meta.get("classes")
+    ctx.progress(1.0, "done")
+    return result
+
+
+def _load(model_file):
+    with open(model_file, "rb") as handle:
+        return pickle.load(handle)

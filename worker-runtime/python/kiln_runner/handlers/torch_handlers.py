@@ -1,0 +1,151 @@
+"""PyTorch training and inference: small models on tabular CSV data, on the GPU when there is one."""
+import math
+import os
+
+from ..errors import InputError
+from . import artifacts, supervised, tabular
+
+MODEL_FILE = "model.pt"
+
+
+def _payload(job):
+    payload = job.get("payload")
+    if not isinstance(payload, dict):
+        raise InputError("the payload must be a JSON object")
+    return payload
+
+
+def _device(torch, hp):
+    wanted = hp.get("device")
+    if wanted == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+def _number(hp, key, default, cast, low, high):
+    value = hp.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InputError(f"hyperparameters.{key} must be a number in [{low}, {high}], not {value!r}")
+    return cast(value)
+
+
+def train(job, ctx):
+    import torch
+
+    from . import torch_models
+
+    payload = _payload(job)
+    hp = payload.get("hyperparameters") or {}
+    model_type = str(payload.get("model_type") or "").lower()
+    arch = torch_models.arch_for(model_type)
+    epochs = _number(hp, "epochs", 10, int, 1, 100000)
+    batch_size = _number(hp, "batch_size", 32, int, 1, 1 << 20)
+    lr = _number(hp, "learning_rate", 1e-3, float, 1e-9, 10)
+    ctx.progress(0.02, f"loading {payload.get('data_path') or 'a synthetic task'}")
+    data = supervised.prepare(ctx, payload, hp)
+    prep = data["prep"]
+    seed = hp.get("random_state", 42)
+    torch.manual_seed(seed if isinstance(seed, int) else 42)
+    device = _device(torch, hp)
+    spec = torch_models.make_spec(arch, len(prep["features"]), data["n_outputs"], hp)
+    model = torch_models.build(spec).to(device)
+    X = torch.from_numpy(data["X"]).to(device)
+    y = torch.from_numpy(data["y"]).to(device)
+    train_idx = torch.tensor(data["train"], device=device)
+    classification = prep["task"] == "classification"
+    loss_fn = torch.nn.CrossEntropyLoss() if classification else torch.nn.MSELoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def loss_of(xb, yb):
+        out = model(xb)
+        return loss_fn(out, yb) if classification else loss_fn(out.reshape(-1), yb)
+
+    history = []
+    ctx.log(f"training {arch} ({model_type}) on {device} for {epochs} epochs, {len(data['train'])} rows")
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = train_idx[torch.randperm(len(train_idx), device=device)]
+        total, seen = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            ctx.check_cancelled()
+            batch = order[start:start + batch_size]
+            optimizer.zero_grad()
+            loss = loss_of(X[batch], y[batch])
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(batch)
+            seen += len(batch)
+        train_loss = total / max(seen, 1)
+        if not math.isfinite(train_loss):
+            raise InputError(f"the loss diverged at epoch {epoch} (lower hyperparameters.learning_rate)")
+        entry = {"epoch": epoch, "loss": train_loss}
+        message = f"epoch {epoch}/{epochs} loss={train_loss:.4f}"
+        if data["test"]:
+            entry["val_loss"] = _evaluate_loss(torch, model, loss_of, X, y, data["test"], device)
+            message += f" val_loss={entry['val_loss']:.4f}"
+        history.append(entry)
+        ctx.progress(0.05 + 0.85 * epoch / epochs, message)
+    eval_idx = data["test"] or data["train"]
+    outputs = _outputs(torch, model, X[torch.tensor(eval_idx, device=device)])
+    metrics = {**supervised.metrics(prep, outputs, data["y"][eval_idx]), "loss": history[-1]["loss"],
+               "evaluated_on": "test" if data["test"] else "train"}
+    if "val_loss" in history[-1]:
+        metrics["val_loss"] = history[-1]["val_loss"]
+    ctx.progress(0.95, "saving the model")
+    directory = ctx.artifact_dir
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save(state, os.path.join(directory, MODEL_FILE))
+    meta = {"framework": "pytorch", "framework_version": torch.__version__, "model_type": model_type, "arch": spec,
+            "prep": prep, "features": prep["features"], "target": prep["target"], "task": prep["task"],
+            "model_file": MODEL_FILE, "metrics": metrics, "history": history, "job_id": ctx.job_id,
+            "hyperparameters": {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr}}
+    artifacts.write_meta(directory, meta)
+    ctx.progress(1.0, "done")
+    return {"model_type": model_type, "arch": arch, "task": prep["task"], "metrics": metrics, "history": history,
+            "artifact_path": os.path.join(directory, MODEL_FILE), "artifact_dir": directory,
+            "features": prep["features"], "target": prep["target"], "classes": prep["classes"],
+            "device": str(device), "epochs": epochs, "n_train": len(data["train"]), "n_test": len(data["test"]),
+            "framework_version": torch.__version__}
+
+
+def _outputs(torch, model, xb):
+    model.eval()
+    with torch.no_grad():
+        return model(xb).detach().cpu().numpy()
+
+
+def _evaluate_loss(torch, model, loss_of, X, y, idx, device):
+    model.eval()
+    with torch.no_grad():
+        index = torch.tensor(idx, device=device)
+        return float(loss_of(X[index], y[index]))
+
+
+def infer(job, ctx):
+    import torch
+
+    from . import torch_models
+
+    payload = _payload(job)
+    model_file, meta = artifacts.open_model(ctx, payload.get("model_path"), "pytorch")
+    artifacts.check_model_type(payload, meta)
+    prep = meta["prep"]
+    X = supervised.transform(prep, tabular.inference_rows(ctx, payload, prep["features"]))
+    device = _device(torch, payload.get("hyperparameters") or {})
+
+    def load(path):
+        model = torch_models.build(meta["arch"])
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except TypeError:  # torch without weights_only
+            state = torch.load(path, map_location="cpu")
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
+    model = artifacts.cached(model_file, load, str(device))
+    ctx.progress(0.5, f"predicting {len(X)} rows on {device}")
+    outputs = _outputs(torch, model, torch.from_numpy(X).to(device))
+    result = {**supervised.decode(prep, outputs, bool(payload.get("return_probabilities"))),
+              "model_type": meta["model_type"], "n": len(X)}
+    ctx.progress(1.0, "done")
+    return result

@@ -1,0 +1,99 @@
+"""The runner's loop: read worker messages, run one job at a time in a thread.
+
+The main thread keeps reading stdin while a job runs, so a `cancel` reaches the
+job's context at once. The runner exits on `shutdown` or when stdin closes.
+"""
+import os
+import threading
+import traceback
+
+from . import dispatch
+from .context import JobContext
+from .errors import NON_RETRYABLE, error_type
+from .handlers import user
+from .protocol import read_messages, to_jsonable
+
+_TRACEBACK_LIMIT = 20000
+
+
+class Runner:
+    def __init__(self, channel, framework, framework_module, env=os.environ):
+        self.channel = channel
+        self.framework = framework
+        self.framework_module = framework_module
+        self.data_root = env.get("KILN_DATA_ROOT") or None
+        self.artifact_root = env.get("KILN_ARTIFACT_ROOT") or None
+        self.handlers_dir = env.get("KILN_HANDLERS_DIR") or None
+        self.shutdown_grace = float(env.get("KILN_SHUTDOWN_GRACE_S") or 3)
+        self._lock = threading.Lock()
+        self._current = None  # (JobContext, Thread)
+
+    def serve(self, stream):
+        """Handles messages until shutdown (waits a grace for the running job) or EOF (does not)."""
+        for message, problem in read_messages(stream):
+            if problem:
+                self._log("error", f"ignored a malformed message from the worker: {problem}")
+                continue
+            kind = message["type"]
+            if kind == "run":
+                self._start(message.get("job"))
+            elif kind == "cancel":
+                self._cancel(message.get("job_id"))
+            elif kind == "shutdown":
+                self._stop(self.shutdown_grace)
+                return
+            else:
+                self._log("warn", f"ignored a message of unknown type {kind!r}")
+        self._stop(0)
+
+    def _start(self, job):
+        if not isinstance(job, dict) or not isinstance(job.get("id"), (str, int)):
+            self._log("error", "ignored a run message without a job object with an id")
+            return
+        with self._lock:
+            if self._current is not None:
+                busy = self._current[0].job_id
+                self.channel.send({"type": "error", "job_id": str(job["id"]), "error": {
+                    "type": "RunnerBusy", "message": f"the runner is still running job {busy}", "retryable": True}})
+                return
+            ctx = JobContext(job, self.channel, self.data_root, self.artifact_root)
+            thread = threading.Thread(target=self._run, args=(ctx,), name=f"kiln-job-{ctx.job_id}", daemon=True)
+            self._current = (ctx, thread)
+        thread.start()
+
+    def _run(self, ctx):
+        try:
+            handle = dispatch.select(ctx.job, self.framework, self.framework_module, self.handlers_dir)
+            outcome = {"type": "result", "job_id": ctx.job_id, "result": to_jsonable(user.call(handle, ctx.job, ctx))}
+        except BaseException as exc:  # SystemExit from a handler fails the job, not the runner
+            outcome = {"type": "error", "job_id": ctx.job_id, "error": describe(exc)}
+        with self._lock:
+            self._current = None  # before sending: the worker may send the next job at once
+        self.channel.send(outcome)
+
+    def _cancel(self, job_id):
+        with self._lock:
+            current = self._current
+        if current is not None and current[0].job_id == str(job_id):
+            current[0].cancelled.set()
+
+    def _stop(self, grace):
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current[0].cancelled.set()
+            current[1].join(grace)
+
+    def _log(self, level, message):
+        self.channel.send({"type": "log", "level": level, "message": message})
+
+
+def describe(exc):
+    """The error object of an `error` message."""
+    text = traceback.format_exc()
+    return {
+        "type": error_type(exc),
+        "message": str(exc) or type(exc).__name__,
+        "traceback": text[-_TRACEBACK_LIMIT:],
+        "retryable": not isinstance(exc, NON_RETRYABLE),
+    }

@@ -1,0 +1,205 @@
+/**
+ * The claim loop of one worker process: waits on its type's queue with a blocking
+ * command (no polling), runs up to max_jobs jobs at once, records results, keeps
+ * its lease and heartbeat current, and drains when asked.
+ */
+import type { Redis } from 'ioredis';
+import { backoffMs } from '../core/backoff';
+import type { JobStore } from '../core/job-store';
+import type { JobError, JobRecord } from '../core/schemas/job';
+import type { WorkerBoot, WorkerToSpawner } from '../core/schemas/ipc';
+import { type ExecContext, type Executor, JobFailure } from './executor';
+
+export interface WorkerDeps {
+  boot: WorkerBoot;
+  redis: Redis;
+  blocking: Redis;
+  store: JobStore;
+  executor: Executor;
+  send(msg: WorkerToSpawner): void;
+  now(): number;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Called when an execution would not stop: the process must be replaced. */
+  abandon(reason: string): void;
+}
+
+interface Running {
+  job: JobRecord;
+  controller: AbortController;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function createWorker(deps: WorkerDeps) {
+  const { boot, store } = deps;
+  const keys = store.keys;
+  const running = new Map<string, Running>();
+  let draining = false;
+  let wakeSlot: (() => void) | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let blockedWaiting = false;
+
+  const slotFreed = () => {
+    const w = wakeSlot;
+    wakeSlot = undefined;
+    w?.();
+  };
+
+  async function beat(): Promise<void> {
+    const now = deps.now();
+    await deps.redis
+      .multi()
+      .set(keys.lease(boot.worker_id), String(now), 'PX', boot.lease_ms)
+      .hset(keys.worker(boot.worker_id), 'last_heartbeat', now)
+      .exec();
+  }
+
+  function scheduleBeat(): void {
+    heartbeat = setTimeout(() => {
+      beat()
+        .catch((err: unknown) => deps.log('warn', `heartbeat failed: ${String(err)}`))
+        .finally(() => {
+          if (heartbeat !== undefined) scheduleBeat();
+        });
+    }, boot.heartbeat_ms);
+    heartbeat.unref();
+  }
+
+  function context(job: JobRecord, controller: AbortController): ExecContext {
+    let last = 0;
+    let pending: { value: number; message: string } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      if (!pending) return;
+      const p = pending;
+      pending = undefined;
+      last = deps.now();
+      store.progress(job.id, boot.worker_id, p.value, p.message, last).catch((err: unknown) => deps.log('warn', `progress of ${job.id} not recorded: ${String(err)}`));
+    };
+    return {
+      signal: controller.signal,
+      progress(value, message) {
+        pending = { value: Number.isFinite(value) ? value : 0, message: message ?? '' };
+        const wait = 100 - (deps.now() - last);
+        if (wait <= 0) flush();
+        else timer ??= setTimeout(flush, wait);
+      },
+      log(level, message) {
+        deps.log(level === 'debug' ? 'info' : level, `[job ${job.id}] ${message}`);
+      },
+    };
+  }
+
+  function toFailure(err: unknown, signal: AbortSignal): { error: JobError; retryable: boolean } {
+    if (signal.aborted) {
+      const reason = signal.reason as Partial<JobError> | undefined;
+      if (reason && typeof reason === 'object' && typeof reason.type === 'string') {
+        return { error: { type: reason.type, message: String(reason.message) }, retryable: reason.type !== 'cancelled' };
+      }
+    }
+    if (err instanceof JobFailure) return { error: err.error, retryable: err.retryable };
+    if (err instanceof Error) return { error: { type: err.name || 'Error', message: err.message, ...(err.stack && { traceback: err.stack }) }, retryable: true };
+    return { error: { type: 'Error', message: String(err) }, retryable: true };
+  }
+
+  async function runJob(job: JobRecord): Promise<void> {
+    const controller = new AbortController();
+    running.set(job.id, { job, controller });
+    deps.send({ v: 1, type: 'job-started', job_id: job.id });
+    const timeoutMs = job.timeout_ms > 0 ? job.timeout_ms : boot.default_timeout_ms;
+    const timer = timeoutMs > 0
+      ? setTimeout(() => controller.abort({ type: 'timeout', message: `job exceeded its time limit of ${timeoutMs / 1000} s (timeout_s)` }), timeoutMs)
+      : undefined;
+    let settled = false;
+    const execution = Promise.resolve()
+      .then(() => deps.executor.run(job, context(job, controller)))
+      .finally(() => {
+        settled = true;
+      });
+    // Once aborted, the execution gets cancel_grace_ms to stop before the worker gives up on it.
+    const abandoned = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => {
+        setTimeout(() => reject(controller.signal.reason), boot.cancel_grace_ms).unref();
+      }, { once: true });
+    });
+    let outcome = 'succeeded';
+    try {
+      const result = await Promise.race([execution, abandoned]);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      await store.complete(job.id, boot.worker_id, result, deps.now());
+    } catch (err) {
+      const { error, retryable } = toFailure(err, controller.signal);
+      const wait = retryable ? backoffMs(job.attempts, boot.backoff.base_ms, boot.backoff.max_ms) : 0;
+      outcome = await store
+        .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id }, { retryable, backoffMs: wait, now: deps.now() })
+        .catch((e: unknown) => {
+          deps.log('error', `could not record the failure of ${job.id}: ${String(e)}`);
+          return 'unrecorded';
+        });
+    } finally {
+      if (timer) clearTimeout(timer);
+      running.delete(job.id);
+      deps.send({ v: 1, type: 'job-finished', job_id: job.id, outcome: outcome || 'lost' });
+      if (!settled) deps.abandon(`job ${job.id} did not stop within ${boot.cancel_grace_ms} ms of being aborted`);
+      slotFreed();
+    }
+  }
+
+  async function loop(): Promise<void> {
+    const notifyKey = keys.notify(boot.worker_type);
+    while (!draining) {
+      if (running.size >= boot.max_jobs) {
+        await new Promise<void>((r) => (wakeSlot = r));
+        continue;
+      }
+      let job: JobRecord | null = null;
+      try {
+        job = await store.claim(boot.worker_type, boot.worker_id, deps.now());
+      } catch (err) {
+        deps.log('warn', `claim failed: ${String(err)}; retrying`);
+        await delay(250);
+        continue;
+      }
+      if (job) {
+        void runJob(job);
+        continue;
+      }
+      try {
+        blockedWaiting = true;
+        await deps.blocking.blpop(notifyKey, 5);
+      } catch (err) {
+        if (!draining) {
+          deps.log('warn', `waiting on ${notifyKey} failed: ${String(err)}`);
+          await delay(250);
+        }
+      } finally {
+        blockedWaiting = false;
+      }
+    }
+  }
+
+  return {
+    running,
+    async start(): Promise<Promise<void>> {
+      await beat();
+      scheduleBeat();
+      return loop();
+    },
+    /** Stop claiming; resolves once every running job has finished. */
+    async drain(): Promise<void> {
+      draining = true;
+      if (blockedWaiting) deps.blocking.disconnect();
+      slotFreed();
+      while (running.size > 0) await new Promise<void>((r) => (wakeSlot = r));
+      if (heartbeat) clearTimeout(heartbeat);
+      heartbeat = undefined;
+    },
+    cancel(jobId: string, reason: string): boolean {
+      const r = running.get(jobId);
+      if (!r) return false;
+      r.controller.abort({ type: 'cancelled', message: reason });
+      return true;
+    },
+  };
+}
