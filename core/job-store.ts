@@ -117,16 +117,17 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       workerId: string,
       error: JobError,
       opts: { retryable: boolean; backoffMs: number; now: number },
-    ): Promise<'failed' | 'queued' | 'delayed' | ''> {
+    ): Promise<'failed' | 'queued' | 'delayed' | 'cancelled' | ''> {
       const r = await redis.runScript(
         lua.failJob,
         [
           keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('failed'),
           keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(), keys.byStatus('delayed'), keys.events(),
+          keys.byStatus('cancelled'),
         ],
         [jobId, workerId, opts.now, JSON.stringify(error), opts.retryable ? '1' : '0', opts.backoffMs, failRetention, maxLen],
       );
-      return (r ?? '') as 'failed' | 'queued' | 'delayed' | '';
+      return (r ?? '') as 'failed' | 'queued' | 'delayed' | 'cancelled' | '';
     },
 
     async progress(jobId: string, workerId: string, value: number, message: string, now: number): Promise<boolean> {
@@ -134,6 +135,26 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         jobId, value, message, now, maxLen,
       ]);
       return Number(r) === 1;
+    },
+
+    /** Cancel: at once when waiting; a running job's worker is told over pub/sub. */
+    async cancel(job: { id: string; type: string }, reason: string, now: number): Promise<{ outcome: 'cancelled' | 'cancelling' | 'finished' | 'missing'; detail?: string }> {
+      const r = (await redis.runScript(
+        lua.cancelJob,
+        [keys.job(job.id), keys.queue(job.type), keys.byStatus('queued'), keys.delayed(), keys.byStatus('delayed'), keys.byStatus('cancelled'), keys.events()],
+        [job.id, now, failRetention, maxLen, keys.cancelChannel(), reason],
+      )) as string[];
+      return { outcome: r[0] as 'cancelled', ...(r[1] !== undefined && { detail: String(r[1]) }) };
+    },
+
+    /** Moves jobs whose retry backoff is over back to their queues. */
+    async promoteDelayed(now: number, limit = 500): Promise<number> {
+      const r = await redis.runScript(
+        lua.promoteDelayed,
+        [keys.delayed(), keys.byStatus('delayed'), keys.byStatus('queued'), keys.events()],
+        [now, keys.jobPrefix, keys.queue(''), keys.notify(''), limit, maxLen],
+      );
+      return Number(r);
     },
 
     /** A worker is gone: its jobs go back to the queue (or fail past max_attempts). */
@@ -148,7 +169,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         [
           keys.active(workerId), keys.worker(workerId), keys.workers(), keys.workersOfType(type), keys.byStatus('running'),
           keys.byStatus('failed'), keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(),
-          keys.byStatus('delayed'), keys.events(),
+          keys.byStatus('delayed'), keys.events(), keys.byStatus('cancelled'),
         ],
         [workerId, opts.now, JSON.stringify(error), failRetention, maxLen, keys.jobPrefix, opts.forget ? '1' : '0'],
       )) as [number, number];

@@ -26,6 +26,8 @@ export interface Keys {
   idempotency(key: string): string;
   spawner(host: string): string;
   typeState(): string;
+  /** Pub/sub channel prefix for cancel requests; the worker id is appended. */
+  cancelChannel(workerId?: string): string;
 }
 
 export function createKeys(prefix = 'kiln'): Keys {
@@ -50,5 +52,6 @@ export function createKeys(prefix = 'kiln'): Keys {
     idempotency: (key) => `${p}idem:${key}`,
     spawner: (host) => `${p}spawner:${host}`,
     typeState: () => `${p}type-state`,
+    cancelChannel: (workerId = '') => `${p}cancel:${workerId}`,
   };
 }

@@ -17,7 +17,6 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { type ChainableCommander, Command, type Redis, ReplyError } from 'ioredis';
 
 export interface RedisGatewayOptions {
@@ -99,6 +98,7 @@ export function refusalReason(name: string, args: readonly string[]): string | n
 }
 
 class BadRequest extends Error {}
+class TooLarge extends Error {}
 
 const toArg = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
@@ -161,16 +161,40 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
     }
     await next();
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) => c.json({ error: `ERR the request body is larger than the gateway's limit of ${maxBodyBytes} bytes` }, 413),
-    }),
-  );
+
+  /**
+   * The body as text, at most maxBodyBytes. Not hono/body-limit: touching
+   * `c.req.raw.body` makes @hono/node-server build a web stream for every request,
+   * which cut throughput by three quarters. Node's HTTP parser holds a body to its
+   * Content-Length, so a declared length can be trusted; only a chunked body is
+   * counted while it is read.
+   */
+  async function readBody(c: Context): Promise<string> {
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+      if (Number(declared) > maxBodyBytes) throw new TooLarge();
+      return c.req.text();
+    }
+    const body = c.req.raw.body;
+    if (!body) return '';
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBodyBytes) {
+        await reader.cancel();
+        throw new TooLarge();
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
 
   async function readJson(c: Context): Promise<unknown> {
-    const text = await c.req.text();
+    const text = await readBody(c);
     try {
       return JSON.parse(text);
     } catch (err) {
@@ -257,6 +281,9 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
+    if (err instanceof TooLarge) {
+      return c.json({ error: `ERR the request body is larger than the gateway's limit of ${maxBodyBytes} bytes` }, 413);
+    }
     return c.json({ error: `ERR internal gateway error: ${messageOf(err)}` }, 500);
   });
 

@@ -68,7 +68,7 @@ describe('the seed flow', () => {
     ]));
     expect(detail.max_jobs).toBe(4);
     // the spawner's own endpoint answers the same shape
-    const fromSpawner = await (await fetch(`${sys.spawner.url}/workers/status`)).json();
+    const fromSpawner = (await (await fetch(`${sys.spawner.url}/workers/status`)).json()) as any;
     expect(Object.keys(fromSpawner.worker_details)).toEqual(Object.keys(s.worker_details));
   });
 });
@@ -78,8 +78,8 @@ describe('spawner control', () => {
     fetch(`${sys.spawner.url}${path}`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('ensure is idempotent', async () => {
-    const a = await (await post('/workers/ensure/node')).json();
-    const b = await (await post('/workers/ensure/node')).json();
+    const a = (await (await post("/workers/ensure/node")).json()) as any;
+    const b = (await (await post("/workers/ensure/node")).json()) as any;
     expect(['started', 'existing']).toContain(a.action);
     expect(b.action).toBe('existing');
     expect(b.worker_id).toBe(a.worker_id);
@@ -91,7 +91,7 @@ describe('spawner control', () => {
     expect((await post('/workers/ensure/node', 'wrong')).status).toBe(401);
     const res = await post('/workers/start/no-such-type');
     expect(res.status).toBe(404);
-    expect((await res.json()).error.message).toContain('configured types: node');
+    expect(((await res.json()) as any).error.message).toContain('configured types: node');
   });
 
   it('stop kills the worker and the processes it started (its process group)', async () => {

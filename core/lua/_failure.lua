@@ -1,12 +1,20 @@
 -- Shared fragment: after a failed attempt, put the job back (queue or delayed set)
 -- while attempts remain and the error is retryable, or fail it for good.
 local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey, notifyKey,
-                              delayedKey, delayedIdx, events, id, now, errJson, retryable, backoffMs,
-                              retentionMs, maxlen)
+                              delayedKey, delayedIdx, cancelledIdx, events, id, now, errJson, retryable,
+                              backoffMs, retentionMs, maxlen)
   push_error(jobKey, errJson)
-  local job = redis.call('HMGET', jobKey, 'attempts', 'max_attempts', 'seq', 'priority', 'type')
+  local job = redis.call('HMGET', jobKey, 'attempts', 'max_attempts', 'seq', 'priority', 'type', 'cancel_requested')
   local attempts, maxAttempts, seq = tonumber(job[1]), tonumber(job[2]), job[3]
   redis.call('ZREM', runningIdx, id)
+  if job[6] then
+    -- a cancel was asked for: the job ends cancelled, whatever stopped it
+    redis.call('HSET', jobKey, 'status', 'cancelled', 'finished_at', now)
+    redis.call('ZADD', cancelledIdx, seq, id)
+    redis.call('PEXPIRE', jobKey, retentionMs)
+    emit(events, maxlen, 'job', id, 'status', 'cancelled', 'type', job[5], 'ts', now)
+    return 'cancelled'
+  end
   if retryable and attempts < maxAttempts then
     redis.call('HDEL', jobKey, 'worker_id')
     if backoffMs > 0 then

@@ -1,0 +1,47 @@
+/**
+ * Cold start: submit a job while no worker of its type exists, until the job is
+ * running (its started_at, stamped by the worker when it claims it). 20 runs per
+ * type; prints median and p90. Types: node (default), or pass names:
+ *   npm run bench:cold -- node sklearn
+ */
+import { startRedis } from '../tests/helpers/redis-server';
+import { startSystem } from '../tests/helpers/system';
+import { fmt, percentile } from './stats';
+
+const RUNS = Number(process.env.RUNS ?? 20);
+const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const types = requested.length > 0 ? requested : ['node'];
+
+const redis = await startRedis();
+const sys = await startSystem(redis, {
+  types: {
+    node: { framework: 'node', version: '20', idle_timeout: 600, max_jobs: 4, max_workers: 1 },
+    sklearn: { framework: 'sklearn', version: '1.2', python: process.env.SKLEARN_PYTHON ?? '/usr/bin/python3', idle_timeout: 600, max_jobs: 1, max_workers: 1 },
+  },
+  // a bench measures the ensure fast path; keep the loop from racing it
+  spawner: { reconcileMs: 60_000 },
+});
+
+const body = (type: string) => (type === 'node' ? { function: 'echo', input: {} } : { worker_type: type, payload: { handler: '__noop__' } });
+
+try {
+  for (const type of types) {
+    const samples: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      await sys.spawner.supervisor.stopAll(0, 'bench');
+      const t0 = Date.now();
+      const r = await sys.request('POST', '/jobs', body(type));
+      if (r.status !== 202) throw new Error(`submit failed: ${JSON.stringify(r.body)}`);
+      const job = await sys.waitFor('job start', async () => {
+        const j = await sys.job(r.body.job_id);
+        return j.started_at && j;
+      }, 30_000);
+      samples.push(new Date(job.started_at).getTime() - t0);
+      await sys.waitFor('job end', async () => ['succeeded', 'failed'].includes((await sys.job(r.body.job_id)).status), 30_000);
+    }
+    console.log(`cold start ${type}: median ${fmt(percentile(samples, 50))}, p90 ${fmt(percentile(samples, 90))}, min ${fmt(Math.min(...samples))} (n=${RUNS}; submit → running, no worker before)`);
+  }
+} finally {
+  await sys.stop();
+  await redis.stop();
+}

@@ -1,0 +1,25 @@
+--[[ promote-delayed: move jobs whose backoff is over from the delayed set to their queues.
+KEYS[1] delayed zset   KEYS[2] delayed index   KEYS[3] queued index   KEYS[4] events stream
+ARGV[1] now (ms)   ARGV[2] job key prefix   ARGV[3] queue key prefix   ARGV[4] notify key prefix
+ARGV[5] at most this many jobs   ARGV[6] events maxlen
+Queue and notify keys are derived from each job's type (prefix .. type), as claim derives job keys.
+Returns the number of jobs moved.
+]]
+--@include _helpers
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[5]))
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  local jobKey = ARGV[2] .. id
+  local job = redis.call('HMGET', jobKey, 'status', 'type', 'priority', 'seq')
+  if job[1] == 'delayed' then
+    redis.call('HSET', jobKey, 'status', 'queued')
+    redis.call('HDEL', jobKey, 'run_at')
+    redis.call('ZADD', ARGV[3] .. job[2], queue_score(job[3], job[4]), id)
+    redis.call('ZADD', KEYS[3], job[4], id)
+    redis.call('LPUSH', ARGV[4] .. job[2], '1')
+    redis.call('LTRIM', ARGV[4] .. job[2], 0, 999)
+    emit(KEYS[4], ARGV[6], 'job', id, 'status', 'queued', 'type', job[2], 'ts', ARGV[1])
+  end
+end
+return #due

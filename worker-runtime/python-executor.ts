@@ -1,0 +1,367 @@
+/**
+ * Runs jobs in a warm Python runner (`python -u -m kiln_runner`) over JSON lines.
+ *
+ * One runner per executor, one job at a time. A runner that breaks the protocol,
+ * dies, or ignores a cancel past the grace is killed and replaced before the next
+ * job; the job it held fails with a JobFailure that says why (exit code, signal,
+ * the last stderr lines). Nothing here throws out of the worker's event loop.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { delimiter } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { JobRecord } from '../core/schemas/job';
+import { ExecutorStartError, JobFailure, type ExecContext, type Executor, type ReadyInfo } from './executor';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface PythonExecutorOptions {
+  /** The interpreter (a virtualenv's python). */
+  python: string;
+  /** KILN_FRAMEWORK: sklearn | pytorch | tensorflow | fake. */
+  framework: string;
+  /** The worker's working directory; the runner's cwd. */
+  cwd: string;
+  /** The runner's whole environment (allow-listed by the caller); PYTHONPATH and KILN_FRAMEWORK are added. */
+  env: Record<string, string>;
+  /** Folder holding the kiln_runner package; default: `python/` next to this file. */
+  runnerPath?: string;
+  /** More PYTHONPATH entries after runnerPath (test fixtures, shared handler libraries). */
+  pythonPath?: string[];
+  /** The worker type's framework version; compared on major.minor with the one the runner reports. */
+  expectedVersion?: string;
+  versionPolicy?: 'warn' | 'enforce';
+  /** After a cancel, how long the runner has to answer before it is killed (default 2000). */
+  cancelGraceMs?: number;
+  /** stop(): how long the runner has to exit after shutdown before SIGKILL (default 3000). */
+  stopGraceMs?: number;
+  /** Spawn → ready limit, framework import included (default 60000). */
+  startTimeoutMs?: number;
+  onStderr?: (line: string) => void;
+  /** Executor-level events and runner log lines that belong to no job. */
+  onLog?: (level: LogLevel, message: string) => void;
+}
+
+export interface PythonExecutor extends Executor {
+  /** The live runner's PID, if one is running. */
+  pid(): number | undefined;
+  /** The last (up to 50) stderr lines of the current or last runner. */
+  stderrTail(): string[];
+}
+
+const level = z.enum(['debug', 'info', 'warn', 'error']);
+/** Runner → worker messages. */
+export const runnerMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('ready'), framework: z.string(), version: z.string(), python: z.string().optional(),
+    cuda: z.boolean().optional(), gpus: z.number().int().nonnegative().optional(), pid: z.number().optional(),
+  }),
+  z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
+  z.object({ type: z.literal('progress'), job_id: z.string(), progress: z.number().min(0).max(1), message: z.string().nullish() }),
+  z.object({ type: z.literal('log'), job_id: z.string().nullish(), level, message: z.string() }),
+  z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
+  z.object({
+    type: z.literal('error'), job_id: z.string(),
+    error: z.object({ type: z.string(), message: z.string(), traceback: z.string().optional(), retryable: z.boolean().optional() }),
+  }),
+]);
+export type RunnerMessage = z.infer<typeof runnerMessageSchema>;
+
+const TAIL_LINES = 50;
+const MAX_LINE = 4000;
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+interface Exit { code: number | null; signal: NodeJS.Signals | null; error?: Error }
+
+/** One spawned runner: its pipes, parsed lines, stderr tail and exit. */
+class RunnerProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly tail: string[] = [];
+  readonly exited: Promise<Exit>;
+  exit: Exit | undefined;
+  ready: ReadyInfo | undefined;
+  broken = false;
+  stopping = false;
+  onMessage: (m: RunnerMessage) => void = () => {};
+  onBadLine: (line: string, why: string) => void = () => {};
+  onExit: (e: Exit) => void = () => {};
+
+  constructor(o: PythonExecutorOptions, runnerPath: string) {
+    const pythonPath = [runnerPath, ...(o.pythonPath ?? []), o.env.PYTHONPATH].filter(Boolean).join(delimiter);
+    const env = { ...o.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', KILN_FRAMEWORK: o.framework };
+    this.child = spawn(o.python, ['-u', '-m', 'kiln_runner'], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin.on('error', () => {}); // EPIPE when it died; the exit handler reports that
+    const closed = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', r).once('error', r));
+    const drained = Promise.all([closed(this.child.stdout), closed(this.child.stderr)]);
+    createInterface({ input: this.child.stdout, crlfDelay: Infinity }).on('line', (line) => this.line(line));
+    createInterface({ input: this.child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+      this.tail.push(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
+      if (this.tail.length > TAIL_LINES) this.tail.shift();
+      safely(() => o.onStderr?.(line));
+    });
+    this.exited = new Promise<Exit>((resolve) => {
+      const done = (e: Exit) => {
+        if (this.exit) return;
+        this.exit = e;
+        // Let the last protocol and stderr lines through before reporting the exit.
+        void Promise.race([drained, delay(300)]).then(() => { resolve(e); this.onExit(e); });
+      };
+      this.child.once('exit', (code, signal) => done({ code, signal }));
+      this.child.once('error', (error) => { if (this.child.pid === undefined) done({ code: null, signal: null, error }); });
+    });
+  }
+
+  private line(line: string): void {
+    if (!line.trim()) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      return this.onBadLine(line, 'not JSON');
+    }
+    const parsed = runnerMessageSchema.safeParse(json);
+    if (parsed.success) this.onMessage(parsed.data);
+    else this.onBadLine(line, parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '));
+  }
+
+  send(message: unknown): void {
+    if (!this.exit && this.child.stdin.writable) this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  kill(): void {
+    this.broken = true;
+    if (!this.exit) this.child.kill('SIGKILL');
+  }
+}
+
+interface ActiveJob {
+  id: string;
+  ctx: ExecContext;
+  runner: RunnerProcess;
+  aborted: boolean;
+  settle(outcome: { ok: true; value: unknown } | { ok: false; failure: JobFailure }): void;
+}
+
+export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
+  const runnerPath = o.runnerPath ?? fileURLToPath(new URL('./python', import.meta.url));
+  const cancelGraceMs = o.cancelGraceMs ?? 2000;
+  const log = (lvl: LogLevel, message: string) => safely(() => o.onLog?.(lvl, message));
+  let runner: RunnerProcess | undefined;
+  let starting: Promise<ReadyInfo> | undefined;
+  let active: ActiveJob | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  let closed = false;
+
+  const tailText = (r: RunnerProcess) => (r.tail.length ? `\nlast stderr lines:\n${r.tail.slice(-10).join('\n')}` : '');
+  const exitText = (e: Exit) => e.error ? `could not be started (${e.error.message})` : e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+
+  /** Kill the runner (if still alive) and start a fresh one in the background. */
+  const replace = (r: RunnerProcess, why: string) => {
+    r.kill();
+    if (r !== runner || closed) return;
+    log('warn', `replacing the python runner (pid ${r.child.pid}): ${why}`);
+    start().catch((err: Error) => log('error', `restarting the python runner failed: ${err.message}`));
+  };
+
+  const versionProblem = (ready: ReadyInfo): string | undefined => {
+    if (!o.expectedVersion) return undefined;
+    const [e, a] = [o.expectedVersion, ready.version].map((v) => /^v?(\d+)(?:\.(\d+))?/.exec(v));
+    const same = e && a && Number(e[1]) === Number(a[1]) && (e[2] === undefined || Number(e[2]) === Number(a[2]));
+    if (same) return undefined;
+    return `this worker type expects ${o.framework} ${o.expectedVersion} but ${o.python} has ${ready.framework} ${ready.version}`;
+  };
+
+  const launch = async (): Promise<ReadyInfo> => {
+    const old = runner;
+    if (old && !old.exit) {
+      old.kill();
+      await Promise.race([old.exited, delay(5000)]);
+    }
+    const r = new RunnerProcess(o, runnerPath);
+    runner = r;
+    return new Promise<ReadyInfo>((resolve, reject) => {
+      let settled = false;
+      const fail = (code: string, message: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        r.kill();
+        reject(new ExecutorStartError(code, message));
+      };
+      const timeoutMs = o.startTimeoutMs ?? 60_000;
+      const timer = setTimeout(() => fail('START_TIMEOUT',
+        `the ${o.framework} runner (${o.python}) did not report ready within ${timeoutMs} ms${tailText(r)}`), timeoutMs);
+      r.onMessage = (m) => {
+        if (settled) return onMessage(r, m);
+        if (m.type === 'fatal') return fail(m.code, `${m.message}${tailText(r)}`);
+        if (m.type === 'log') return log(m.level, `python runner: ${m.message}`);
+        if (m.type !== 'ready') return fail('PROTOCOL_ERROR', `the runner sent ${m.type} before ready`);
+        const info: ReadyInfo = { framework: m.framework, version: m.version };
+        if (m.python !== undefined) info.python = m.python;
+        if (m.cuda !== undefined) info.cuda = m.cuda;
+        if (m.gpus !== undefined) info.gpus = m.gpus;
+        const problem = versionProblem(info);
+        if (problem && o.versionPolicy === 'enforce') return fail('VERSION_MISMATCH', problem);
+        if (problem) log('warn', problem);
+        settled = true;
+        clearTimeout(timer);
+        r.ready = info;
+        resolve(info);
+      };
+      r.onBadLine = (line, why) => settled
+        ? protocolError(r, line, why)
+        : fail('PROTOCOL_ERROR', `the runner wrote ${JSON.stringify(line.slice(0, 200))} (${why}) before ready${tailText(r)}`);
+      r.onExit = (e) => settled
+        ? runnerExited(r, e)
+        : fail(e.error ? 'PYTHON_NOT_FOUND' : 'RUNNER_EXITED',
+          `the ${o.framework} runner (${o.python}) ${exitText(e)} before it was ready${tailText(r)}`);
+    });
+  };
+
+  const start = (): Promise<ReadyInfo> => {
+    closed = false;
+    if (runner?.ready && !runner.broken && !runner.exit) return Promise.resolve(runner.ready);
+    starting ??= launch().finally(() => { starting = undefined; });
+    return starting;
+  };
+
+  const onMessage = (r: RunnerProcess, m: RunnerMessage) => {
+    if (r !== runner || r.broken) return;
+    const job = active?.runner === r ? active : undefined;
+    const mine = job !== undefined && 'job_id' in m && m.job_id === job.id;
+    switch (m.type) {
+      case 'progress':
+        if (mine) safely(() => job.ctx.progress(m.progress, m.message ?? undefined));
+        return;
+      case 'log':
+        if (mine) safely(() => job.ctx.log(m.level, m.message));
+        else log(m.level, `python runner: ${m.message}`);
+        return;
+      case 'result':
+      case 'error':
+        if (!mine) return log('warn', `python runner answered for job ${m.job_id}, which it is not running`);
+        if (m.type === 'result') return job.settle({ ok: true, value: m.result });
+        return job.settle({ ok: false, failure: new JobFailure({ ...m.error }, { retryable: m.error.retryable ?? true }) });
+      case 'fatal':
+        return log('error', `python runner reported ${m.code}: ${m.message}`);
+      case 'ready':
+        return;
+    }
+  };
+
+  const protocolError = (r: RunnerProcess, line: string, why: string) => {
+    if (r !== runner || r.broken) return;
+    const message = `the python runner wrote a line that is not a protocol message (${why}): ${JSON.stringify(line.slice(0, 200))}`;
+    if (active?.runner === r) {
+      active.settle({ ok: false, failure: new JobFailure(
+        { type: 'protocol_error', message, retryable: true, stderr_tail: [...r.tail] }, { fatal: true, retryable: true }) });
+    }
+    replace(r, message);
+  };
+
+  const runnerExited = (r: RunnerProcess, e: Exit) => {
+    const job = active?.runner === r ? active : undefined;
+    if (job && !job.aborted) {
+      const stopped = r.stopping;
+      job.settle({ ok: false, failure: new JobFailure({
+        type: stopped ? 'executor_stopped' : 'runner_crashed',
+        message: `the python runner (pid ${r.child.pid}) ${exitText(e)} while running job ${job.id}${stopped ? ' (the worker is stopping)' : ''}`,
+        retryable: true, exit_code: e.code, signal: e.signal, stderr_tail: [...r.tail],
+      }, { fatal: !stopped, retryable: true }) });
+      if (!stopped) replace(r, `it ${exitText(e)}`);
+    }
+  };
+
+  const runOne = async (job: JobRecord, ctx: ExecContext): Promise<unknown> => {
+    if (ctx.signal.aborted) throw abortFailure(ctx.signal.reason);
+    try {
+      await start();
+    } catch (err) {
+      const e = err as ExecutorStartError;
+      throw new JobFailure({ type: 'executor_start_failed', message: e.message, retryable: true }, { fatal: true, retryable: true });
+    }
+    const r = runner as RunnerProcess;
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        me.aborted = true;
+        r.send({ type: 'cancel', job_id: job.id });
+        timer = setTimeout(() => {
+          me.settle({ ok: false, failure: abortFailure(ctx.signal.reason) });
+          replace(r, `job ${job.id} did not stop within ${cancelGraceMs} ms of its cancel`);
+        }, cancelGraceMs);
+      };
+      const me: ActiveJob = {
+        id: job.id, ctx, runner: r, aborted: false,
+        settle(outcome) {
+          if (active !== me) return;
+          active = undefined;
+          clearTimeout(timer);
+          ctx.signal.removeEventListener('abort', onAbort);
+          if (me.aborted) reject(abortFailure(ctx.signal.reason)); // a late answer does not undo the cancel
+          else if (outcome.ok) resolve(outcome.value);
+          else reject(outcome.failure);
+        },
+      };
+      active = me;
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      r.send({ type: 'run', job: { id: job.id, kind: job.kind, type: job.type, payload: job.payload, attempt: job.attempts, timeout_ms: job.timeout_ms } });
+      if (r.exit) runnerExited(r, r.exit); // it died between start() and now
+    });
+  };
+
+  return {
+    start,
+    run(job, ctx) {
+      const next = queue.then(() => runOne(job, ctx));
+      queue = next.catch(() => {});
+      return next;
+    },
+    async stop() {
+      closed = true;
+      try {
+        await starting?.catch(() => {});
+        const r = runner;
+        if (!r || r.exit) return;
+        r.stopping = true;
+        r.send({ type: 'shutdown' });
+        r.child.stdin.end();
+        const exited = await Promise.race([r.exited.then(() => true), delay(o.stopGraceMs ?? 3000).then(() => false)]);
+        if (!exited) {
+          r.kill();
+          await Promise.race([r.exited, delay(2000)]);
+        }
+      } catch (err) {
+        log('warn', `stopping the python runner: ${(err as Error).message}`);
+      }
+    },
+    pid: () => (runner && !runner.exit ? runner.child.pid : undefined),
+    stderrTail: () => [...(runner?.tail ?? [])],
+  };
+}
+
+/** The failure of a job whose signal aborted: the reason's type and message when it has them. */
+export function abortFailure(reason: unknown): JobFailure {
+  if (reason instanceof JobFailure) return reason;
+  let type = 'cancelled';
+  let message = 'the job was cancelled';
+  let retryable: boolean | undefined;
+  if (typeof reason === 'string' && reason) message = reason;
+  else if (reason && typeof reason === 'object') {
+    const r = reason as { type?: unknown; name?: unknown; message?: unknown; retryable?: unknown };
+    if (typeof r.type === 'string') type = r.type;
+    else if (r.name === 'TimeoutError') type = 'timeout';
+    if (typeof r.message === 'string' && r.message && r.name !== 'AbortError') message = r.message;
+    if (typeof r.retryable === 'boolean') retryable = r.retryable;
+  }
+  return new JobFailure({ type, message }, { retryable: retryable ?? type === 'timeout' });
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // a throwing callback must not break the protocol reader
+  }
+}
