@@ -5,7 +5,6 @@
 import { serve } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
@@ -38,8 +37,15 @@ export function startApiServer(env: Env = process.env) {
   const hostname = env.API_HOST || '127.0.0.1';
   const port = intEnv(env, 'API_PORT', 8000);
   const server = serve({ fetch: app.fetch, hostname, port });
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${hostname}:${port} is in use; set API_PORT to another port`) : err),
+    );
+  });
   return {
     url: `http://${hostname}:${port}`,
+    listening,
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
       redis.disconnect();
@@ -47,9 +53,3 @@ export function startApiServer(env: Env = process.env) {
   };
 }
 
-// Run directly (dist/api.mjs): serve until SIGINT/SIGTERM.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const server = startApiServer();
-  process.stdout.write(`kiln api on ${server.url}\n`);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void server.close().then(() => process.exit(0)));
-}

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 const entries = {
   worker: 'worker-runtime/main.ts',
   cli: 'spawner/cli.ts',
-  api: 'api/node.ts',
+  api: 'api/node-main.ts',
   start: 'scripts/start.ts',
 };
 

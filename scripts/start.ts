@@ -63,6 +63,13 @@ async function main(): Promise<void> {
   const config = loadSpawnerConfig(env);
   const spawner = await startSpawner(config);
   const api = startApiServer({ ...env, WORKER_MANAGER_URL: env.WORKER_MANAGER_URL ?? spawner.url, SPAWNER_TOKEN: spawner.token });
+  try {
+    await api.listening;
+  } catch (err) {
+    await spawner.stop(0);
+    redisChild?.kill('SIGTERM');
+    throw err;
+  }
   say(`spawner: ${spawner.url}   (token in ${config.stateDir}/spawner.token)`);
   say(`api:     ${api.url}        try: curl -s ${api.url}/health`);
   say('Ctrl-C stops everything.');

@@ -12,6 +12,7 @@ import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { createControlApi } from './control-api';
 import { createReconciler } from './reconciler';
+import { createRedisGateway } from './redis-gateway';
 import { createRecovery } from './recovery';
 import { checkRedisSafety } from './redis-safety';
 import { createSupervisor } from './supervisor';
@@ -51,12 +52,20 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
     },
   });
 
+  // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis.
+  const gatewayRedis = new Redis(config.redisUrl, { protocol: 2, maxRetriesPerRequest: 1, connectionName: `kiln-gateway-${config.hostId}` });
+  gatewayRedis.on('error', (err: Error) => log('warn', `redis (gateway): ${err.message}`));
   const app = new Hono();
+  app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
   app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      redis.disconnect();
+      gatewayRedis.disconnect();
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${config.host}:${config.port} is in use; set SPAWNER_PORT to another port (or stop the other spawner)`) : err);
+    });
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -78,6 +87,7 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
         await supervisor.stopAll(graceMs, 'spawner shutdown');
         await new Promise<void>((r) => server.close(() => r()));
         redis.disconnect();
+        gatewayRedis.disconnect();
       })();
       return stopping;
     },

@@ -83,6 +83,8 @@ export function launchWorker(spec: LaunchSpec, onStderrLine?: (line: string) => 
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'json',
+    // never inherit the parent's loader flags (tsx, vitest): a worker starts as plain compiled JS
+    execArgv: [],
   });
   const tail: string[] = [];
   let partial = '';

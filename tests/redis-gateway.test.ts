@@ -42,6 +42,7 @@ beforeAll(async () => {
   io = new IoRedis({ port: server.port, host: '127.0.0.1', protocol: 2 });
   const app = new Hono();
   app.route('/redis', createRedisGateway({ redis: io, token: TOKEN }));
+  app.route('/small', createRedisGateway({ redis: io, token: TOKEN, maxBodyBytes: 64 }));
   const httpPort = await freePort();
   await new Promise<void>((resolve) => {
     http = serve({ fetch: app.fetch, port: httpPort, hostname: '127.0.0.1' }, () => resolve());
@@ -207,16 +208,30 @@ describe('refusals and request errors', () => {
     expect(await post('/pipeline', ['get', 'a'])).toEqual({ status: 400, body: { error: expect.stringContaining('command 1') } });
     expect(await post('/multi-exec', 'null')).toEqual({ status: 400, body: { error: expect.stringContaining('JSON array of commands') } });
 
+    // declared Content-Length, chunked over HTTP, and a stream without a length (app.request)
+    const big = JSON.stringify(['set', 'k', 'x'.repeat(100)]);
+    const smallUrl = baseUrl.replace(/\/redis$/, '/small');
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const chunked = (text: string) =>
+      new ReadableStream<Uint8Array>({
+        start(ctl) {
+          for (let i = 0; i < text.length; i += 16) ctl.enqueue(new TextEncoder().encode(text.slice(i, i + 16)));
+          ctl.close();
+        },
+      });
+    const tooLarge = { error: expect.stringContaining('limit of 64 bytes') };
+    const viaLength = await fetch(smallUrl, { method: 'POST', headers: auth, body: big });
+    expect({ status: viaLength.status, body: await viaLength.json() }).toEqual({ status: 413, body: tooLarge });
+    const viaChunks = await fetch(smallUrl, { method: 'POST', headers: auth, body: chunked(big), duplex: 'half' } as RequestInit);
+    expect({ status: viaChunks.status, body: await viaChunks.json() }).toEqual({ status: 413, body: tooLarge });
+    const okChunks = await fetch(smallUrl, { method: 'POST', headers: auth, body: chunked('["echo","a chunked body of 41 bytes"]'), duplex: 'half' } as RequestInit);
+    expect(await okChunks.json()).toEqual({ result: 'a chunked body of 41 bytes' });
+
     const small = createRedisGateway({ redis: io, token: TOKEN, maxBodyBytes: 64 });
-    const res = await small.request('/', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify(['set', 'k', 'x'.repeat(100)]),
-    });
+    const res = await small.request('/', { method: 'POST', headers: auth, body: big });
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: expect.stringContaining('64 bytes') });
     // standalone (not mounted), the same app serves POST /
-    const ok = await small.request('/', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '["ping"]' });
+    const ok = await small.request('/', { method: 'POST', headers: auth, body: '["ping"]' });
     expect(await ok.json()).toEqual({ result: 'PONG' });
   });
 

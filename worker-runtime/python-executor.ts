@@ -167,8 +167,8 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   const versionProblem = (ready: ReadyInfo): string | undefined => {
     if (!o.expectedVersion) return undefined;
     const [e, a] = [o.expectedVersion, ready.version].map((v) => /^v?(\d+)(?:\.(\d+))?/.exec(v));
-    const same = e && a && Number(e[1]) === Number(a[1]) && (e[2] === undefined || Number(e[2]) === Number(a[2]));
-    if (same) return undefined;
+    if (!e) return undefined; // "latest" and the like: nothing to compare
+    if (a && Number(e[1]) === Number(a[1]) && (e[2] === undefined || Number(e[2]) === Number(a[2]))) return undefined;
     return `this worker type expects ${o.framework} ${o.expectedVersion} but ${o.python} has ${ready.framework} ${ready.version}`;
   };
 
@@ -227,28 +227,22 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   };
 
   const onMessage = (r: RunnerProcess, m: RunnerMessage) => {
-    if (r !== runner || r.broken) return;
-    const job = active?.runner === r ? active : undefined;
-    const mine = job !== undefined && 'job_id' in m && m.job_id === job.id;
-    switch (m.type) {
-      case 'progress':
-        if (mine) safely(() => job.ctx.progress(m.progress, m.message ?? undefined));
-        return;
-      case 'log':
-        if (mine) safely(() => job.ctx.log(m.level, m.message));
-        else log(m.level, `python runner: ${m.message}`);
-        return;
-      case 'result':
-      case 'error':
-        if (!mine) return log('warn', `python runner answered for job ${m.job_id}, which it is not running`);
-        if (m.type === 'result') return job.settle({ ok: true, value: m.result });
-        return job.settle({ ok: false, failure: new JobFailure({ ...m.error }, { retryable: m.error.retryable ?? true }) });
-      case 'fatal':
-        return log('error', `python runner reported ${m.code}: ${m.message}`);
-      case 'ready':
-        return;
+    if (r !== runner || r.broken || m.type === 'ready') return;
+    if (m.type === 'fatal') return log('error', `python runner reported ${m.code}: ${m.message}`);
+    const job = active?.runner === r && m.job_id === active.id ? active : undefined;
+    if (m.type === 'log') {
+      return job ? safely(() => job.ctx.log(m.level, m.message)) : log(m.level, `python runner: ${m.message}`);
     }
+    if (m.type === 'progress') return job && safely(() => job.ctx.progress(m.progress, m.message ?? undefined));
+    if (!job) return log('warn', `python runner answered for job ${m.job_id}, which it is not running`);
+    if (m.type === 'result') return job.settle({ ok: true, value: m.result });
+    if (r.stopping) return job.settle({ ok: false, failure: stoppedFailure(job.id, m.error.message) });
+    job.settle({ ok: false, failure: new JobFailure({ ...m.error }, { retryable: m.error.retryable ?? true }) });
   };
+
+  const stoppedFailure = (jobId: string, detail: string) => new JobFailure(
+    { type: 'executor_stopped', message: `the worker stopped while running job ${jobId}: ${detail}`, retryable: true },
+    { retryable: true });
 
   const protocolError = (r: RunnerProcess, line: string, why: string) => {
     if (r !== runner || r.broken) return;
@@ -262,15 +256,14 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
 
   const runnerExited = (r: RunnerProcess, e: Exit) => {
     const job = active?.runner === r ? active : undefined;
-    if (job && !job.aborted) {
-      const stopped = r.stopping;
-      job.settle({ ok: false, failure: new JobFailure({
-        type: stopped ? 'executor_stopped' : 'runner_crashed',
-        message: `the python runner (pid ${r.child.pid}) ${exitText(e)} while running job ${job.id}${stopped ? ' (the worker is stopping)' : ''}`,
-        retryable: true, exit_code: e.code, signal: e.signal, stderr_tail: [...r.tail],
-      }, { fatal: !stopped, retryable: true }) });
-      if (!stopped) replace(r, `it ${exitText(e)}`);
-    }
+    if (!job) return; // an idle runner that died is replaced by the next run()
+    const how = `the python runner (pid ${r.child.pid}) ${exitText(e)}`;
+    if (r.stopping) return job.settle({ ok: false, failure: stoppedFailure(job.id, how) });
+    job.settle({ ok: false, failure: new JobFailure({
+      type: 'runner_crashed', message: `${how} while running job ${job.id}`, retryable: true,
+      exit_code: e.code, signal: e.signal, stderr_tail: [...r.tail],
+    }, { fatal: true, retryable: true }) }); // settles as cancelled/timeout instead when the job was aborted
+    replace(r, `it ${exitText(e)}`);
   };
 
   const runOne = async (job: JobRecord, ctx: ExecContext): Promise<unknown> => {
@@ -281,6 +274,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       const e = err as ExecutorStartError;
       throw new JobFailure({ type: 'executor_start_failed', message: e.message, retryable: true }, { fatal: true, retryable: true });
     }
+    if (ctx.signal.aborted) throw abortFailure(ctx.signal.reason);
     const r = runner as RunnerProcess;
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
