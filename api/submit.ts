@@ -16,10 +16,11 @@ export interface Submission {
   priority?: number | undefined;
   timeout_s?: number | undefined;
   max_attempts?: number | undefined;
+  backoff?: { delay_ms: number; max_ms?: number | undefined } | undefined;
 }
 
 export function trainingSubmission(body: TrainingRequest | InferenceRequest, kind: 'training' | 'inference'): Submission {
-  const { priority, timeout_s, max_attempts, worker_type, ...payload } = body;
+  const { priority, timeout_s, max_attempts, worker_type, backoff, ...payload } = body;
   const type = worker_type ?? workerTypeForModel(body.model_type, body.requires_gpu);
   if (!type) {
     throw badRequest(
@@ -30,16 +31,16 @@ export function trainingSubmission(body: TrainingRequest | InferenceRequest, kin
   }
   checkDataPath(body.data_path, 'data_path');
   if (kind === 'inference') checkDataPath((body as InferenceRequest).model_path, 'model_path');
-  return { kind, type, payload, priority, timeout_s, max_attempts };
+  return { kind, type, payload, priority, timeout_s, max_attempts, backoff };
 }
 
 export function genericSubmission(body: FunctionRequest | TypedRequest): Submission {
   if ('function' in body) {
-    const { priority, timeout_s, max_attempts, worker_type } = body;
-    return { kind: 'function', type: worker_type ?? 'node', payload: { function: body.function, input: body.input ?? null }, priority, timeout_s, max_attempts };
+    const { priority, timeout_s, max_attempts, worker_type, backoff } = body;
+    return { kind: 'function', type: worker_type ?? 'node', payload: { function: body.function, input: body.input ?? null }, priority, timeout_s, max_attempts, backoff };
   }
-  const { priority, timeout_s, max_attempts, worker_type } = body;
-  return { kind: 'generic', type: worker_type, payload: body.payload ?? null, priority, timeout_s, max_attempts };
+  const { priority, timeout_s, max_attempts, worker_type, backoff } = body;
+  return { kind: 'generic', type: worker_type, payload: body.payload ?? null, priority, timeout_s, max_attempts, backoff };
 }
 
 /** data_path must stay inside the data root: relative, or absolute only under it (checked again by the runner). */
@@ -70,11 +71,13 @@ export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown
     kind: sub.kind,
     payload: sub.payload,
     priority: sub.priority ?? 0,
-    maxAttempts: sub.max_attempts ?? config.defaultMaxAttempts,
+    maxAttempts: sub.max_attempts,
+    defaultMaxAttempts: config.defaultMaxAttempts,
     timeoutMs: Math.round((sub.timeout_s ?? 0) * 1000),
     now: deps.now(),
     // A type a spawner registered is always accepted; with no spawner registered yet only the defaults are.
     typeCheck: known ? 'default' : 'custom',
+    ...(sub.backoff && { backoff: JSON.stringify(sub.backoff) }),
     ...(idempotencyKey === undefined
       ? {}
       : { idempotency: { key: idempotencyKey, fingerprint: await fingerprint(sub.kind, rawBody), ttlMs: config.idempotencyTtlMs } }),

@@ -21,7 +21,9 @@ export interface NewJob {
   kind: JobKind;
   payload: unknown;
   priority: number;
-  maxAttempts: number;
+  /** undefined: the type's max_attempts (from the registry), else defaultMaxAttempts. */
+  maxAttempts: number | undefined;
+  defaultMaxAttempts?: number;
   timeoutMs: number;
   now: number;
   /** 'default': a built-in type name, accepted unless the spawners' registry lacks it; 'custom': must be registered. */
@@ -68,9 +70,9 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
           keys.seq(), keys.types(), keys.events(), idem ? keys.idempotency(idem.key) : keys.idempotency('-'),
         ],
         [
-          job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts,
+          job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts ?? '',
           job.timeoutMs, job.now, maxLen, job.typeCheck, idem ? idem.ttlMs : '',
-          idem ? idem.fingerprint : '', job.backoff ?? '',
+          idem ? idem.fingerprint : '', job.backoff ?? '', job.defaultMaxAttempts ?? 3,
         ],
       )) as [number, number | string, string?];
       const [code, value, id] = reply;

@@ -33,6 +33,8 @@ export interface SpawnerConfig {
   cancelGraceMs: number;
   defaultTimeoutMs: number;
   backoff: { base_ms: number; max_ms: number };
+  succeededRetentionMs: number;
+  failedRetentionMs: number;
   dataRoot: string;
   artifactRoot: string;
   handlersDir: string | undefined;
@@ -91,6 +93,8 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     cancelGraceMs: intEnv(env, 'KILN_CANCEL_GRACE_MS', 1500),
     defaultTimeoutMs: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S', 3600) * 1000,
     backoff: { base_ms: intEnv(env, 'KILN_BACKOFF_BASE_MS', 1000), max_ms: intEnv(env, 'KILN_BACKOFF_MAX_MS', 60_000) },
+    succeededRetentionMs: intEnv(env, 'KILN_RETENTION_SUCCEEDED_S', 24 * 3600) * 1000,
+    failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', 7 * 24 * 3600) * 1000,
     dataRoot: resolve(env.DATA_ROOT || join(PROJECT_ROOT, 'data')),
     artifactRoot: resolve(env.ARTIFACT_ROOT || join(stateDir, 'artifacts')),
     handlersDir: env.KILN_HANDLERS_DIR ? resolve(env.KILN_HANDLERS_DIR) : undefined,

@@ -84,7 +84,12 @@ export function createSupervisor(deps: SupervisorDeps) {
       data_root: config.dataRoot,
       artifact_root: config.artifactRoot,
       ...(config.handlersDir && { handlers_dir: config.handlersDir }),
-      backoff: config.backoff,
+      backoff: {
+        base_ms: cfg.backoff_ms ?? config.backoff.base_ms,
+        max_ms: cfg.backoff_max_ms ?? config.backoff.max_ms,
+      },
+      succeeded_retention_ms: config.succeededRetentionMs,
+      failed_retention_ms: config.failedRetentionMs,
     };
   }
 

@@ -83,6 +83,12 @@ class RunnerProc {
     });
   }
 
+  /** Runs a job and waits for its outcome (the runner takes one job at a time). */
+  call(id: string, payload: unknown, kind = 'generic', timeoutMs?: number): Promise<Msg> {
+    this.run(id, payload, kind);
+    return this.outcome(id, timeoutMs);
+  }
+
   /** The result or error message of a job. */
   outcome(id: string, timeoutMs?: number): Promise<Msg> {
     return this.waitFor((m) => (m.type === 'result' || m.type === 'error') && m.job_id === id, `the outcome of ${id}`, timeoutMs);
@@ -160,9 +166,8 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     const r = fake();
     await r.ready();
     const names = ['../fixtures/fake_framework/handlers/echo', 'os.path', '/etc/passwd', 'no_such_handler'];
-    names.forEach((name, i) => r.run(`h${i}`, { handler: name }));
     for (const [i, name] of names.entries()) {
-      const { error } = await r.outcome(`h${i}`);
+      const { error } = await r.call(`h${i}`, { handler: name });
       expect(error.retryable, name).toBe(false);
       expect(error.message, name).toMatch(name === 'no_such_handler' ? /not found/ : /plain Python identifier/);
     }
@@ -216,14 +221,11 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     symlinkSync(join(outside, 'secret.txt'), join(data, 'secret-link.txt'));
     const r = fake({ KILN_DATA_ROOT: data });
     await r.ready();
-    r.run('ok-rel', { handler: 'read_data', path: 'sub/ok.txt' });
-    r.run('ok-abs', { handler: 'read_data', path: join(data, 'sub', '..', 'sub', 'ok.txt') });
-    expect((await r.outcome('ok-rel')).result.text).toBe('inside');
-    expect((await r.outcome('ok-abs')).result.text).toBe('inside');
+    expect((await r.call('ok-rel', { handler: 'read_data', path: 'sub/ok.txt' })).result.text).toBe('inside');
+    expect((await r.call('ok-abs', { handler: 'read_data', path: join(data, 'sub', '..', 'sub', 'ok.txt') })).result.text).toBe('inside');
     const refused = ['../outside/secret.txt', join(outside, 'secret.txt'), 'escape/secret.txt', 'secret-link.txt', 'sub/../../outside/secret.txt'];
-    refused.forEach((path, i) => r.run(`bad${i}`, { handler: 'read_data', path }));
     for (const [i, path] of refused.entries()) {
-      const { error } = await r.outcome(`bad${i}`);
+      const { error } = await r.call(`bad${i}`, { handler: 'read_data', path });
       expect(error, path).toMatchObject({ type: 'SandboxError', retryable: false });
       expect(error.message, path).toContain(path);
       expect(error.message, path).toContain(`outside the data root ${data}`);
@@ -340,9 +342,8 @@ describe.skipIf(!hasSklearn)('python runner: scikit-learn built-ins', () => {
       ['b5', { model_path: '../../etc', inputs: [[1, 2, 3, 4]] }, /outside the artifact root/],
       ['b6', { model_path: 'reg1', inputs: [[1, 2]] }, /list of 4 values/],
     ];
-    for (const [id, payload] of bad) r.run(id, payload, id === 'b5' || id === 'b6' ? 'inference' : 'training');
-    for (const [id, , pattern] of bad) {
-      const { error } = await r.outcome(id);
+    for (const [id, payload, pattern] of bad) {
+      const { error } = await r.call(id, payload, id === 'b5' || id === 'b6' ? 'inference' : 'training');
       expect(error.retryable, id).toBe(false);
       expect(error.message, id).toMatch(pattern);
     }

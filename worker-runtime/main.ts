@@ -18,6 +18,7 @@ const EXIT_FAILED_TO_START = 78;
 const EXIT_ABANDONED = 75;
 
 function log(level: 'info' | 'warn' | 'error', message: string): void {
+  if (level === 'info' && !process.env.KILN_WORKER_DEBUG) return;
   process.stderr.write(`${new Date().toISOString()} ${level} [worker ${process.pid}] ${message}\n`);
 }
 
@@ -46,12 +47,22 @@ async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
 async function main(): Promise<void> {
   const boot = workerBootSchema.parse(JSON.parse(process.env.KILN_WORKER ?? '{}'));
   // No process outlives its parent: when the spawner's channel closes, leave at once.
-  process.on('disconnect', () => process.exit(0));
+  // The worker leads its process group: take the group (runner, anything a job started) along.
+  process.on('disconnect', () => {
+    try {
+      process.kill(-process.pid, 'SIGKILL');
+    } finally {
+      process.exit(0);
+    }
+  });
   const redisOpts = { maxRetriesPerRequest: null, enableAutoPipelining: true, connectionName: `kiln-worker-${boot.worker_id}` };
   const redis = new Redis(boot.redis_url, redisOpts);
   const blocking = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false, lazyConnect: false });
   for (const c of [redis, blocking]) c.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
-  const store = createJobStore(createIoredisPort(redis), { keys: createKeys(boot.prefix) });
+  const keys = createKeys(boot.prefix);
+  const store = createJobStore(createIoredisPort(redis), {
+    keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms,
+  });
 
   let executor: Executor;
   let ready;
@@ -98,7 +109,13 @@ async function main(): Promise<void> {
 
   await redis.ping();
   send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }) });
-  await worker.start();
+  const loop = worker.start();
+  // Cancel requests arrive over pub/sub (a third connection, opened after the worker is ready).
+  const sub = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false });
+  sub.on('error', (err: Error) => log('warn', `redis (cancel channel): ${err.message}`));
+  sub.on('message', (_channel: string, jobId: string) => worker.cancel(jobId, 'cancelled by request'));
+  await sub.subscribe(keys.cancelChannel(boot.worker_id));
+  await loop;
 }
 
 main().catch((err: unknown) => {

@@ -7,7 +7,8 @@
  * the last stderr lines). Nothing here throws out of the worker's event loop.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { delimiter } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -90,7 +91,7 @@ class RunnerProcess {
   constructor(o: PythonExecutorOptions, runnerPath: string) {
     const pythonPath = [runnerPath, ...(o.pythonPath ?? []), o.env.PYTHONPATH].filter(Boolean).join(delimiter);
     const env = { ...o.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', KILN_FRAMEWORK: o.framework };
-    this.child = spawn(o.python, ['-u', '-m', 'kiln_runner'], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(resolvePython(o.python, o.env.PATH), ['-u', '-m', 'kiln_runner'], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin.on('error', () => {}); // EPIPE when it died; the exit handler reports that
     const closed = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', r).once('error', r));
     const drained = Promise.all([closed(this.child.stdout), closed(this.child.stderr)]);
@@ -154,7 +155,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   let closed = false;
 
   const tailText = (r: RunnerProcess) => (r.tail.length ? `\nlast stderr lines:\n${r.tail.slice(-10).join('\n')}` : '');
-  const exitText = (e: Exit) => e.error ? `could not be started (${e.error.message})` : e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+  const exitText = (e: Exit) => e.error ? `could not be started in ${o.cwd} (${e.error.message})` : e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
 
   /** Kill the runner (if still alive) and start a fresh one in the background. */
   const replace = (r: RunnerProcess, why: string) => {
@@ -178,7 +179,12 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       old.kill();
       await Promise.race([old.exited, delay(5000)]);
     }
-    const r = new RunnerProcess(o, runnerPath);
+    let r: RunnerProcess;
+    try {
+      r = new RunnerProcess(o, runnerPath);
+    } catch (err) {
+      throw new ExecutorStartError('SPAWN_FAILED', `cannot start ${o.python} in ${o.cwd}: ${(err as Error).message}`);
+    }
     runner = r;
     return new Promise<ReadyInfo>((resolve, reject) => {
       let settled = false;
@@ -187,7 +193,8 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         settled = true;
         clearTimeout(timer);
         r.kill();
-        reject(new ExecutorStartError(code, message));
+        // Reject once the process is gone, so a failed start leaves nothing behind.
+        void Promise.race([r.exited, delay(2000)]).then(() => reject(new ExecutorStartError(code, message)));
       };
       const timeoutMs = o.startTimeoutMs ?? 60_000;
       const timer = setTimeout(() => fail('START_TIMEOUT',
@@ -330,7 +337,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         log('warn', `stopping the python runner: ${(err as Error).message}`);
       }
     },
-    pid: () => (runner && !runner.exit ? runner.child.pid : undefined),
+    pid: () => (runner && !runner.exit && !runner.broken ? runner.child.pid : undefined),
     stderrTail: () => [...(runner?.tail ?? [])],
   };
 }
@@ -350,6 +357,25 @@ export function abortFailure(reason: unknown): JobFailure {
     if (typeof r.retryable === 'boolean') retryable = r.retryable;
   }
   return new JobFailure({ type, message }, { retryable: retryable ?? type === 'timeout' });
+}
+
+/**
+ * An interpreter named without a path ("python3") is looked up on PATH here: started
+ * through a bare name with an environment that lacks PATH, Python cannot tell its
+ * own sys.executable, which multiprocessing and error messages rely on.
+ */
+function resolvePython(python: string, path: string | undefined): string {
+  if (python.includes('/') || isAbsolute(python)) return python;
+  for (const dir of (path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    const candidate = join(dir, python);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return python; // spawn reports ENOENT
 }
 
 function safely(fn: () => void): void {

@@ -28,6 +28,18 @@ interface Running {
   controller: AbortController;
 }
 
+/** A job's own backoff ({"delay_ms", "max_ms"}), when its submit set one. */
+function jobBackoff(raw: string | undefined): { base_ms: number; max_ms: number } | undefined {
+  if (!raw) return undefined;
+  try {
+    const b = JSON.parse(raw) as { delay_ms?: number; max_ms?: number };
+    if (typeof b.delay_ms !== 'number') return undefined;
+    return { base_ms: b.delay_ms, max_ms: typeof b.max_ms === 'number' ? b.max_ms : Math.max(b.delay_ms, 3_600_000) };
+  } catch {
+    return undefined;
+  }
+}
+
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function createWorker(deps: WorkerDeps) {
@@ -47,11 +59,17 @@ export function createWorker(deps: WorkerDeps) {
 
   async function beat(): Promise<void> {
     const now = deps.now();
-    await deps.redis
+    const ids = [...running.keys()];
+    const tx = deps.redis
       .multi()
       .set(keys.lease(boot.worker_id), String(now), 'PX', boot.lease_ms)
-      .hset(keys.worker(boot.worker_id), 'last_heartbeat', now)
-      .exec();
+      .hset(keys.worker(boot.worker_id), 'last_heartbeat', now);
+    // a cancel whose pub/sub message was missed (reconnect) is still seen here
+    for (const id of ids) tx.hget(keys.job(id), 'cancel_requested');
+    const replies = (await tx.exec()) ?? [];
+    ids.forEach((id, i) => {
+      if (replies[i + 2]?.[1]) running.get(id)?.controller.abort({ type: 'cancelled', message: 'cancelled by request' });
+    });
   }
 
   function scheduleBeat(): void {
@@ -130,7 +148,8 @@ export function createWorker(deps: WorkerDeps) {
       await store.complete(job.id, boot.worker_id, result, deps.now());
     } catch (err) {
       const { error, retryable } = toFailure(err, controller.signal);
-      const wait = retryable ? backoffMs(job.attempts, boot.backoff.base_ms, boot.backoff.max_ms) : 0;
+      const policy = jobBackoff(job.backoff) ?? boot.backoff;
+      const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
       outcome = await store
         .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id }, { retryable, backoffMs: wait, now: deps.now() })
         .catch((e: unknown) => {

@@ -1,12 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { badRequest, KilnError, notFound } from '../../core/errors';
+import { badRequest, conflict, KilnError, notFound } from '../../core/errors';
 import { createJobStore } from '../../core/job-store';
 import {
   functionRequestSchema, inferenceRequestSchema, JOB_STATUSES, jobView, trainingRequestSchema, typedRequestSchema,
 } from '../../core/schemas/job';
 import type { AppDeps } from '../deps';
 import { validationError } from '../errors';
+import { jobEvents } from './job-events';
 import { genericSubmission, submitJob, trainingSubmission, type Submission } from '../submit';
 
 async function readJson(req: Request): Promise<unknown> {
@@ -70,6 +71,20 @@ export function jobRoutes(deps: AppDeps): Hono {
     const page = await store.list({ limit: q.data.limit, ...(q.data.status && { status: q.data.status }), ...(q.data.worker_type && { type: q.data.worker_type }), ...(q.data.cursor && { cursor: q.data.cursor }) });
     return c.json({ jobs: page.jobs.map(jobView), next_cursor: page.nextCursor });
   });
+
+  const cancel = async (c: import('hono').Context) => {
+    const id = c.req.param('id') ?? '';
+    const job = await store.get(id);
+    if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);
+    const r = await store.cancel(job, 'cancelled by request', deps.now());
+    if (r.outcome === 'missing') throw notFound('JOB_NOT_FOUND', `no job ${id}: it expired`);
+    if (r.outcome === 'finished') throw conflict('JOB_FINISHED', `job ${id} already ${r.detail}; only queued or running jobs can be cancelled`);
+    if (r.outcome === 'cancelled') return c.json({ job_id: id, status: 'cancelled' });
+    return c.json({ job_id: id, status: 'cancelling', worker_id: r.detail || null, message: 'the worker was asked to stop the job; GET the job to see it cancelled' }, 202);
+  };
+  app.post('/:id/cancel', cancel);
+  app.delete('/:id', cancel);
+  app.get('/:id/events', (c) => jobEvents(c, deps, store));
 
   app.get('/:id', async (c) => {
     const id = c.req.param('id');

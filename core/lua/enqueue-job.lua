@@ -7,6 +7,7 @@ ARGV[6] max_attempts   ARGV[7] timeout_ms   ARGV[8] now (ms)   ARGV[9] events ma
 ARGV[10] 'default' (a built-in type: refused only when the registry exists and lacks it)
          or 'custom' (refused unless the registry has it)
 ARGV[11] idempotency TTL ms ('' for no key)   ARGV[12] request fingerprint   ARGV[13] backoff JSON
+ARGV[14] max_attempts when neither the job (ARGV[6] '') nor its type's registry entry sets one
 Returns {1, seq, id} created | {2, 0, existing id} idempotent replay | {0, error code}
 ]]
 --@include _helpers
@@ -23,9 +24,18 @@ if redis.call('HEXISTS', KEYS[7], wtype) == 0 and (ARGV[10] == 'custom' or redis
   return {0, 'UNKNOWN_WORKER_TYPE'}
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'JOB_EXISTS'} end
+local maxAttempts = ARGV[6]
+if maxAttempts == '' then
+  maxAttempts = ARGV[14]
+  local typeJson = redis.call('HGET', KEYS[7], wtype)
+  if typeJson then
+    local ok, cfg = pcall(cjson.decode, typeJson)
+    if ok and type(cfg) == 'table' and tonumber(cfg.max_attempts) then maxAttempts = cfg.max_attempts end
+  end
+end
 local seq = redis.call('INCR', KEYS[6])
 redis.call('HSET', KEYS[1], 'id', id, 'seq', seq, 'type', wtype, 'kind', ARGV[3], 'payload', ARGV[4],
-  'status', 'queued', 'priority', ARGV[5], 'attempts', 0, 'max_attempts', ARGV[6], 'timeout_ms', ARGV[7],
+  'status', 'queued', 'priority', ARGV[5], 'attempts', 0, 'max_attempts', maxAttempts, 'timeout_ms', ARGV[7],
   'progress', 0, 'created_at', now, 'backoff', ARGV[13])
 if ARGV[11] ~= '' then
   redis.call('HSET', KEYS[1], 'idempotency_key', KEYS[9])

@@ -38,5 +38,7 @@ export const workerBootSchema = z.object({
   artifact_root: z.string(),
   handlers_dir: z.string().optional(),
   backoff: z.object({ base_ms: z.number().nonnegative(), max_ms: z.number().nonnegative() }),
+  succeeded_retention_ms: z.number().positive(),
+  failed_retention_ms: z.number().positive(),
 });
 export type WorkerBoot = z.infer<typeof workerBootSchema>;

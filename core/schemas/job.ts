@@ -10,6 +10,11 @@ const common = {
   timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
   max_attempts: z.number().int().min(1).max(100).optional(),
   worker_type: typeName.optional(),
+  /** Retry backoff: first delay, doubled each attempt up to max_ms, with jitter. */
+  backoff: z.strictObject({
+    delay_ms: z.number().int().min(0).max(24 * 3600 * 1000),
+    max_ms: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional(),
+  }).optional(),
 };
 
 const relativeOrAbsPath = z.string().min(1).max(4096);

@@ -18,6 +18,9 @@ export const workerTypeConfigSchema = z.object({
   /** Default per-job timeout for jobs of this type, in seconds. */
   timeout_s: z.number().positive().optional(),
   max_attempts: z.number().int().positive().max(100).optional(),
+  /** Retry backoff of this type's jobs: first delay and cap, in ms (exponential, jittered). */
+  backoff_ms: z.number().int().nonnegative().optional(),
+  backoff_max_ms: z.number().int().nonnegative().optional(),
   memory_mb: z.number().positive().optional(),
   gpus_per_worker: z.number().int().nonnegative().default(1),
   recycle_after_jobs: z.number().int().positive().optional(),

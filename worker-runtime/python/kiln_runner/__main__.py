@@ -45,7 +45,6 @@ def main():
     try:
         module, info = frameworks.load(framework)
     except frameworks.FrameworkError as exc:
-        print(f"kiln_runner: {exc}", file=sys.stderr)
         channel.send({"type": "fatal", "code": exc.code, "message": str(exc)})
         return EXIT_CONFIG if exc.code == "UNKNOWN_FRAMEWORK" else EXIT_FRAMEWORK
     channel.send({"type": "ready", **info, "pid": os.getpid()})

@@ -30,18 +30,19 @@ def module_name(framework):
 def load(framework):
     """Imports the framework; returns (module, ready-message fields) or raises FrameworkError."""
     name = module_name(framework)
+    python = sys.executable or "this interpreter"
     package = MODULES.get(framework, (name, name))[1]
     try:
         module = importlib.import_module(name)
     except ImportError as exc:
         raise FrameworkError(
             "FRAMEWORK_MISSING",
-            f"{name} is not installed for {sys.executable}: {type(exc).__name__}: {exc} — install it into "
+            f"{name} is not installed for {python}: {type(exc).__name__}: {exc} — install it into "
             f"this worker type's interpreter (e.g. uv pip install {package})",
         ) from exc
     except BaseException as exc:  # a broken install can raise anything at import time
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        raise FrameworkError("FRAMEWORK_IMPORT_FAILED", f"importing {name} with {sys.executable} failed: {last}") from exc
+        raise FrameworkError("FRAMEWORK_IMPORT_FAILED", f"importing {name} with {python} failed: {last}") from exc
     cuda, gpus = _accelerators(framework, module)
     return module, {
         "framework": framework,
