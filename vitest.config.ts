@@ -1,12 +1,49 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
+    // Root only: starts the Redis + REST gateway the workers project reaches (see the file).
+    globalSetup: ['./tests/helpers/edge-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './tests/helpers/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['tests/**/*.test.ts'],
+          exclude: ['tests/workers/**'],
+          pool: 'forks',
+          maxWorkers: 2,
+        },
+      },
+      {
+        // Tests that run inside workerd against api/worker.ts (not `extends`: see globalSetup).
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './api/worker.ts',
+            miniflare: {
+              compatibilityDate: '2026-04-01',
+              bindings: {
+                UPSTASH_REDIS_REST_URL: `${inject('edgeBackendUrl')}/redis`,
+                UPSTASH_REDIS_REST_TOKEN: inject('edgeToken'),
+                WORKER_MANAGER_URL: inject('edgeBackendUrl'),
+                SPAWNER_TOKEN: inject('edgeToken'),
+                KILN_PREFIX: 'contract',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['tests/workers/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -13,6 +13,7 @@ import type { SpawnerConfig } from './config';
 import { createControlApi } from './control-api';
 import { createReconciler } from './reconciler';
 import { createRedisGateway } from './redis-gateway';
+import { createResourceWatch } from './resources';
 import { createRecovery } from './recovery';
 import { checkRedisSafety } from './redis-safety';
 import { createSupervisor } from './supervisor';
@@ -45,9 +46,12 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   const recovered = await recovery.recoverHost();
   if (recovered > 0) log('warn', `recovered ${recovered} worker(s) left by a previous run`);
 
+  const resources = createResourceWatch({ redis, keys, supervisor, drainGraceMs: config.drainGraceMs, log });
   const reconciler = createReconciler({
     config, redis, keys, supervisor, breaker, now, log,
     async extraTick() {
+      await resources.tick();
+      await store.promoteDelayed(now());
       await recovery.sweepLeases();
     },
   });

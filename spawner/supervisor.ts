@@ -15,6 +15,8 @@ import type { SpawnerConfig } from './config';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
 
+const EXITED_RECORD_TTL_MS = 3600_000;
+
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping';
 
 export interface ManagedWorker {
@@ -107,6 +109,11 @@ export function createSupervisor(deps: SupervisorDeps) {
       .exec();
   }
 
+  function emit(w: ManagedWorker, status: string, extra: Record<string, string | number> = {}): void {
+    const fields = Object.entries({ worker: w.id, status, type: w.type, ts: deps.now(), ...extra }).flat().map(String);
+    void redis.xadd(keys.events(), 'MAXLEN', '~', '10000', '*', ...fields).catch(() => {});
+  }
+
   function onMessage(w: ManagedWorker, raw: unknown): void {
     const parsed = workerToSpawnerSchema.safeParse(raw);
     if (!parsed.success) return deps.log('warn', `worker ${w.id} sent a malformed message: ${parsed.error.message}`);
@@ -118,6 +125,7 @@ export function createSupervisor(deps: SupervisorDeps) {
         w.readyAt = now;
         w.lastActivity = now;
         void redis.hset(keys.worker(w.id), { ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }) }).catch(() => {});
+        emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version });
         deps.onReady?.(w);
         break;
       case 'failed-to-start':
@@ -151,13 +159,27 @@ export function createSupervisor(deps: SupervisorDeps) {
       peakRssMb: w.proc.peakRssBytes() > 0 ? Math.round(w.proc.peakRssBytes() / 1048576) : undefined,
     };
     const message = describeExit(info);
+    emit(w, 'exited', { reason: reason.kind, message, ...(code !== null && { code }), ...(signal && { signal }) });
+    const error = {
+      type: reason.kind === 'killed-timeout' ? 'timeout' : reason.kind === 'killed-memory' ? 'memory_limit' : 'worker_exit',
+      message, exit_code: code, signal, stderr_tail: info.stderrTail,
+      ...(info.peakRssMb !== undefined && { peak_rss_mb: info.peakRssMb }), worker_id: w.id, at: now,
+    };
     try {
-      const r = await store.requeueWorker(w.id, w.type, {
-        type: reason.kind === 'killed-timeout' ? 'timeout' : reason.kind === 'killed-memory' ? 'memory_limit' : 'worker_exit',
-        message, exit_code: code, signal, stderr_tail: info.stderrTail,
-        ...(info.peakRssMb !== undefined && { peak_rss_mb: info.peakRssMb }), worker_id: w.id,
-      }, { now, forget: true });
+      const r = await store.requeueWorker(w.id, w.type, error, { now, forget: false });
       if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
+      // The record stays readable for an hour (GET /workers/:id) with the exit diagnostics; live listings drop it.
+      await redis
+        .multi()
+        .hset(keys.worker(w.id), {
+          status: 'exited', exit_reason: reason.kind, exit_message: message, exit_code: code ?? '', exit_signal: signal ?? '',
+          stderr_tail: JSON.stringify(info.stderrTail), peak_rss_mb: info.peakRssMb ?? '', exited_at: now,
+        })
+        .pexpire(keys.worker(w.id), EXITED_RECORD_TTL_MS)
+        .srem(keys.workers(), w.id)
+        .srem(keys.workersOfType(w.type), w.id)
+        .del(keys.lease(w.id))
+        .exec();
     } catch (err) {
       deps.log('error', `could not requeue the jobs of ${w.id}: ${String(err)}; the lease sweep will`);
     }
@@ -198,6 +220,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     workers.set(id, w);
     proc.child.on('message', (m) => onMessage(w, m));
     void proc.exited.then(({ code, signal }) => onExit(w, code, signal));
+    emit(w, 'starting', { pid: proc.pid });
     recordWorker(w).catch((err: unknown) => deps.log('error', `could not record worker ${id} in Redis: ${String(err)}`));
     deps.log('info', `started ${id} (pid ${proc.pid})`);
     return w;
@@ -210,6 +233,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       w.state = 'draining';
       w.proc.send({ v: 1, type: 'drain' });
       void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
+      emit(w, 'draining');
     }
     const exited = w.proc.exited.then(() => true);
     const waited = (ms: number) => Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);

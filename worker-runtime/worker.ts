@@ -63,13 +63,29 @@ export function createWorker(deps: WorkerDeps) {
     const tx = deps.redis
       .multi()
       .set(keys.lease(boot.worker_id), String(now), 'PX', boot.lease_ms)
-      .hset(keys.worker(boot.worker_id), 'last_heartbeat', now);
+      .hset(keys.worker(boot.worker_id), 'last_heartbeat', now)
+      .zrange(keys.active(boot.worker_id), 0, -1, 'WITHSCORES');
     // a cancel whose pub/sub message was missed (reconnect) is still seen here
     for (const id of ids) tx.hget(keys.job(id), 'cancel_requested');
     const replies = (await tx.exec()) ?? [];
     ids.forEach((id, i) => {
-      if (replies[i + 2]?.[1]) running.get(id)?.controller.abort({ type: 'cancelled', message: 'cancelled by request' });
+      if (replies[i + 3]?.[1]) running.get(id)?.controller.abort({ type: 'cancelled', message: 'cancelled by request' });
     });
+    await releaseOrphans((replies[2]?.[1] ?? []) as string[], now);
+  }
+
+  /**
+   * A job in this worker's active set that it is not running: a claim whose reply
+   * was lost (Redis restarted mid-call). Give it back so it is not stuck.
+   */
+  async function releaseOrphans(flat: string[], now: number): Promise<void> {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const id = flat[i]!;
+      if (running.has(id) || now - Number(flat[i + 1]) < 5000) continue;
+      deps.log('warn', `job ${id} was claimed for this worker but never started (lost reply); releasing it`);
+      const job = await store.get(id);
+      await store.fail(id, job?.type ?? boot.worker_type, boot.worker_id, { type: 'lost_claim', message: 'the claim of this job was interrupted (Redis connection lost); retried', worker_id: boot.worker_id, at: now }, { retryable: true, backoffMs: 0, now });
+    }
   }
 
   function scheduleBeat(): void {
@@ -151,7 +167,7 @@ export function createWorker(deps: WorkerDeps) {
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
       const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
       outcome = await store
-        .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id }, { retryable, backoffMs: wait, now: deps.now() })
+        .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id, at: deps.now() }, { retryable, backoffMs: wait, now: deps.now() })
         .catch((e: unknown) => {
           deps.log('error', `could not record the failure of ${job.id}: ${String(e)}`);
           return 'unrecorded';

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { parseWorkers } from '../../core/worker-store';
-import { workersStatusView } from '../../core/schemas/worker';
+import { notFound } from '../../core/errors';
+import { workersStatusView, workerView } from '../../core/schemas/worker';
 import type { AppDeps } from '../deps';
 
 export function workerRoutes(deps: AppDeps): Hono {
@@ -17,6 +18,12 @@ export function workerRoutes(deps: AppDeps): Hono {
     const out: Record<string, unknown> = {};
     for (const [name, json] of Object.entries(types)) out[name] = JSON.parse(json) as unknown;
     return c.json({ types: out });
+  });
+  app.get('/:id', async (c) => {
+    const id = c.req.param('id');
+    const [w] = parseWorkers([await deps.redis.hgetall(deps.keys.worker(id))]);
+    if (!w) throw notFound('WORKER_NOT_FOUND', `no worker ${id}; a worker's record is kept for an hour after it exits`);
+    return c.json(workerView(w));
   });
   return app;
 }

@@ -70,6 +70,8 @@ export const jobErrorSchema = z.object({
   peak_rss_mb: z.number().optional(),
   attempt: z.number().optional(),
   worker_id: z.string().optional(),
+  /** When the attempt failed (ms since the epoch). */
+  at: z.number().optional(),
 });
 export type JobError = z.infer<typeof jobErrorSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const WORKER_STATUSES = ['starting', 'idle', 'busy', 'draining', 'stopping', 'errored'] as const;
+export const WORKER_STATUSES = ['starting', 'idle', 'busy', 'draining', 'stopping', 'errored', 'exited'] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 
 const num = z.coerce.number();
@@ -23,6 +23,13 @@ export const workerRecordSchema = z.object({
   last_heartbeat: num.optional(),
   ready_at: num.optional(),
   status_reason: z.string().optional(),
+  exit_reason: z.string().optional(),
+  exit_message: z.string().optional(),
+  exit_code: z.string().optional(),
+  exit_signal: z.string().optional(),
+  stderr_tail: z.string().optional(),
+  peak_rss_mb: z.string().optional(),
+  exited_at: num.optional(),
 });
 export type WorkerRecord = z.infer<typeof workerRecordSchema>;
 
@@ -44,6 +51,17 @@ export function workerView(w: WorkerRecord): Record<string, unknown> {
     runner_pid: w.runner_pid ?? null,
     last_heartbeat: w.last_heartbeat === undefined ? null : new Date(w.last_heartbeat).toISOString(),
     status_reason: w.status_reason ?? null,
+    ...(w.status === 'exited' && {
+      exit: {
+        reason: w.exit_reason ?? null,
+        message: w.exit_message ?? null,
+        code: w.exit_code ? Number(w.exit_code) : null,
+        signal: w.exit_signal || null,
+        stderr_tail: w.stderr_tail ? (JSON.parse(w.stderr_tail) as string[]) : [],
+        peak_rss_mb: w.peak_rss_mb ? Number(w.peak_rss_mb) : null,
+        exited_at: w.exited_at === undefined ? null : new Date(w.exited_at).toISOString(),
+      },
+    }),
   };
 }
 

@@ -24,7 +24,7 @@ class Runner:
         self.data_root = env.get("KILN_DATA_ROOT") or None
         self.artifact_root = env.get("KILN_ARTIFACT_ROOT") or None
         self.handlers_dir = env.get("KILN_HANDLERS_DIR") or None
-        self.shutdown_grace = float(env.get("KILN_SHUTDOWN_GRACE_S") or 3)
+        self.shutdown_grace = float(env.get("KILN_SHUTDOWN_GRACE_S") or 2)
         self._lock = threading.Lock()
         self._current = None  # (JobContext, Thread)
 

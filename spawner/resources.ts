@@ -1,0 +1,59 @@
+/**
+ * Per-tick resource accounting: the RSS of each worker's whole process tree
+ * (worker, Python runner, anything a job started), the memory limit, and
+ * recycling workers after N jobs or when their idle memory has grown too much.
+ */
+import type { Redis } from 'ioredis';
+import type { Keys } from '../core/keys';
+import type { Supervisor } from './supervisor';
+
+const MiB = 1024 * 1024;
+
+export function createResourceWatch(deps: {
+  redis: Redis;
+  keys: Keys;
+  supervisor: Supervisor;
+  drainGraceMs: number;
+  log(level: 'info' | 'warn', message: string): void;
+}) {
+  /** RSS when each worker became ready and idle: the baseline of memory growth. */
+  const baseline = new Map<string, number>();
+
+  return {
+    async tick(): Promise<void> {
+      const pipe = deps.redis.pipeline();
+      for (const w of deps.supervisor.workers.values()) {
+        if (w.state === 'stopping') continue;
+        const rss = w.proc.sampleRss();
+        if (rss === 0) continue;
+        pipe.hset(deps.keys.worker(w.id), 'rss_bytes', rss);
+        const cfg = w.config;
+        if (cfg.memory_mb !== undefined && rss > cfg.memory_mb * MiB) {
+          const detail = `memory limit exceeded (peak ${Math.round(w.proc.peakRssBytes() / MiB)} MiB > limit ${cfg.memory_mb} MiB)`;
+          deps.log('warn', `${w.id}: ${detail}; killing it`);
+          w.endReason ??= { kind: 'killed-memory', detail };
+          w.state = 'stopping';
+          w.proc.signalGroup('SIGKILL');
+          continue;
+        }
+        if (w.state !== 'ready') continue;
+        if (cfg.recycle_after_jobs !== undefined && w.jobCount >= cfg.recycle_after_jobs) {
+          deps.log('info', `${w.id}: recycling after ${w.jobCount} jobs (recycle_after_jobs ${cfg.recycle_after_jobs})`);
+          void deps.supervisor.stop(w, { graceMs: deps.drainGraceMs, reason: { kind: 'stopped', by: `recycle after ${w.jobCount} jobs` } });
+          continue;
+        }
+        if (w.running.size === 0) {
+          const base = baseline.get(w.id);
+          if (base === undefined) baseline.set(w.id, rss);
+          else if (cfg.recycle_rss_growth_mb !== undefined && rss - base > cfg.recycle_rss_growth_mb * MiB) {
+            const grown = Math.round((rss - base) / MiB);
+            deps.log('info', `${w.id}: recycling, idle memory grew ${grown} MiB since ready (recycle_rss_growth_mb ${cfg.recycle_rss_growth_mb})`);
+            void deps.supervisor.stop(w, { graceMs: deps.drainGraceMs, reason: { kind: 'stopped', by: `recycle: idle RSS grew ${grown} MiB` } });
+          }
+        }
+      }
+      for (const id of baseline.keys()) if (!deps.supervisor.workers.has(id)) baseline.delete(id);
+      if (pipe.length > 0) await pipe.exec();
+    },
+  };
+}

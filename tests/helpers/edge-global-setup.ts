@@ -1,0 +1,67 @@
+/**
+ * Root globalSetup of `npm test`: what the `workers` project (tests/workers/, run
+ * inside workerd) reaches over loopback, the way wrangler dev does — a real
+ * redis-server behind the Upstash-compatible REST gateway at /redis, and a
+ * stand-in for the spawner's `POST /workers/ensure/{type}` that checks the bearer
+ * token and records each call (GET /test/ensure-calls lists them). Its URL and
+ * token reach vitest.config.ts's miniflare bindings through `provide`.
+ *
+ * It stays at the root: a workers project that inherited it would try to bundle
+ * this Node-only code for workerd.
+ */
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { Redis } from 'ioredis';
+import type { TestProject } from 'vitest/node';
+import { createKeys } from '../../core/keys';
+import { DEFAULT_WORKER_TYPE_NAMES } from '../../core/schemas/worker-type';
+import { createRedisGateway } from '../../spawner/redis-gateway';
+import { startRedis } from './redis-server';
+
+/** The key prefix the workerd contract run uses (the Node run has its own Redis). */
+export const EDGE_TEST_PREFIX = 'contract';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Base URL of the fake spawner; its REST gateway is at `${edgeBackendUrl}/redis`. */
+    edgeBackendUrl: string;
+    /** Bearer token of the gateway and of the fake spawner. */
+    edgeToken: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const redisServer = await startRedis();
+  const redis = new Redis(redisServer.url, { protocol: 2, maxRetriesPerRequest: 1 });
+  // What a spawner registers at start: its worker types (enqueue refuses others).
+  await redis.hset(createKeys(EDGE_TEST_PREFIX).types(), Object.fromEntries(DEFAULT_WORKER_TYPE_NAMES.map((t) => [t, '{}'])));
+
+  const token = crypto.randomUUID();
+  const ensureCalls: { worker_type: string; authorized: boolean }[] = [];
+  const app = new Hono();
+  app.route('/redis', createRedisGateway({ redis, token }));
+  app.post('/workers/ensure/:type', (c) => {
+    const authorized = c.req.header('authorization') === `Bearer ${token}`;
+    ensureCalls.push({ worker_type: c.req.param('type'), authorized });
+    if (!authorized) return c.json({ error: { code: 'UNAUTHORIZED', message: 'bad token' } }, 401);
+    return c.json({ worker_type: c.req.param('type'), action: 'already-running', worker_id: 'fake-worker' });
+  });
+  app.get('/test/ensure-calls', (c) => c.json(ensureCalls));
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+  });
+  const addr = server.address();
+  if (typeof addr !== 'object' || !addr) throw new Error('edge test backend: no port');
+  project.provide('edgeBackendUrl', `http://127.0.0.1:${addr.port}`);
+  project.provide('edgeToken', token);
+
+  return async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    redis.disconnect();
+    await redisServer.stop();
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * What is particular to the workerd entry: the ensure call goes out through
+ * `fetch` with the spawner token, a missing spawner URL only skips it, and bad
+ * bindings answer a JSON error that names the binding.
+ */
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import worker, { type WorkerEnv } from '../../api/worker';
+
+/** The contract suite owns the `contract` prefix; these tests keep their jobs apart. */
+const base: WorkerEnv = { ...(env as WorkerEnv), KILN_PREFIX: 'entry' };
+
+const submit = (body: unknown) =>
+  new Request('http://kiln.test/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+async function ensureCalls(): Promise<{ worker_type: string; authorized: boolean }[]> {
+  const res = await fetch(`${env.WORKER_MANAGER_URL}/test/ensure-calls`);
+  return (await res.json()) as { worker_type: string; authorized: boolean }[];
+}
+
+describe('workerd entry (api/worker.ts)', () => {
+  it('GET /health reaches Redis through the gateway and the spawner through fetch', async () => {
+    const res = await exports.default.fetch(new Request('http://kiln.test/health'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', redis: 'ok', spawner: 'ok' });
+  });
+
+  it('asks the spawner for a worker through fetch, with the bearer token', async () => {
+    const res = await worker.fetch(submit({ worker_type: 'tensorflow', payload: { n: 1 } }), base);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: 'queued', worker_type: 'tensorflow', worker_ensured: true, ensure_action: 'already-running' });
+    expect(await ensureCalls()).toContainEqual({ worker_type: 'tensorflow', authorized: true });
+  });
+
+  it('with no spawner URL the job is still queued, for the spawner loop to serve', async () => {
+    const noSpawner: WorkerEnv = { ...base, WORKER_MANAGER_URL: '' };
+    const res = await worker.fetch(submit({ function: 'echo', input: { a: 1 } }), noSpawner);
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { job_id: string; worker_ensured: boolean; ensure_error: string };
+    expect(body.worker_ensured).toBe(false);
+    expect(body.ensure_error).toContain('spawner loop');
+    const job = await worker.fetch(new Request(`http://kiln.test/jobs/${body.job_id}`), noSpawner);
+    expect(await job.json()).toMatchObject({ job_id: body.job_id, status: 'queued', worker_type: 'node' });
+  });
+
+  it('a wrong spawner token is reported, and the job is queued anyway', async () => {
+    const badToken: WorkerEnv = { ...base, SPAWNER_TOKEN: 'wrong' };
+    const res = await worker.fetch(submit({ function: 'echo' }), badToken);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: 'queued', worker_ensured: false, ensure_error: expect.stringContaining('401') });
+  });
+
+  it('missing or bad bindings answer 500 JSON naming the binding', async () => {
+    const missing = await worker.fetch(new Request('http://kiln.test/health'), {});
+    expect(missing.status).toBe(500);
+    expect(((await missing.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'BAD_CONFIG', message: expect.stringContaining('UPSTASH_REDIS_REST_URL'),
+    });
+    const badPrefix = await worker.fetch(new Request('http://kiln.test/health'), { ...base, KILN_PREFIX: 'a b' });
+    expect(badPrefix.status).toBe(500);
+    expect(((await badPrefix.json()) as { error: { message: string } }).error.message).toContain('KILN_PREFIX');
+  });
+
+  it('builds the app once per env object, not per request', async () => {
+    const own: WorkerEnv = { ...base };
+    const first = await worker.fetch(new Request('http://kiln.test/health'), own);
+    expect(first.status).toBe(200);
+    // Broken after first use: the same env object keeps answering from its cached
+    // app, while a new env object with the broken URL is built (and refused).
+    own.UPSTASH_REDIS_REST_URL = 'not a url';
+    const again = await worker.fetch(new Request('http://kiln.test/health'), own);
+    expect(again.status).toBe(200);
+    const fresh = await worker.fetch(new Request('http://kiln.test/health'), { ...own });
+    expect(fresh.status).toBe(500);
+  });
+});

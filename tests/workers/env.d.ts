@@ -1,0 +1,7 @@
+// Types for tests that run inside workerd: `exports` is api/worker.ts's exports.
+declare namespace Cloudflare {
+  interface GlobalProps {
+    mainModule: typeof import('../../api/worker');
+  }
+  interface Env extends import('../../api/worker').WorkerEnv {}
+}
