@@ -11,11 +11,12 @@ export default defineConfig({
     reporters: ['default', './tests/helpers/summary-reporter.ts'],
     projects: [
       {
-        extends: true,
         test: {
           name: 'node',
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/workers/**'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           pool: 'forks',
           maxWorkers: 2,
         },

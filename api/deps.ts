@@ -1,3 +1,4 @@
+import { boolEnv, type Env, intEnv } from '../core/config';
 import type { Keys } from '../core/keys';
 import type { RedisPort } from '../core/redis-port';
 import type { SpawnerClient } from './spawner-client';
@@ -12,6 +13,8 @@ export interface ApiConfig {
   failedRetentionMs: number;
   /** Answer 409 to requires_gpu jobs when no spawner has a GPU (else queue them). */
   rejectGpuWithoutGpus: boolean;
+  /** When set, an absolute data_path must lie inside it (the runner checks again on the host). */
+  dataRoot: string | undefined;
   /** Interval at which SSE reads the event stream (>= 100 ms under workerd). */
   ssePollMs: number;
 }
@@ -25,6 +28,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   failedRetentionMs: 7 * 24 * 3600 * 1000,
   rejectGpuWithoutGpus: true,
   ssePollMs: 100,
+  dataRoot: undefined,
 };
 
 export interface AppDeps {
@@ -34,4 +38,20 @@ export interface AppDeps {
   config: ApiConfig;
   now: () => number;
   newId: () => string;
+}
+
+/** The API's knobs from environment variables (Node) or bindings (workerd). */
+export function apiConfigFromEnv(env: Env): ApiConfig {
+  const d = DEFAULT_API_CONFIG;
+  return {
+    defaultTimeoutS: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S', d.defaultTimeoutS),
+    defaultMaxAttempts: intEnv(env, 'KILN_MAX_ATTEMPTS', d.defaultMaxAttempts),
+    maxBodyBytes: intEnv(env, 'KILN_MAX_BODY_BYTES', d.maxBodyBytes),
+    idempotencyTtlMs: intEnv(env, 'KILN_IDEMPOTENCY_TTL_S', d.idempotencyTtlMs / 1000) * 1000,
+    succeededRetentionMs: intEnv(env, 'KILN_RETENTION_SUCCEEDED_S', d.succeededRetentionMs / 1000) * 1000,
+    failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', d.failedRetentionMs / 1000) * 1000,
+    rejectGpuWithoutGpus: !boolEnv(env, 'KILN_GPU_QUEUE_WITHOUT_GPUS', false),
+    ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS', d.ssePollMs)),
+    dataRoot: env.DATA_ROOT || undefined,
+  };
 }

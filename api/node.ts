@@ -10,7 +10,7 @@ import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../co
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
 import { createApp } from './app';
-import { DEFAULT_API_CONFIG } from './deps';
+import { apiConfigFromEnv } from './deps';
 import { createSpawnerClient } from './spawner-client';
 
 function spawnerToken(env: Env): string | undefined {
@@ -30,7 +30,7 @@ export function startApiServer(env: Env = process.env) {
     redis: createIoredisPort(redis),
     keys: createKeys(keyPrefix(env)),
     spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? 'http://127.0.0.1:8001', token: spawnerToken(env) }),
-    config: { ...DEFAULT_API_CONFIG, defaultTimeoutS: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S', DEFAULT_API_CONFIG.defaultTimeoutS) },
+    config: apiConfigFromEnv(env),
     now: Date.now,
     newId: () => crypto.randomUUID(),
   });

@@ -19,7 +19,7 @@ export interface Submission {
   backoff?: { delay_ms: number; max_ms?: number | undefined } | undefined;
 }
 
-export function trainingSubmission(body: TrainingRequest | InferenceRequest, kind: 'training' | 'inference'): Submission {
+export function trainingSubmission(body: TrainingRequest | InferenceRequest, kind: 'training' | 'inference', dataRoot?: string): Submission {
   const { priority, timeout_s, max_attempts, worker_type, backoff, ...payload } = body;
   const type = worker_type ?? workerTypeForModel(body.model_type, body.requires_gpu);
   if (!type) {
@@ -29,8 +29,8 @@ export function trainingSubmission(body: TrainingRequest | InferenceRequest, kin
       'model_type',
     );
   }
-  checkDataPath(body.data_path, 'data_path');
-  if (kind === 'inference') checkDataPath((body as InferenceRequest).model_path, 'model_path');
+  checkDataPath(body.data_path, 'data_path', dataRoot);
+  if (kind === 'inference') checkDataPath((body as InferenceRequest).model_path, 'model_path', undefined);
   return { kind, type, payload, priority, timeout_s, max_attempts, backoff };
 }
 
@@ -44,12 +44,37 @@ export function genericSubmission(body: FunctionRequest | TypedRequest): Submiss
 }
 
 /** data_path must stay inside the data root: relative, or absolute only under it (checked again by the runner). */
-function checkDataPath(path: string | undefined, field: string): void {
+function checkDataPath(path: string | undefined, field: string, dataRoot: string | undefined): void {
   if (path === undefined) return;
   if (path.split(/[\\/]+/).includes('..')) {
     throw badRequest('PATH_OUTSIDE_DATA_ROOT', `${field} must not contain ".."; give a path inside the data root`, field);
   }
   if (path.includes('\0')) throw badRequest('INVALID_PATH', `${field} contains a NUL byte`, field);
+  if (dataRoot && path.startsWith('/')) {
+    const root = dataRoot.endsWith('/') ? dataRoot : `${dataRoot}/`;
+    if (!path.startsWith(root)) {
+      throw badRequest('PATH_OUTSIDE_DATA_ROOT', `${field} ${path} is outside the data root ${dataRoot}; give a path relative to it, or an absolute one inside it`, field);
+    }
+  }
+}
+
+/** requires_gpu when no spawner has a GPU is refused (unless configured to queue anyway). */
+async function checkGpuAvailable(deps: AppDeps): Promise<void> {
+  const hosts = await deps.redis.hgetall(deps.keys.hosts());
+  const fresh = deps.now() - 60_000;
+  for (const json of Object.values(hosts)) {
+    try {
+      const h = JSON.parse(json) as { gpus?: number; heartbeat?: number };
+      if ((h.gpus ?? 0) > 0 && (h.heartbeat ?? 0) > fresh) return;
+    } catch {
+      // a malformed entry counts as no GPU
+    }
+  }
+  throw new KilnError(
+    'NO_GPU',
+    'requires_gpu is true but no running spawner has a GPU (none registered in the last 60 s); submit with requires_gpu false, start a spawner on a GPU host, or set KILN_GPU_QUEUE_WITHOUT_GPUS=true to queue such jobs anyway',
+    { status: 409, field: 'requires_gpu' },
+  );
 }
 
 async function fingerprint(kind: string, body: unknown): Promise<string> {
@@ -63,6 +88,7 @@ export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
     throw new KilnError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', { status: 400, field: 'Idempotency-Key' });
   }
+  if (config.rejectGpuWithoutGpus && (sub.payload as { requires_gpu?: unknown } | null)?.requires_gpu === true) await checkGpuAvailable(deps);
   const store = createJobStore(deps.redis, { keys: deps.keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
   const known = DEFAULT_WORKER_TYPE_NAMES.includes(sub.type);
   const res = await store.enqueue({

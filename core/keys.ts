@@ -26,6 +26,8 @@ export interface Keys {
   idempotency(key: string): string;
   spawner(host: string): string;
   typeState(): string;
+  /** Hash: spawner host id → JSON {gpus, gpus_free, heartbeat}. */
+  hosts(): string;
   /** Pub/sub channel prefix for cancel requests; the worker id is appended. */
   cancelChannel(workerId?: string): string;
 }
@@ -52,6 +54,7 @@ export function createKeys(prefix = 'kiln'): Keys {
     idempotency: (key) => `${p}idem:${key}`,
     spawner: (host) => `${p}spawner:${host}`,
     typeState: () => `${p}type-state`,
+    hosts: () => `${p}hosts`,
     cancelChannel: (workerId = '') => `${p}cancel:${workerId}`,
   };
 }

@@ -8,6 +8,7 @@ const entries = {
   cli: 'spawner/cli.ts',
   api: 'api/node-main.ts',
   start: 'scripts/start.ts',
+  'dev-edge': 'scripts/dev-edge.ts',
 };
 
 await build({

@@ -40,6 +40,8 @@ export interface SpawnerConfig {
   handlersDir: string | undefined;
   functionsModule: string | undefined;
   strictRedis: boolean;
+  /** KILN_GPUS: overrides GPU discovery ("none", "0,1", or JSON). */
+  gpusOverride: string | undefined;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -100,5 +102,6 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     handlersDir: env.KILN_HANDLERS_DIR ? resolve(env.KILN_HANDLERS_DIR) : undefined,
     functionsModule: env.KILN_FUNCTIONS_MODULE ? resolve(env.KILN_FUNCTIONS_MODULE) : undefined,
     strictRedis: boolEnv(env, 'KILN_STRICT_REDIS', false),
+    gpusOverride: env.KILN_GPUS,
   };
 }

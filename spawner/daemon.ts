@@ -11,6 +11,7 @@ import { createKeys } from '../core/keys';
 import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { createControlApi } from './control-api';
+import { createGpuAllocator, discoverGpus } from './gpus';
 import { createReconciler } from './reconciler';
 import { createRedisGateway } from './redis-gateway';
 import { createResourceWatch } from './resources';
@@ -36,7 +37,13 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   const store = createJobStore(createIoredisPort(redis), { keys });
   const breaker = createBreaker();
   const now = Date.now;
-  const supervisor = createSupervisor({ config, redis, store, breaker, now, log });
+  const discovered = discoverGpus(config.gpusOverride);
+  const gpus = createGpuAllocator(discovered.gpus);
+  log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
+  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log });
+  const publishHost = () =>
+    redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), heartbeat: now() }));
+  await publishHost();
   const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.workers.has(id) });
 
   // Tell APIs which worker types exist (enqueue refuses others).
@@ -46,10 +53,15 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   const recovered = await recovery.recoverHost();
   if (recovered > 0) log('warn', `recovered ${recovered} worker(s) left by a previous run`);
 
-  const resources = createResourceWatch({ redis, keys, supervisor, drainGraceMs: config.drainGraceMs, log });
+  const resources = createResourceWatch({ redis, keys, supervisor, drainGraceMs: config.drainGraceMs, log, sampleGpus: discovered.source === 'nvidia-smi' });
   const reconciler = createReconciler({
     config, redis, keys, supervisor, breaker, now, log,
+    blockedReason(type) {
+      const cfg = config.types[type];
+      return cfg?.gpu ? gpus.blockedReason(Math.max(1, cfg.gpus_per_worker)) : undefined;
+    },
     async extraTick() {
+      await publishHost();
       await resources.tick();
       await store.promoteDelayed(now());
       await recovery.sweepLeases();

@@ -60,23 +60,33 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** RSS of a process and all its descendants, from /proc (0 when unavailable). */
-export function treeRssBytes(rootPid: number): number {
-  let total = 0;
+/** A process and all its descendants, from /proc (just the root when /proc is absent). */
+export function treePids(rootPid: number): number[] {
+  const out: number[] = [];
   const stack = [rootPid];
-  const seen = new Set<number>();
   while (stack.length > 0) {
     const pid = stack.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
+    if (out.includes(pid)) continue;
+    out.push(pid);
     try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const m = /VmRSS:\s+(\d+) kB/.exec(status);
-      if (m) total += Number(m[1]) * 1024;
       const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
       if (kids) for (const k of kids.split(/\s+/)) stack.push(Number(k));
     } catch {
       // process vanished or /proc is absent
+    }
+  }
+  return out;
+}
+
+/** RSS of a process and all its descendants, from /proc (0 when unavailable). */
+export function treeRssBytes(rootPid: number): number {
+  let total = 0;
+  for (const pid of treePids(rootPid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // process vanished
     }
   }
   return total;

@@ -29,6 +29,8 @@ export function createReconciler(deps: ReconcilerDeps) {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let inFlight: Promise<void> | undefined;
+  /** Types whose waiting reason (no GPU…) is published in type-state. */
+  const blockedTypes = new Set<string>();
 
   async function tick(): Promise<void> {
     const types = Object.keys(config.types);
@@ -45,12 +47,21 @@ export function createReconciler(deps: ReconcilerDeps) {
         queued: depths[i] ?? 0, running, serving: serving.length, live: all.length,
         maxJobs: cfg.max_jobs, minWorkers: cfg.min_workers, maxWorkers: cfg.max_workers,
       });
-      if (plan.start > 0 && !stopped) {
-        const blocked = deps.blockedReason?.(type);
-        if (blocked) {
-          void redis.hset(keys.typeState(), type, blocked).catch(() => {});
-        } else if (breaker.canStart(type, now)) {
-          for (let n = 0; n < plan.start; n++) supervisor.start(type);
+      const blocked = plan.start > 0 ? deps.blockedReason?.(type) : undefined;
+      if (blocked) {
+        if (!blockedTypes.has(type)) void redis.hset(keys.typeState(), type, blocked).catch(() => {});
+        blockedTypes.add(type);
+      } else if (blockedTypes.delete(type)) {
+        void supervisor.publishTypeState(type).catch(() => {});
+      }
+      if (plan.start > 0 && !stopped && !blocked && breaker.canStart(type, now)) {
+        for (let n = 0; n < plan.start; n++) {
+          try {
+            supervisor.start(type);
+          } catch (err) {
+            deps.log('warn', `could not start a ${type} worker: ${err instanceof Error ? err.message : String(err)}`);
+            break;
+          }
         }
       }
       let surplus = plan.surplus;

@@ -1,10 +1,13 @@
 /**
  * Per-tick resource accounting: the RSS of each worker's whole process tree
  * (worker, Python runner, anything a job started), the memory limit, and
- * recycling workers after N jobs or when their idle memory has grown too much.
+ * recycling workers whose idle memory has grown too much (recycling after N jobs
+ * is the worker's own doing: it stops claiming).
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys';
+import { sampleGpuMemory } from './gpus';
+import { treePids } from './launcher';
 import type { Supervisor } from './supervisor';
 
 const MiB = 1024 * 1024;
@@ -14,8 +17,11 @@ export function createResourceWatch(deps: {
   keys: Keys;
   supervisor: Supervisor;
   drainGraceMs: number;
+  /** Sample per-worker GPU memory with nvidia-smi (every 10th tick). */
+  sampleGpus: boolean;
   log(level: 'info' | 'warn', message: string): void;
 }) {
+  let ticks = 0;
   /** RSS when each worker became ready and idle: the baseline of memory growth. */
   const baseline = new Map<string, number>();
 
@@ -37,11 +43,6 @@ export function createResourceWatch(deps: {
           continue;
         }
         if (w.state !== 'ready') continue;
-        if (cfg.recycle_after_jobs !== undefined && w.jobCount >= cfg.recycle_after_jobs) {
-          deps.log('info', `${w.id}: recycling after ${w.jobCount} jobs (recycle_after_jobs ${cfg.recycle_after_jobs})`);
-          void deps.supervisor.stop(w, { graceMs: deps.drainGraceMs, reason: { kind: 'stopped', by: `recycle after ${w.jobCount} jobs` } });
-          continue;
-        }
         if (w.running.size === 0) {
           const base = baseline.get(w.id);
           if (base === undefined) baseline.set(w.id, rss);
@@ -53,6 +54,14 @@ export function createResourceWatch(deps: {
         }
       }
       for (const id of baseline.keys()) if (!deps.supervisor.workers.has(id)) baseline.delete(id);
+      const gpuWorkers = [...deps.supervisor.workers.values()].filter((w) => w.gpu !== undefined);
+      if (deps.sampleGpus && gpuWorkers.length > 0 && ticks++ % 10 === 0) {
+        const used = await sampleGpuMemory();
+        for (const w of gpuWorkers) {
+          const mb = treePids(w.proc.pid).reduce((n, pid) => n + (used.get(pid) ?? 0), 0);
+          pipe.hset(deps.keys.worker(w.id), 'gpu_memory_mb', mb);
+        }
+      }
       if (pipe.length > 0) await pipe.exec();
     },
   };

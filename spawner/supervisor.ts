@@ -11,6 +11,7 @@ import type { JobStore } from '../core/job-store';
 import { type WorkerBoot, workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
+import type { GpuAllocator } from './gpus';
 import type { SpawnerConfig } from './config';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
@@ -34,6 +35,8 @@ export interface ManagedWorker {
   endReason: ExitReason | undefined;
   startError: { code: string; message: string } | undefined;
   workdir: string;
+  /** CUDA_VISIBLE_DEVICES of a GPU worker. */
+  gpu: string | undefined;
 }
 
 export interface SupervisorDeps {
@@ -43,13 +46,12 @@ export interface SupervisorDeps {
   breaker: Breaker;
   now(): number;
   log(level: 'info' | 'warn' | 'error', message: string): void;
-  /** Extra environment for a worker of a type (GPU assignment…). */
-  extraEnv?(type: string, workerId: string): Record<string, string>;
+  gpus: GpuAllocator;
   onExit?(w: ManagedWorker, info: ExitInfo): void;
   onReady?(w: ManagedWorker): void;
 }
 
-export type EnsureResult = { action: 'existing' | 'started' | 'at_capacity' | 'backing_off'; worker_id: string | null; reason?: string };
+export type EnsureResult = { action: 'existing' | 'started' | 'at_capacity' | 'backing_off' | 'waiting_for_gpu'; worker_id: string | null; reason?: string };
 
 export function createSupervisor(deps: SupervisorDeps) {
   const { config, redis, store } = deps;
@@ -86,6 +88,9 @@ export function createSupervisor(deps: SupervisorDeps) {
       data_root: config.dataRoot,
       artifact_root: config.artifactRoot,
       ...(config.handlersDir && { handlers_dir: config.handlersDir }),
+      python_path: cfg.python_path ?? [],
+      ...(cfg.recycle_after_jobs !== undefined && { max_total_jobs: cfg.recycle_after_jobs }),
+      env: cfg.env ?? {},
       backoff: {
         base_ms: cfg.backoff_ms ?? config.backoff.base_ms,
         max_ms: cfg.backoff_max_ms ?? config.backoff.max_ms,
@@ -95,12 +100,25 @@ export function createSupervisor(deps: SupervisorDeps) {
     };
   }
 
+  /** GPU types get exclusive GPUs; every other type sees none. */
+  function gpuEnv(id: string, type: string, cfg: WorkerTypeConfig): { env: Record<string, string>; gpu?: string } {
+    if (!cfg.gpu) return { env: { CUDA_VISIBLE_DEVICES: '' } };
+    const count = Math.max(1, cfg.gpus_per_worker);
+    const assigned = deps.gpus.assign(id, count);
+    if (!assigned) {
+      throw new KilnError('NO_GPU_AVAILABLE', `cannot start a "${type}" worker: ${deps.gpus.blockedReason(count) ?? 'no GPU free'}`, { status: 409 });
+    }
+    const list = assigned.join(',');
+    return { env: { CUDA_VISIBLE_DEVICES: list }, gpu: list };
+  }
+
   async function recordWorker(w: ManagedWorker): Promise<void> {
     await redis
       .multi()
       .hset(keys.worker(w.id), {
         worker_id: w.id, worker_type: w.type, process_id: w.proc.pid, status: 'starting', created_at: w.createdAt,
         last_activity: w.createdAt, job_count: 0, max_jobs: w.config.max_jobs, working_directory: w.workdir, host: config.hostId,
+        ...(w.gpu !== undefined && { gpu: w.gpu }),
       })
       .sadd(keys.workers(), w.id)
       .sadd(keys.workersOfType(w.type), w.id)
@@ -143,6 +161,12 @@ export function createSupervisor(deps: SupervisorDeps) {
       case 'replace-me':
         w.endReason ??= { kind: 'killed-timeout', detail: `worker replaced: ${msg.reason}` };
         break;
+      case 'recycling':
+        w.state = 'draining';
+        w.endReason ??= { kind: 'stopped', by: `recycle: ${msg.reason}` };
+        void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
+        emit(w, 'draining', { reason: msg.reason });
+        break;
       case 'draining':
         break;
     }
@@ -150,6 +174,7 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   async function onExit(w: ManagedWorker, code: number | null, signal: string | null): Promise<void> {
     workers.delete(w.id);
+    deps.gpus.release(w.id);
     const now = deps.now();
     const reason: ExitReason = w.startError
       ? { kind: 'failed-to-start', ...w.startError }
@@ -208,14 +233,21 @@ export function createSupervisor(deps: SupervisorDeps) {
       throw new KilnError('AT_CAPACITY', `worker type "${type}" already has ${live} of max_workers=${cfg.max_workers} workers; stop one or raise max_workers`, { status: 409 });
     }
     const id = `${type}-${randomUUID().slice(0, 8)}`;
+    const gpu = gpuEnv(id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true });
-    const env = { ...allowedEnv(process.env), ...deps.extraEnv?.(type, id), KILN_WORKER: JSON.stringify(boot(id, type, cfg)) };
-    const proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env });
+    const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(boot(id, type, cfg)) };
+    let proc: WorkerProcess;
+    try {
+      proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env });
+    } catch (err) {
+      deps.gpus.release(id);
+      throw err;
+    }
     const now = deps.now();
     const w: ManagedWorker = {
       id, type, config: cfg, proc, state: 'starting', createdAt: now, readyAt: undefined, lastActivity: now,
-      running: new Set(), jobCount: 0, endReason: undefined, startError: undefined, workdir,
+      running: new Set(), jobCount: 0, endReason: undefined, startError: undefined, workdir, gpu: gpu.gpu,
     };
     workers.set(id, w);
     proc.child.on('message', (m) => onMessage(w, m));
@@ -258,6 +290,8 @@ export function createSupervisor(deps: SupervisorDeps) {
       const existing = serving(type)[0];
       if (existing) return { action: 'existing', worker_id: existing.id };
       if (ofType(type).length >= cfg.max_workers) return { action: 'at_capacity', worker_id: null };
+      const noGpu = cfg.gpu ? deps.gpus.blockedReason(Math.max(1, cfg.gpus_per_worker)) : undefined;
+      if (noGpu) return { action: 'waiting_for_gpu', worker_id: null, reason: noGpu };
       if (!deps.breaker.canStart(type, deps.now())) {
         return { action: 'backing_off', worker_id: null, reason: deps.breaker.state(type).reason ?? 'restarts are backing off' };
       }

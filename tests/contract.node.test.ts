@@ -18,6 +18,8 @@ beforeAll(async () => {
   const keys = createKeys('contract');
   // what a spawner registers: the default types
   await redis.hset(keys.types(), { node: '{}', sklearn: '{}', 'pytorch-2.1': '{}', 'pytorch-2.1-gpu': '{}', tensorflow: '{}' });
+  // a spawner with a GPU, so requires_gpu jobs are accepted
+  await redis.hset(keys.hosts(), 'gpu-host', JSON.stringify({ gpus: 1, gpus_free: 1, heartbeat: Date.now() + 3_600_000 }));
   app = createApp({
     redis: createIoredisPort(redis), keys, spawner: createSpawnerClient({ url: undefined, token: undefined }),
     config: DEFAULT_API_CONFIG, now: Date.now, newId: () => crypto.randomUUID(),

@@ -3,6 +3,7 @@
  * boot description in KILN_WORKER. The composition root of the worker: the only
  * place that builds real Redis clients and the executor.
  */
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
@@ -26,21 +27,34 @@ function send(msg: WorkerToSpawner): void {
   if (process.connected) process.send?.(msg);
 }
 
+/** The worker's environment (already allow-listed by the spawner) minus its boot description. */
+function runnerEnv(boot: WorkerBoot): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'KILN_WORKER') env[k] = v;
+  return {
+    ...env,
+    ...boot.env,
+    KILN_DATA_ROOT: boot.data_root,
+    KILN_ARTIFACT_ROOT: boot.artifact_root,
+    ...(boot.handlers_dir && { KILN_HANDLERS_DIR: boot.handlers_dir }),
+  };
+}
+
 async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module));
   return createPythonExecutor({
     python: boot.python ?? 'python3',
     framework: boot.framework,
     cwd: process.cwd(),
-    env: {
-      KILN_DATA_ROOT: boot.data_root,
-      KILN_ARTIFACT_ROOT: boot.artifact_root,
-      ...(boot.handlers_dir && { KILN_HANDLERS_DIR: boot.handlers_dir }),
-    },
+    env: runnerEnv(boot),
+    // dist/worker.mjs and worker-runtime/main.ts both sit one level below the project root
+    runnerPath: fileURLToPath(new URL('../worker-runtime/python', import.meta.url)),
+    pythonPath: boot.python_path,
     expectedVersion: boot.version,
     versionPolicy: boot.version_policy,
     cancelGraceMs: boot.cancel_grace_ms,
-    onStderr: (line) => process.stderr.write(`${line}\n`),
+    onStderr: (line: string) => process.stderr.write(`${line}\n`),
+    onLog: (level, message) => log(level === 'debug' ? 'info' : level, `[runner] ${message}`),
   });
 }
 
@@ -115,7 +129,12 @@ async function main(): Promise<void> {
   sub.on('error', (err: Error) => log('warn', `redis (cancel channel): ${err.message}`));
   sub.on('message', (_channel: string, jobId: string) => worker.cancel(jobId, 'cancelled by request'));
   await sub.subscribe(keys.cancelChannel(boot.worker_id));
-  await loop;
+  if ((await loop) === 'recycle') {
+    send({ v: 1, type: 'recycling', reason: `took its ${boot.max_total_jobs} jobs (recycle_after_jobs)` });
+    await worker.drain();
+    await executor.stop();
+    process.exit(0);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -64,7 +64,7 @@ export function createWorker(deps: WorkerDeps) {
       .multi()
       .set(keys.lease(boot.worker_id), String(now), 'PX', boot.lease_ms)
       .hset(keys.worker(boot.worker_id), 'last_heartbeat', now)
-      .zrange(keys.active(boot.worker_id), 0, -1, 'WITHSCORES');
+      .zrange(keys.active(boot.worker_id), '0', '-1', 'WITHSCORES');
     // a cancel whose pub/sub message was missed (reconnect) is still seen here
     for (const id of ids) tx.hget(keys.job(id), 'cancel_requested');
     const replies = (await tx.exec()) ?? [];
@@ -181,9 +181,13 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
-  async function loop(): Promise<void> {
+  let claimed = 0;
+
+  /** Resolves 'recycle' once the worker took its last job (max_total_jobs), else 'drained'. */
+  async function loop(): Promise<'recycle' | 'drained'> {
     const notifyKey = keys.notify(boot.worker_type);
     while (!draining) {
+      if (boot.max_total_jobs !== undefined && claimed >= boot.max_total_jobs) return 'recycle';
       if (running.size >= boot.max_jobs) {
         await new Promise<void>((r) => (wakeSlot = r));
         continue;
@@ -197,6 +201,7 @@ export function createWorker(deps: WorkerDeps) {
         continue;
       }
       if (job) {
+        claimed++;
         void runJob(job);
         continue;
       }
@@ -212,11 +217,12 @@ export function createWorker(deps: WorkerDeps) {
         blockedWaiting = false;
       }
     }
+    return 'drained';
   }
 
   return {
     running,
-    async start(): Promise<Promise<void>> {
+    async start(): Promise<Promise<'recycle' | 'drained'>> {
       await beat();
       scheduleBeat();
       return loop();

@@ -55,8 +55,8 @@ export function jobRoutes(deps: AppDeps): Hono {
     return c.json(out.body, out.status as 200 | 202);
   };
 
-  app.post('/training', submit((raw) => trainingSubmission(parse(trainingRequestSchema, raw), 'training')));
-  app.post('/inference', submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference')));
+  app.post('/training', submit((raw) => trainingSubmission(parse(trainingRequestSchema, raw), 'training', deps.config.dataRoot)));
+  app.post('/inference', submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference', deps.config.dataRoot)));
   app.post('/', submit((raw) => {
     const body = parse(z.record(z.string(), z.unknown()), raw);
     // pick the schema by its distinguishing field so the error names the right problem

@@ -6,6 +6,7 @@ export const workerToSpawnerSchema = z.discriminatedUnion('type', [
   z.object({ v: z.literal(1), type: z.literal('failed-to-start'), code: z.string(), message: z.string() }),
   z.object({ v: z.literal(1), type: z.literal('draining'), running: z.number() }),
   z.object({ v: z.literal(1), type: z.literal('replace-me'), reason: z.string() }),
+  z.object({ v: z.literal(1), type: z.literal('recycling'), reason: z.string() }),
   z.object({ v: z.literal(1), type: z.literal('job-started'), job_id: z.string() }),
   z.object({ v: z.literal(1), type: z.literal('job-finished'), job_id: z.string(), outcome: z.string() }),
 ]);
@@ -37,6 +38,10 @@ export const workerBootSchema = z.object({
   data_root: z.string(),
   artifact_root: z.string(),
   handlers_dir: z.string().optional(),
+  python_path: z.array(z.string()).default([]),
+  /** Take at most this many jobs, then drain and exit (recycle_after_jobs). */
+  max_total_jobs: z.number().int().positive().optional(),
+  env: z.record(z.string(), z.string()).default({}),
   backoff: z.object({ base_ms: z.number().nonnegative(), max_ms: z.number().nonnegative() }),
   succeeded_retention_ms: z.number().positive(),
   failed_retention_ms: z.number().positive(),

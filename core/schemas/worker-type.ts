@@ -14,6 +14,10 @@ export const workerTypeConfigSchema = z.object({
   min_workers: z.number().int().nonnegative().default(0),
   /** Interpreter of a Python type (a virtualenv's python). */
   python: z.string().min(1).optional(),
+  /** Extra PYTHONPATH entries for a Python type's runner. */
+  python_path: z.array(z.string().min(1)).optional(),
+  /** Extra environment variables for this type's workers (set by the operator, never by a request). */
+  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are upper case'), z.string()).optional(),
   version_policy: z.enum(['warn', 'enforce']).default('warn'),
   /** Default per-job timeout for jobs of this type, in seconds. */
   timeout_s: z.number().positive().optional(),

@@ -14,7 +14,7 @@ const submit = (body: unknown) =>
   new Request('http://kiln.test/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function ensureCalls(): Promise<{ worker_type: string; authorized: boolean }[]> {
-  const res = await fetch(`${env.WORKER_MANAGER_URL}/test/ensure-calls`);
+  const res = await fetch(`${base.WORKER_MANAGER_URL}/test/ensure-calls`);
   return (await res.json()) as { worker_type: string; authorized: boolean }[];
 }
 

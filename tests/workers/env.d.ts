@@ -3,5 +3,4 @@ declare namespace Cloudflare {
   interface GlobalProps {
     mainModule: typeof import('../../api/worker');
   }
-  interface Env extends import('../../api/worker').WorkerEnv {}
 }
