@@ -65,6 +65,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
     proc: launch(),
     client() {
       const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 3 });
+      c.on('error', () => {});
       clients.push(c);
       return c;
     },

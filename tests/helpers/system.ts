@@ -7,15 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createApp } from '../../api/app';
-import { DEFAULT_API_CONFIG, type ApiConfig } from '../../api/deps';
-import { createSpawnerClient } from '../../api/spawner-client';
-import { createIoredisPort } from '../../core/ioredis-port';
-import { createKeys } from '../../core/keys';
+import type { createApp } from '../../api/app';
+import type { ApiConfig } from '../../api/deps';
 import type { WorkerTypeInput } from '../../core/schemas/worker-type';
 import { workerTypeConfigSchema } from '../../core/schemas/worker-type';
 import { loadSpawnerConfig, type SpawnerConfig } from '../../spawner/config';
 import { startSpawner, type SpawnerHandle } from '../../spawner/daemon';
+import { createTestApi, waitFor } from './api';
 import type { RedisServer } from './redis-server';
 
 let counter = 0;
@@ -51,43 +49,15 @@ export async function startSystem(redisServer: RedisServer, opts: {
   const logs: string[] = [];
   const spawner = await startSpawner(config, (level, m) => logs.push(`${level} ${m}`));
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 3 });
-  const api = createApp({
-    redis: createIoredisPort(redis),
-    keys: createKeys(prefix),
-    spawner: createSpawnerClient({ url: opts.spawnerUrl === null ? undefined : opts.spawnerUrl ?? spawner.url, token: spawner.token }),
-    config: { ...DEFAULT_API_CONFIG, ...opts.api },
-    now: Date.now,
-    newId: () => crypto.randomUUID(),
+  redis.on('error', () => {});
+  const api = createTestApi({
+    redis, prefix, spawnerUrl: opts.spawnerUrl === null ? undefined : opts.spawnerUrl ?? spawner.url, token: spawner.token, ...(opts.api && { config: opts.api }),
   });
   const sys: System = {
-    spawner, config, redis, prefix, api, stateDir, logs,
-    async request(method, path, body, headers = {}) {
-      const res = await api.request(path, {
-        method,
-        headers: { 'content-type': 'application/json', ...headers },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON
-      }
-      return { status: res.status, body: parsed };
-    },
-    async waitFor(what, fn, timeoutMs = 20_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await fn();
-        if (v) return v as never;
-        if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nspawner log:\n${logs.slice(-20).join('\n')}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    async job(id) {
-      return (await sys.request('GET', `/jobs/${id}`)).body;
-    },
+    spawner, config, redis, prefix, api: api.app, stateDir, logs,
+    request: api.request,
+    job: api.job,
+    waitFor: (what, fn, timeoutMs) => waitFor(what, fn, timeoutMs, () => logs),
     async stop() {
       await spawner.stop(2000);
       redis.disconnect();
