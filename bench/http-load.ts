@@ -3,7 +3,7 @@
  * sending the same request again as soon as the previous answer is complete, for
  * a fixed time. Raw sockets, so the client costs far less than the server it
  * measures (node:http's client would be the bottleneck on two cores). Runs in a
- * worker thread (bench/http-load-worker.ts) to keep off the server's event loop.
+ * child process (bench/http-load-child.ts) to keep off the server's event loop.
  */
 import { connect, type Socket } from 'node:net';
 

@@ -1,0 +1,121 @@
+/**
+ * API submit throughput (POST /jobs) with 50 concurrent connections, ~5 s per
+ * runtime, against a redis-server started here:
+ *
+ *   node     the Node entry (api/node.ts: @hono/node-server + ioredis), driven by
+ *            a raw-socket HTTP client in a child process;
+ *   workerd  api/worker.ts bundled and run by Miniflare (not wrangler dev, whose
+ *            proxy costs 3-5x), driven through `dispatchFetch`; it reaches Redis
+ *            through the spawner's REST gateway served here, as under wrangler dev.
+ *
+ * No spawner URL is configured, so a submit is the API's own work: validation
+ * and the atomic enqueue script (the ensure fast path is a separate HTTP call).
+ *   npm run bench:api            DURATION_MS=5000 CONNECTIONS=50
+ */
+import { serve } from '@hono/node-server';
+import { build } from 'esbuild';
+import { Hono } from 'hono';
+import { Redis } from 'ioredis';
+import { Miniflare } from 'miniflare';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApiServer } from '../api/node';
+import { createRedisGateway } from '../spawner/redis-gateway';
+import { freePort, startRedis } from '../tests/helpers/redis-server';
+import type { LoadOptions, LoadResult } from './http-load';
+
+const DURATION_MS = Number(process.env.DURATION_MS ?? 5000);
+const WARMUP_MS = 1000;
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const BODY = JSON.stringify({ function: 'echo', input: { bench: true } });
+
+const ok = (r: LoadResult) => r.statuses['202'] ?? 0;
+const describe = (r: LoadResult) =>
+  `${Math.round((ok(r) * 1000) / r.elapsedMs).toLocaleString('en-US')} submits/s (${ok(r)} in ${(r.elapsedMs / 1000).toFixed(1)} s` +
+  `${Object.keys(r.statuses).some((s) => s !== '202') || r.errors ? `; other answers ${JSON.stringify(r.statuses)}, socket errors ${r.errors}` : ''})`;
+
+/** The client runs in its own process, so it does not share the server's event loop. */
+function loadInChild(opts: LoadOptions): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./http-load-child.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    child.once('message', (m) => resolve(m as LoadResult));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`load client exited with ${code} before answering`)));
+    child.send(opts);
+  });
+}
+
+async function benchNode(redisUrl: string): Promise<LoadResult> {
+  const port = await freePort();
+  const api = startApiServer({ REDIS_URL: redisUrl, API_PORT: String(port), KILN_PREFIX: 'bench-node', WORKER_MANAGER_URL: '' });
+  await api.listening;
+  try {
+    const load = { host: '127.0.0.1', port, method: 'POST', path: '/jobs', body: BODY, connections: CONNECTIONS };
+    await loadInChild({ ...load, durationMs: WARMUP_MS });
+    return await loadInChild({ ...load, durationMs: DURATION_MS });
+  } finally {
+    await api.close();
+  }
+}
+
+async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
+  // The REST gateway the worker reaches Redis through (mounted at /redis on a spawner).
+  const token = crypto.randomUUID();
+  const gatewayRedis = new Redis(redisUrl, { protocol: 2 });
+  const app = new Hono().route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/redis`;
+
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-worker-'));
+  await build({
+    entryPoints: ['api/worker.ts'], outfile: join(dir, 'worker.mjs'), bundle: true, format: 'esm',
+    platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], target: 'es2022', logLevel: 'warning',
+  });
+  const mf = new Miniflare({
+    modules: true, scriptPath: join(dir, 'worker.mjs'), modulesRoot: dir, cf: false, compatibilityDate: '2026-04-01',
+    bindings: { UPSTASH_REDIS_REST_URL: gatewayUrl, UPSTASH_REDIS_REST_TOKEN: token, KILN_PREFIX: 'bench-workerd', WORKER_MANAGER_URL: '' },
+  });
+  try {
+    await mf.ready;
+    const run = async (durationMs: number): Promise<LoadResult> => {
+      const statuses: Record<string, number> = {};
+      let errors = 0;
+      const started = performance.now();
+      const until = started + durationMs;
+      const loop = async () => {
+        while (performance.now() < until) {
+          try {
+            const res = await mf.dispatchFetch('http://kiln.bench/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+            await res.arrayBuffer();
+            statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          } catch {
+            errors++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: CONNECTIONS }, loop));
+      return { statuses, errors, elapsedMs: performance.now() - started };
+    };
+    await run(WARMUP_MS);
+    return await run(DURATION_MS);
+  } finally {
+    await mf.dispose();
+    await new Promise<void>((r) => server.close(() => r()));
+    gatewayRedis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const redis = await startRedis();
+try {
+  console.log(`API submit throughput, POST /jobs, ${CONNECTIONS} connections, ${DURATION_MS / 1000} s each (after ${WARMUP_MS / 1000} s warm-up)`);
+  console.log(`  node     (api/node.ts, ioredis):                 ${describe(await benchNode(redis.url))}`);
+  console.log(`  workerd  (api/worker.ts in Miniflare, REST gateway): ${describe(await benchWorkerd(redis.url))}`);
+} finally {
+  await redis.stop();
+}
