@@ -3,8 +3,7 @@
  * (api/node.ts) and in workerd (api/worker.ts).
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { KilnError } from '../core/errors';
+import { limitBody } from './body-limit';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
 import { jobRoutes } from './routes/jobs';
@@ -14,15 +13,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFoundHandler);
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: () => {
-        throw new KilnError('PAYLOAD_TOO_LARGE', `request body is larger than ${deps.config.maxBodyBytes} bytes; put large inputs in a file under the data root and pass its path`, { status: 413 });
-      },
-    }),
-  );
+  app.use('*', limitBody(deps.config.maxBodyBytes));
   app.route('/jobs', jobRoutes(deps));
   app.route('/workers', workerRoutes(deps));
   app.get('/health', async (c) => {

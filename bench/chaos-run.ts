@@ -46,7 +46,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ...(o.withPython && { fake: { framework: 'fake', version: '0.1.0', python: '/usr/bin/python3', python_path: [join(FIXTURES, 'fake_framework')], max_jobs: 1, max_workers: 2, idle_timeout: 60 } }),
     },
     env: { KILN_FUNCTIONS_MODULE: join(FIXTURES, 'functions.mjs'), KILN_HANDLERS_DIR: join(FIXTURES, 'fake_framework', 'handlers') },
-    spawner: { drainGraceMs: 2000 },
+    // Random SIGKILLs look like a crash loop to the breaker; cap its backoff so the run keeps killing.
+    spawner: { drainGraceMs: 2000, breaker: { youngMs: 5000, threshold: 3, baseDelayMs: 200, maxDelayMs: 1000 } },
   });
   const types = ['node', 'node-b', ...(o.withPython ? ['fake'] : [])];
   const ids: string[] = [];

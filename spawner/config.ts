@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
 import { KilnError } from '../core/errors';
+import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
   DEFAULT_WORKER_TYPES, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema,
 } from '../core/schemas/worker-type';
@@ -42,6 +43,9 @@ export interface SpawnerConfig {
   strictRedis: boolean;
   /** KILN_GPUS: overrides GPU discovery ("none", "0,1", or JSON). */
   gpusOverride: string | undefined;
+  /** Interpreter of Python types that name none (KILN_PYTHON, default python3). */
+  defaultPython: string;
+  breaker: BreakerOptions;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -103,5 +107,12 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     functionsModule: env.KILN_FUNCTIONS_MODULE ? resolve(env.KILN_FUNCTIONS_MODULE) : undefined,
     strictRedis: boolEnv(env, 'KILN_STRICT_REDIS', false),
     gpusOverride: env.KILN_GPUS,
+    defaultPython: env.KILN_PYTHON || 'python3',
+    breaker: {
+      youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
+      threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),
+      baseDelayMs: intEnv(env, 'KILN_BREAKER_BASE_MS', DEFAULT_BREAKER.baseDelayMs),
+      maxDelayMs: intEnv(env, 'KILN_BREAKER_MAX_MS', DEFAULT_BREAKER.maxDelayMs),
+    },
   };
 }

@@ -35,7 +35,7 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
 
   const keys = createKeys(config.prefix);
   const store = createJobStore(createIoredisPort(redis), { keys });
-  const breaker = createBreaker();
+  const breaker = createBreaker(config.breaker);
   const now = Date.now;
   const discovered = discoverGpus(config.gpusOverride);
   const gpus = createGpuAllocator(discovered.gpus);

@@ -79,7 +79,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       framework: cfg.framework,
       version: cfg.version,
       version_policy: cfg.version_policy,
-      ...(cfg.python && { python: cfg.python }),
+      ...(cfg.framework !== 'node' && { python: cfg.python ?? config.defaultPython }),
       default_timeout_ms: cfg.timeout_s !== undefined ? cfg.timeout_s * 1000 : config.defaultTimeoutMs,
       heartbeat_ms: config.heartbeatMs,
       lease_ms: config.leaseMs,
