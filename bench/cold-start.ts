@@ -4,6 +4,8 @@
  * type; prints median and p90. Types: node (default), or pass names:
  *   npm run bench:cold -- node sklearn
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startRedis } from '../tests/helpers/redis-server';
 import { startSystem } from '../tests/helpers/system';
 import { fmt, percentile } from './stats';
@@ -18,11 +20,13 @@ const sys = await startSystem(redis, {
     node: { framework: 'node', version: '20', idle_timeout: 600, max_jobs: 4, max_workers: 1 },
     sklearn: { framework: 'sklearn', version: '1.2', python: process.env.SKLEARN_PYTHON ?? '/usr/bin/python3', idle_timeout: 600, max_jobs: 1, max_workers: 1 },
   },
+  env: { KILN_HANDLERS_DIR: join(import.meta.dirname, '..', 'tests', 'fixtures', 'fake_framework', 'handlers') },
   // a bench measures the ensure fast path; keep the loop from racing it
   spawner: { reconcileMs: 60_000 },
 });
 
-const body = (type: string) => (type === 'node' ? { function: 'echo', input: {} } : { worker_type: type, payload: { handler: '__noop__' } });
+// Python types run the fixture `echo` handler: the runner has imported its framework by then.
+const body = (type: string) => (type === 'node' ? { function: 'echo', input: {} } : { worker_type: type, payload: { handler: 'echo' } });
 
 try {
   for (const type of types) {
@@ -38,6 +42,13 @@ try {
       }, 30_000);
       samples.push(new Date(job.started_at).getTime() - t0);
       await sys.waitFor('job end', async () => ['succeeded', 'failed'].includes((await sys.job(r.body.job_id)).status), 30_000);
+    }
+    const w = [...sys.spawner.supervisor.workers.values()].find((x) => x.type === type);
+    const runnerPid = w ? Number((await sys.redis.hget(`{${sys.prefix}}:worker:${w.id}`, 'runner_pid')) ?? 0) : 0;
+    if (runnerPid > 0) {
+      await new Promise((r) => setTimeout(r, 500));
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${runnerPid}/status`, 'utf8'))?.[1] ?? 0);
+      console.log(`idle RSS of the ${type} runner (pid ${runnerPid}): ${(kb / 1024).toFixed(1)} MiB; whole worker tree: ${(w!.proc.sampleRss() / 1048576).toFixed(1)} MiB`);
     }
     console.log(`cold start ${type}: median ${fmt(percentile(samples, 50))}, p90 ${fmt(percentile(samples, 90))}, min ${fmt(Math.min(...samples))} (n=${RUNS}; submit → running, no worker before)`);
   }

@@ -122,7 +122,8 @@ async function main(): Promise<void> {
   });
 
   await redis.ping();
-  send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }) });
+  const runnerPid = 'pid' in executor && typeof executor.pid === 'function' ? (executor.pid() as number | undefined) : undefined;
+  send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(runnerPid && { runner_pid: runnerPid }), ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }) });
   const loop = worker.start();
   // Cancel requests arrive over pub/sub (a third connection, opened after the worker is ready).
   const sub = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false });

@@ -126,7 +126,7 @@ export function jobView(job: JobRecord): Record<string, unknown> {
     priority: job.priority,
     attempts: job.attempts,
     max_attempts: job.max_attempts,
-    timeout_s: job.timeout_ms / 1000,
+    timeout_s: job.timeout_ms > 0 ? job.timeout_ms / 1000 : null,
     progress: job.progress,
     progress_message: job.progress_message ?? null,
     result: job.result ?? null,
