@@ -59,12 +59,14 @@ describe('spawner CLI', () => {
     const usage = await cli('frobnicate');
     expect(usage.code).not.toBe(0);
     expect(usage.stderr).toContain('unknown command');
-    const down = await run(process.execPath, [CLI, 'status', '--url', 'http://127.0.0.1:9'], { env: process.env }).catch((e: { code: number; stderr: string }) => e);
+    const raw = (args: string[], env: NodeJS.ProcessEnv) =>
+      run(process.execPath, [CLI, ...args], { env }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    const down = await raw(['status', '--url', 'http://127.0.0.1:9'], process.env);
     expect(down.code).not.toBe(0);
-    expect((down as { stderr: string }).stderr).toContain('cannot reach the spawner');
-    const noToken = await run(process.execPath, [CLI, 'start', 'node', '--url', sys.spawner.url], { env: { ...process.env, SPAWNER_TOKEN: 'wrong' } }).catch((e: { code: number; stderr: string }) => e);
+    expect(down.stderr).toContain('cannot reach the spawner');
+    const noToken = await raw(['start', 'node', '--url', sys.spawner.url], { ...process.env, SPAWNER_TOKEN: 'wrong' });
     expect(noToken.code).not.toBe(0);
-    expect((noToken as { stderr: string }).stderr).toContain('401');
+    expect(noToken.stderr).toContain('401');
   });
 });
 
