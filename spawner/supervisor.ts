@@ -37,6 +37,8 @@ export interface ManagedWorker {
   workdir: string;
   /** CUDA_VISIBLE_DEVICES of a GPU worker. */
   gpu: string | undefined;
+  /** Settles once the process exited and its exit was fully handled (jobs requeued, record updated). */
+  done: Promise<void>;
 }
 
 export interface SupervisorDeps {
@@ -248,10 +250,11 @@ export function createSupervisor(deps: SupervisorDeps) {
     const w: ManagedWorker = {
       id, type, config: cfg, proc, state: 'starting', createdAt: now, readyAt: undefined, lastActivity: now,
       running: new Set(), jobCount: 0, endReason: undefined, startError: undefined, workdir, gpu: gpu.gpu,
+      done: Promise.resolve(),
     };
+    w.done = proc.exited.then(({ code, signal }) => onExit(w, code, signal));
     workers.set(id, w);
     proc.child.on('message', (m) => onMessage(w, m));
-    void proc.exited.then(({ code, signal }) => onExit(w, code, signal));
     emit(w, 'starting', { pid: proc.pid });
     recordWorker(w).catch((err: unknown) => deps.log('error', `could not record worker ${id} in Redis: ${String(err)}`));
     deps.log('info', `started ${id} (pid ${proc.pid})`);
@@ -267,7 +270,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
       emit(w, 'draining');
     }
-    const exited = w.proc.exited.then(() => true);
+    const exited = w.done.then(() => true);
     const waited = (ms: number) => Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);
     if (await waited(opts.graceMs)) return;
     w.state = 'stopping';
