@@ -8,7 +8,7 @@ import { createKeys } from '../../core/keys';
 
 export interface TestApi {
   app: ReturnType<typeof createApp>;
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   job(id: string): Promise<any>;
 }
 
@@ -31,9 +31,9 @@ export function createTestApi(opts: { redis: Redis; prefix: string; spawnerUrl?:
       });
       const text = await res.text();
       try {
-        return { status: res.status, body: JSON.parse(text) as unknown };
+        return { status: res.status, body: JSON.parse(text) as unknown, headers: res.headers };
       } catch {
-        return { status: res.status, body: text };
+        return { status: res.status, body: text, headers: res.headers };
       }
     },
     async job(id) {

@@ -26,7 +26,7 @@ export interface System {
   api: ReturnType<typeof createApp>;
   stateDir: string;
   logs: string[];
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
   job(id: string): Promise<any>;
   stop(): Promise<void>;
