@@ -4,6 +4,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIoredisPort } from '../core/ioredis-port';
+import { createJobStore } from '../core/job-store';
+import { createKeys } from '../core/keys';
 import { pidAlive } from '../spawner/launcher';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem, type System } from './helpers/system';
@@ -207,6 +210,47 @@ describe('events and retention', () => {
     expect(text).toMatch(/event: progress\n/);
     expect(text).toContain('"status":"succeeded"');
     expect(text).toContain('event: end');
+  });
+});
+
+describe('leases', () => {
+  it("requeues the jobs of another host's worker whose lease lapsed", async () => {
+    const store = createJobStore(createIoredisPort(sys.redis), { keys: createKeys(sys.prefix) });
+    const keys = store.keys;
+    await sys.redis.hset(keys.types(), 'ghosttype', '{}');
+    const { id } = await store.enqueue({ id: 'ghost-job', type: 'ghosttype', kind: 'generic', payload: {}, priority: 0, maxAttempts: 3, timeoutMs: 0, now: Date.now(), typeCheck: 'custom' }) as { id: string };
+    // a worker on a host that vanished: it holds the job, and has no lease
+    await sys.redis.multi()
+      .hset(keys.worker('ghost-1'), { worker_id: 'ghost-1', worker_type: 'ghosttype', process_id: 1, status: 'busy', created_at: 1, last_activity: 1, max_jobs: 1, working_directory: '/', host: 'elsewhere' })
+      .sadd(keys.workers(), 'ghost-1')
+      .exec();
+    expect((await store.claim('ghosttype', 'ghost-1', Date.now()))?.id).toBe(id);
+    const requeued = await sys.waitFor('the sweep to requeue the job', async () => {
+      const j = await sys.job(id);
+      return j.status === 'queued' && j;
+    });
+    expect(requeued.attempts).toBe(1);
+    expect(requeued.errors[0]).toMatchObject({ type: 'worker_lost', worker_id: 'ghost-1' });
+    expect(await sys.redis.sismember(keys.workers(), 'ghost-1')).toBe(0);
+    await sys.request('POST', `/jobs/${id}/cancel`);
+  });
+});
+
+describe('retention', () => {
+  it('finished jobs expire, and listings never return their ids', async () => {
+    const r2 = await startRedis();
+    const s2 = await startSystem(r2, { types: { node: { framework: 'node', version: '20' } }, env: { KILN_RETENTION_SUCCEEDED_S: '1' } });
+    try {
+      const id = (await s2.request('POST', '/jobs', { function: 'echo' })).body.job_id;
+      await s2.waitFor('success', async () => (await s2.job(id)).status === 'succeeded');
+      expect((await s2.request('GET', '/jobs?status=succeeded')).body.jobs.map((j: { job_id: string }) => j.job_id)).toContain(id);
+      await s2.waitFor('expiry', async () => (await s2.request('GET', `/jobs/${id}`)).status === 404, 5000);
+      expect((await s2.request('GET', '/jobs?status=succeeded')).body.jobs).toEqual([]);
+      expect((await s2.request('GET', '/jobs')).body.jobs).toEqual([]);
+    } finally {
+      await s2.stop();
+      await r2.stop();
+    }
   });
 });
 
