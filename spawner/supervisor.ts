@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
 import type { JobStore } from '../core/job-store';
-import { type WorkerBoot, workerToSpawnerSchema } from '../core/schemas/ipc';
+import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
 import type { GpuAllocator } from './gpus';
 import type { SpawnerConfig } from './config';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
+import { workerBoot } from './worker-boot';
 
 const EXITED_RECORD_TTL_MS = 3600_000;
 
@@ -69,37 +70,6 @@ export function createSupervisor(deps: SupervisorDeps) {
       throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker type "${type}"; configured types: ${Object.keys(config.types).sort().join(', ')}`, { status: 404 });
     }
     return cfg;
-  }
-
-  function boot(id: string, type: string, cfg: WorkerTypeConfig): WorkerBoot {
-    return {
-      worker_id: id,
-      worker_type: type,
-      redis_url: config.redisUrl,
-      prefix: config.prefix,
-      max_jobs: cfg.max_jobs,
-      framework: cfg.framework,
-      version: cfg.version,
-      version_policy: cfg.version_policy,
-      ...(cfg.framework !== 'node' && { python: cfg.python ?? config.defaultPython }),
-      default_timeout_ms: cfg.timeout_s !== undefined ? cfg.timeout_s * 1000 : config.defaultTimeoutMs,
-      heartbeat_ms: config.heartbeatMs,
-      lease_ms: config.leaseMs,
-      cancel_grace_ms: config.cancelGraceMs,
-      ...(config.functionsModule && { functions_module: config.functionsModule }),
-      data_root: config.dataRoot,
-      artifact_root: config.artifactRoot,
-      ...(config.handlersDir && { handlers_dir: config.handlersDir }),
-      python_path: cfg.python_path ?? [],
-      ...(cfg.recycle_after_jobs !== undefined && { max_total_jobs: cfg.recycle_after_jobs }),
-      env: cfg.env ?? {},
-      backoff: {
-        base_ms: cfg.backoff_ms ?? config.backoff.base_ms,
-        max_ms: cfg.backoff_max_ms ?? config.backoff.max_ms,
-      },
-      succeeded_retention_ms: config.succeededRetentionMs,
-      failed_retention_ms: config.failedRetentionMs,
-    };
   }
 
   /** GPU types get exclusive GPUs; every other type sees none. */
@@ -238,7 +208,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     const gpu = gpuEnv(id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true });
-    const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(boot(id, type, cfg)) };
+    const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg)) };
     let proc: WorkerProcess;
     try {
       proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env });

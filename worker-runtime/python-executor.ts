@@ -6,14 +6,12 @@
  * job; the job it held fails with a JobFailure that says why (exit code, signal,
  * the last stderr lines). Nothing here throws out of the worker's event loop.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import type { JobRecord } from '../core/schemas/job';
 import { ExecutorStartError, JobFailure, type ExecContext, type Executor, type ReadyInfo } from './executor';
+import { delay, type Exit, type RunnerMessage, RunnerProcess, safely } from './python-runner-process';
+
+export { runnerMessageSchema, type RunnerMessage } from './python-runner-process';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -49,91 +47,6 @@ export interface PythonExecutor extends Executor {
   pid(): number | undefined;
   /** The last (up to 50) stderr lines of the current or last runner. */
   stderrTail(): string[];
-}
-
-const level = z.enum(['debug', 'info', 'warn', 'error']);
-/** Runner → worker messages. */
-export const runnerMessageSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('ready'), framework: z.string(), version: z.string(), python: z.string().optional(),
-    cuda: z.boolean().optional(), gpus: z.number().int().nonnegative().optional(), pid: z.number().optional(),
-  }),
-  z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
-  z.object({ type: z.literal('progress'), job_id: z.string(), progress: z.number().min(0).max(1), message: z.string().nullish() }),
-  z.object({ type: z.literal('log'), job_id: z.string().nullish(), level, message: z.string() }),
-  z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
-  z.object({
-    type: z.literal('error'), job_id: z.string(),
-    error: z.object({ type: z.string(), message: z.string(), traceback: z.string().optional(), retryable: z.boolean().optional() }),
-  }),
-]);
-export type RunnerMessage = z.infer<typeof runnerMessageSchema>;
-
-const TAIL_LINES = 50;
-const MAX_LINE = 4000;
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
-interface Exit { code: number | null; signal: NodeJS.Signals | null; error?: Error }
-
-/** One spawned runner: its pipes, parsed lines, stderr tail and exit. */
-class RunnerProcess {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly tail: string[] = [];
-  readonly exited: Promise<Exit>;
-  exit: Exit | undefined;
-  ready: ReadyInfo | undefined;
-  broken = false;
-  stopping = false;
-  onMessage: (m: RunnerMessage) => void = () => {};
-  onBadLine: (line: string, why: string) => void = () => {};
-  onExit: (e: Exit) => void = () => {};
-
-  constructor(o: PythonExecutorOptions, runnerPath: string) {
-    const pythonPath = [runnerPath, ...(o.pythonPath ?? []), o.env.PYTHONPATH].filter(Boolean).join(delimiter);
-    const env = { ...o.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', KILN_FRAMEWORK: o.framework };
-    this.child = spawn(resolvePython(o.python, o.env.PATH), ['-u', '-m', 'kiln_runner'], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdin.on('error', () => {}); // EPIPE when it died; the exit handler reports that
-    const closed = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', r).once('error', r));
-    const drained = Promise.all([closed(this.child.stdout), closed(this.child.stderr)]);
-    createInterface({ input: this.child.stdout, crlfDelay: Infinity }).on('line', (line) => this.line(line));
-    createInterface({ input: this.child.stderr, crlfDelay: Infinity }).on('line', (line) => {
-      this.tail.push(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
-      if (this.tail.length > TAIL_LINES) this.tail.shift();
-      safely(() => o.onStderr?.(line));
-    });
-    this.exited = new Promise<Exit>((resolve) => {
-      const done = (e: Exit) => {
-        if (this.exit) return;
-        this.exit = e;
-        // Let the last protocol and stderr lines through before reporting the exit.
-        void Promise.race([drained, delay(300)]).then(() => { resolve(e); this.onExit(e); });
-      };
-      this.child.once('exit', (code, signal) => done({ code, signal }));
-      this.child.once('error', (error) => { if (this.child.pid === undefined) done({ code: null, signal: null, error }); });
-    });
-  }
-
-  private line(line: string): void {
-    if (!line.trim()) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      return this.onBadLine(line, 'not JSON');
-    }
-    const parsed = runnerMessageSchema.safeParse(json);
-    if (parsed.success) this.onMessage(parsed.data);
-    else this.onBadLine(line, parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '));
-  }
-
-  send(message: unknown): void {
-    if (!this.exit && this.child.stdin.writable) this.child.stdin.write(`${JSON.stringify(message)}\n`);
-  }
-
-  kill(): void {
-    this.broken = true;
-    if (!this.exit) this.child.kill('SIGKILL');
-  }
 }
 
 interface ActiveJob {
@@ -357,31 +270,4 @@ export function abortFailure(reason: unknown): JobFailure {
     if (typeof r.retryable === 'boolean') retryable = r.retryable;
   }
   return new JobFailure({ type, message }, { retryable: retryable ?? type === 'timeout' });
-}
-
-/**
- * An interpreter named without a path ("python3") is looked up on PATH here: started
- * through a bare name with an environment that lacks PATH, Python cannot tell its
- * own sys.executable, which multiprocessing and error messages rely on.
- */
-function resolvePython(python: string, path: string | undefined): string {
-  if (python.includes('/') || isAbsolute(python)) return python;
-  for (const dir of (path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
-    const candidate = join(dir, python);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return python; // spawn reports ENOENT
-}
-
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // a throwing callback must not break the protocol reader
-  }
 }

@@ -1,0 +1,35 @@
+/** What a worker is told at start (the KILN_WORKER variable): its type, Redis, limits. */
+import type { WorkerBoot } from '../core/schemas/ipc';
+import type { WorkerTypeConfig } from '../core/schemas/worker-type';
+import type { SpawnerConfig } from './config';
+
+export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg: WorkerTypeConfig): WorkerBoot {
+  return {
+    worker_id: id,
+    worker_type: type,
+    redis_url: config.redisUrl,
+    prefix: config.prefix,
+    max_jobs: cfg.max_jobs,
+    framework: cfg.framework,
+    version: cfg.version,
+    version_policy: cfg.version_policy,
+    ...(cfg.framework !== 'node' && { python: cfg.python ?? config.defaultPython }),
+    default_timeout_ms: cfg.timeout_s !== undefined ? cfg.timeout_s * 1000 : config.defaultTimeoutMs,
+    heartbeat_ms: config.heartbeatMs,
+    lease_ms: config.leaseMs,
+    cancel_grace_ms: config.cancelGraceMs,
+    ...(config.functionsModule && { functions_module: config.functionsModule }),
+    data_root: config.dataRoot,
+    artifact_root: config.artifactRoot,
+    ...(config.handlersDir && { handlers_dir: config.handlersDir }),
+    python_path: cfg.python_path ?? [],
+    ...(cfg.recycle_after_jobs !== undefined && { max_total_jobs: cfg.recycle_after_jobs }),
+    env: cfg.env ?? {},
+    backoff: {
+      base_ms: cfg.backoff_ms ?? config.backoff.base_ms,
+      max_ms: cfg.backoff_max_ms ?? config.backoff.max_ms,
+    },
+    succeeded_retention_ms: config.succeededRetentionMs,
+    failed_retention_ms: config.failedRetentionMs,
+  };
+}
