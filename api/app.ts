@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { limitBody } from './body-limit';
+import { requireToken } from './auth';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
 import { jobRoutes } from './routes/jobs';
@@ -14,6 +15,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError(onError);
   app.notFound(notFoundHandler);
   app.use('*', limitBody(deps.config.maxBodyBytes));
+  if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));
   app.route('/jobs', jobRoutes(deps));
   app.route('/workers', workerRoutes(deps));
   app.get('/health', async (c) => {

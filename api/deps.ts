@@ -13,6 +13,8 @@ export interface ApiConfig {
   failedRetentionMs: number;
   /** Answer 409 to requires_gpu jobs when no spawner has a GPU (else queue them). */
   rejectGpuWithoutGpus: boolean;
+  /** When set, every route but GET /health needs this bearer token. */
+  apiToken: string | undefined;
   /** When set, an absolute data_path must lie inside it (the runner checks again on the host). */
   dataRoot: string | undefined;
   /** Interval at which SSE reads the event stream (>= 100 ms under workerd). */
@@ -29,6 +31,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   rejectGpuWithoutGpus: true,
   ssePollMs: 100,
   dataRoot: undefined,
+  apiToken: undefined,
 };
 
 export interface AppDeps {
@@ -53,5 +56,6 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     rejectGpuWithoutGpus: !boolEnv(env, 'KILN_GPU_QUEUE_WITHOUT_GPUS', false),
     ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS', d.ssePollMs)),
     dataRoot: env.DATA_ROOT || undefined,
+    apiToken: env.KILN_API_TOKEN || undefined,
   };
 }

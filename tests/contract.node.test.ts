@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../core/keys';
 import { defineContractSuite } from './contract/suite';
 import { createTestApi, type TestApi } from './helpers/api';
@@ -22,3 +22,15 @@ afterAll(async () => {
 });
 
 defineContractSuite('node', () => ({ request: (...args) => api.request(...args) }));
+
+describe('API token (KILN_API_TOKEN)', () => {
+  it('guards every route but GET /health when set', async () => {
+    const guarded = createTestApi({ redis: server.client(), prefix: 'contract', config: { apiToken: 's3cret' } });
+    expect((await guarded.request('GET', '/health')).status).toBe(200);
+    const denied = await guarded.request('GET', '/jobs');
+    expect(denied.status).toBe(401);
+    expect(denied.body.error.code).toBe('UNAUTHORIZED');
+    expect((await guarded.request('GET', '/jobs', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await guarded.request('GET', '/jobs', undefined, { authorization: 'Bearer s3cret' })).status).toBe(200);
+  });
+});
