@@ -112,7 +112,9 @@ export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown
     const job = await store.get(res.id);
     return { status: 200, body: { job_id: res.id, status: job?.status ?? 'unknown', worker_type: sub.type, idempotent_replay: true } };
   }
-  const ensure = await deps.spawner.ensure(sub.type);
+  // The ensure call is a fast path for cold starts only: with a worker already there,
+  // the spawners' reconcile loops do the scaling and the submit skips a round trip.
+  const ensure = res.workers > 0 ? { ok: true as const, action: 'existing' } : await deps.spawner.ensure(sub.type);
   return {
     status: 202,
     body: {

@@ -8,62 +8,59 @@
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { keyPrefix } from '../core/config';
+import { type Env, keyPrefix } from '../core/config';
 import { KilnError } from '../core/errors';
 import { createKeys } from '../core/keys';
 import { createUpstashClient, createUpstashPort } from '../core/upstash-port';
 import { createApp } from './app';
-import { DEFAULT_API_CONFIG } from './deps';
+import { apiConfigFromEnv } from './deps';
 import { createSpawnerClient } from './spawner-client';
 
-/** SSE reads the event stream at this interval or slower under workerd (each read is a subrequest). */
-const MIN_SSE_POLL_MS = 100;
-
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optional = z.preprocess(blankToUndefined, z.string().trim().optional());
-/** wrangler.toml vars may be numbers or strings. */
-const optionalNumber = z.preprocess(blankToUndefined, z.coerce.number().positive().optional());
 
-/** The bindings the API reads; anything else in `env` is ignored. */
+/** The bindings that connect the API; its knobs (KILN_*) go through apiConfigFromEnv as on Node. */
 export const workerEnvSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url({ message: 'UPSTASH_REDIS_REST_URL must be the http(s) URL of the Redis REST endpoint' }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1, 'UPSTASH_REDIS_REST_TOKEN must be set (a secret: .dev.vars locally, `wrangler secret put` when deployed)'),
-  /** Spawner control API for the fast-path ensure call; unset = rely on the spawner's own loop. */
+  /** Spawner control API for the fast-path ensure call; unset = rely on the spawners' own loops. */
   WORKER_MANAGER_URL: z.preprocess(blankToUndefined, z.url({ message: 'WORKER_MANAGER_URL must be an http(s) URL' }).optional()),
-  SPAWNER_TOKEN: optional,
-  KILN_PREFIX: optional,
-  KILN_DEFAULT_TIMEOUT_S: optionalNumber,
-  KILN_SSE_POLL_MS: optionalNumber,
+  SPAWNER_TOKEN: z.preprocess(blankToUndefined, z.string().optional()),
 });
 
-/** What wrangler.toml's [vars] and the secrets provide; checked by workerEnvSchema on first use. */
+/** What wrangler.toml's [vars] and the secrets provide; checked on first use. */
 export interface WorkerEnv {
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
   WORKER_MANAGER_URL?: string;
   SPAWNER_TOKEN?: string;
   KILN_PREFIX?: string;
-  KILN_DEFAULT_TIMEOUT_S?: string | number;
-  KILN_SSE_POLL_MS?: string | number;
+  /** Any other knob of apiConfigFromEnv (KILN_API_TOKEN, KILN_SSE_POLL_MS, …); [vars] may hold numbers. */
+  [knob: string]: unknown;
 }
 
-function buildApp(rawEnv: unknown): Hono {
-  const parsed = workerEnvSchema.safeParse(rawEnv);
+/** Bindings as the environment-variable record core/config reads (strings only; objects are not knobs). */
+function asEnvRecord(env: object): Env {
+  const out: Env = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+  }
+  return out;
+}
+
+function buildApp(bindings: object): Hono {
+  const parsed = workerEnvSchema.safeParse(bindings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new KilnError('BAD_CONFIG', `worker binding ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`, { status: 500 });
   }
-  const env = parsed.data;
-  const redis = createUpstashPort(createUpstashClient({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }));
+  const conn = parsed.data;
+  const env = asEnvRecord(bindings);
   return createApp({
-    redis,
-    keys: createKeys(keyPrefix({ KILN_PREFIX: env.KILN_PREFIX })),
-    spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL, token: env.SPAWNER_TOKEN }),
-    config: {
-      ...DEFAULT_API_CONFIG,
-      defaultTimeoutS: env.KILN_DEFAULT_TIMEOUT_S ?? DEFAULT_API_CONFIG.defaultTimeoutS,
-      ssePollMs: Math.max(MIN_SSE_POLL_MS, env.KILN_SSE_POLL_MS ?? DEFAULT_API_CONFIG.ssePollMs),
-    },
+    redis: createUpstashPort(createUpstashClient({ url: conn.UPSTASH_REDIS_REST_URL, token: conn.UPSTASH_REDIS_REST_TOKEN })),
+    keys: createKeys(keyPrefix(env)),
+    spawner: createSpawnerClient({ url: conn.WORKER_MANAGER_URL, token: conn.SPAWNER_TOKEN }),
+    // SSE polls at 100 ms or slower here too: apiConfigFromEnv enforces the floor.
+    config: apiConfigFromEnv(env),
     now: Date.now,
     newId: () => crypto.randomUUID(),
   });

@@ -32,7 +32,8 @@ export interface NewJob {
   backoff?: string;
 }
 
-export type EnqueueResult = { created: true; id: string; seq: number } | { created: false; id: string };
+/** `workers`: how many live workers of the type are registered (0: ask a spawner for one). */
+export type EnqueueResult = { created: true; id: string; seq: number; workers: number } | { created: false; id: string };
 
 export interface JobPage {
   jobs: JobRecord[];
@@ -68,15 +69,16 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         [
           keys.job(job.id), keys.queue(job.type), keys.notify(job.type), keys.all(), keys.byStatus('queued'),
           keys.seq(), keys.types(), keys.events(), idem ? keys.idempotency(idem.key) : keys.idempotency('-'),
+          keys.workersOfType(job.type),
         ],
         [
           job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts ?? '',
           job.timeoutMs, job.now, maxLen, job.typeCheck, idem ? idem.ttlMs : '',
           idem ? idem.fingerprint : '', job.backoff ?? '', job.defaultMaxAttempts ?? 3,
         ],
-      )) as [number, number | string, string?];
-      const [code, value, id] = reply;
-      if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value) };
+      )) as [number, number | string, string?, number?];
+      const [code, value, id, workers] = reply;
+      if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value), workers: Number(workers ?? 0) };
       if (Number(code) === 2) return { created: false, id: String(id) };
       throw scriptError(String(value), job);
     },
@@ -95,13 +97,14 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return { jobs, nextCursor: cursor ? String(cursor) : null };
     },
 
-    async claim(type: string, workerId: string, now: number): Promise<JobRecord | null> {
-      const flat = await redis.runScript(
+    /** Claims up to `count` queued jobs of a type for a worker, in priority order. */
+    async claim(type: string, workerId: string, now: number, count = 1): Promise<JobRecord[]> {
+      const rows = (await redis.runScript(
         lua.claimJob,
-        [keys.queue(type), keys.active(workerId), keys.worker(workerId), keys.byStatus('queued'), keys.byStatus('running'), keys.events()],
-        [workerId, now, keys.jobPrefix, maxLen],
-      );
-      return parseJob(flatToRecord(flat));
+        [keys.queue(type), keys.active(workerId), keys.worker(workerId), keys.byStatus('queued'), keys.byStatus('running'), keys.events(), keys.notify(type)],
+        [workerId, now, keys.jobPrefix, maxLen, count],
+      )) as unknown[];
+      return rows.map((r) => parseJob(flatToRecord(r))).filter((j): j is JobRecord => j !== null);
     },
 
     async complete(jobId: string, workerId: string, result: unknown, now: number): Promise<boolean> {

@@ -33,6 +33,7 @@ export function createReconciler(deps: ReconcilerDeps) {
   const blockedTypes = new Set<string>();
 
   async function tick(): Promise<void> {
+    await supervisor.refresh();
     const types = Object.keys(config.types);
     const pipe = redis.pipeline();
     for (const t of types) pipe.zcard(keys.queue(t));
@@ -42,7 +43,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       const cfg = config.types[type]!;
       const all = supervisor.ofType(type);
       const serving = supervisor.serving(type);
-      const running = all.reduce((n, w) => n + w.running.size, 0);
+      const running = all.reduce((n, w) => n + w.running, 0);
       const plan = planScale({
         queued: depths[i] ?? 0, running, serving: serving.length, live: all.length,
         maxJobs: cfg.max_jobs, minWorkers: cfg.min_workers, maxWorkers: cfg.max_workers,
@@ -67,7 +68,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       let surplus = plan.surplus;
       for (const w of serving) {
         if (surplus <= 0) break;
-        if (w.state === 'ready' && w.running.size === 0 && now - w.lastActivity >= cfg.idle_timeout * 1000) {
+        if (w.state === 'ready' && w.running === 0 && now - w.lastActivity >= cfg.idle_timeout * 1000) {
           surplus--;
           deps.log('info', `draining ${w.id}: idle for ${Math.round((now - w.lastActivity) / 1000)} s (idle_timeout ${cfg.idle_timeout} s)`);
           void supervisor.stop(w, { graceMs: config.drainGraceMs });

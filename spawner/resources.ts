@@ -43,7 +43,7 @@ export function createResourceWatch(deps: {
           continue;
         }
         if (w.state !== 'ready') continue;
-        if (w.running.size === 0) {
+        if (w.running === 0) {
           const base = baseline.get(w.id);
           if (base === undefined) baseline.set(w.id, rss);
           else if (cfg.recycle_rss_growth_mb !== undefined && rss - base > cfg.recycle_rss_growth_mb * MiB) {

@@ -29,8 +29,9 @@ export interface ManagedWorker {
   state: WorkerState;
   createdAt: number;
   readyAt: number | undefined;
+  /** From the worker's Redis record, refreshed every reconcile tick. */
   lastActivity: number;
-  running: Set<string>;
+  running: number;
   jobCount: number;
   /** Set when the spawner decided how this worker ends (stop, timeout kill, memory kill). */
   endReason: ExitReason | undefined;
@@ -121,15 +122,6 @@ export function createSupervisor(deps: SupervisorDeps) {
       case 'failed-to-start':
         w.startError = { code: msg.code, message: msg.message };
         break;
-      case 'job-started':
-        w.running.add(msg.job_id);
-        w.lastActivity = now;
-        break;
-      case 'job-finished':
-        w.running.delete(msg.job_id);
-        w.jobCount++;
-        w.lastActivity = now;
-        break;
       case 'replace-me':
         w.endReason ??= { kind: 'killed-timeout', detail: `worker replaced: ${msg.reason}` };
         break;
@@ -219,7 +211,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     const now = deps.now();
     const w: ManagedWorker = {
       id, type, config: cfg, proc, state: 'starting', createdAt: now, readyAt: undefined, lastActivity: now,
-      running: new Set(), jobCount: 0, endReason: undefined, startError: undefined, workdir, gpu: gpu.gpu,
+      running: 0, jobCount: 0, endReason: undefined, startError: undefined, workdir, gpu: gpu.gpu,
       done: Promise.resolve(),
     };
     w.done = proc.exited.then(({ code, signal }) => onExit(w, code, signal));
@@ -250,8 +242,25 @@ export function createSupervisor(deps: SupervisorDeps) {
     await exited;
   }
 
+  /** Running jobs, last activity and job count of every worker, from Redis (one round trip). */
+  async function refresh(): Promise<void> {
+    const list = [...workers.values()];
+    if (list.length === 0) return;
+    const pipe = redis.pipeline();
+    for (const w of list) pipe.zcard(keys.active(w.id)).hmget(keys.worker(w.id), 'last_activity', 'job_count');
+    const rows = (await pipe.exec()) ?? [];
+    list.forEach((w, i) => {
+      const running = rows[2 * i]?.[1];
+      const [last, count] = (rows[2 * i + 1]?.[1] ?? []) as (string | null)[];
+      if (typeof running === 'number') w.running = running;
+      if (last) w.lastActivity = Math.max(w.lastActivity, Number(last));
+      if (count) w.jobCount = Number(count);
+    });
+  }
+
   return {
     workers,
+    refresh,
     ofType,
     serving,
     typeConfig,

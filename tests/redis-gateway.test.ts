@@ -295,8 +295,8 @@ describe('the Upstash port', () => {
     const base = { type: 'node', kind: 'function' as const, priority: 0, maxAttempts: 3, timeoutMs: 60_000, now, typeCheck: 'default' as const };
     const a = await store.enqueue({ ...base, id: 'job-a', payload: { input: 'test', n: '123' } });
     const b = await store.enqueue({ ...base, id: 'job-b', payload: null, priority: 5 });
-    expect(a).toEqual({ created: true, id: 'job-a', seq: 1 });
-    expect(b).toEqual({ created: true, id: 'job-b', seq: 2 });
+    expect(a).toEqual({ created: true, id: 'job-a', seq: 1, workers: 0 });
+    expect(b).toEqual({ created: true, id: 'job-b', seq: 2, workers: 0 });
 
     const got = await store.get('job-a');
     expect(got).toMatchObject({ id: 'job-a', status: 'queued', payload: { input: 'test', n: '123' }, attempts: 0 });
@@ -306,13 +306,13 @@ describe('the Upstash port', () => {
     expect(page.jobs.map((j) => j.id)).toEqual(['job-b', 'job-a']);
     expect((await store.list({ status: 'queued', limit: 1 })).nextCursor).toBe('2');
 
-    const claimed = await store.claim('node', 'w1', now + 1);
+    const [claimed] = await store.claim('node', 'w1', now + 1);
     expect(claimed).toMatchObject({ id: 'job-b', status: 'running', worker_id: 'w1', attempts: 1 });
     expect(await store.complete('job-b', 'w1', { ok: 'true' }, now + 2)).toBe(true);
     expect(await store.get('job-b')).toMatchObject({ status: 'succeeded', result: { ok: 'true' } });
     expect(await store.complete('job-b', 'w1', null, now + 3)).toBe(false);
 
-    expect(await store.claim('node', 'w1', now + 4)).toMatchObject({ id: 'job-a' });
-    expect(await store.claim('node', 'w1', now + 5)).toBeNull();
+    expect(await store.claim('node', 'w1', now + 4, 5)).toMatchObject([{ id: 'job-a' }]);
+    expect(await store.claim('node', 'w1', now + 5)).toEqual([]);
   });
 });

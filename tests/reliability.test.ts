@@ -224,7 +224,7 @@ describe('leases', () => {
       .hset(keys.worker('ghost-1'), { worker_id: 'ghost-1', worker_type: 'ghosttype', process_id: 1, status: 'busy', created_at: 1, last_activity: 1, max_jobs: 1, working_directory: '/', host: 'elsewhere' })
       .sadd(keys.workers(), 'ghost-1')
       .exec();
-    expect((await store.claim('ghosttype', 'ghost-1', Date.now()))?.id).toBe(id);
+    expect((await store.claim('ghosttype', 'ghost-1', Date.now()))[0]?.id).toBe(id);
     const requeued = await sys.waitFor('the sweep to requeue the job', async () => {
       const j = await sys.job(id);
       return j.status === 'queued' && j;

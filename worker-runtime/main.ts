@@ -60,15 +60,22 @@ async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
 
 async function main(): Promise<void> {
   const boot = workerBootSchema.parse(JSON.parse(process.env.KILN_WORKER ?? '{}'));
-  // No process outlives its parent: when the spawner's channel closes, leave at once.
-  // The worker leads its process group: take the group (runner, anything a job started) along.
-  process.on('disconnect', () => {
+  // No process outlives its parent. The worker leads its process group: when the
+  // spawner's channel closes, take the group (runner, anything a job started) along.
+  const leave = () => {
     try {
       process.kill(-process.pid, 'SIGKILL');
     } finally {
       process.exit(0);
     }
-  });
+  };
+  process.on('disconnect', leave);
+  // The channel may have closed while this module was still loading (before the
+  // listener existed); and a check every second costs nothing.
+  if (!process.connected) leave();
+  setInterval(() => {
+    if (!process.connected) leave();
+  }, 1000).unref();
   const redisOpts = { maxRetriesPerRequest: null, enableAutoPipelining: true, connectionName: `kiln-worker-${boot.worker_id}` };
   const redis = new Redis(boot.redis_url, redisOpts);
   const blocking = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false, lazyConnect: false });

@@ -140,7 +140,6 @@ export function createWorker(deps: WorkerDeps) {
   async function runJob(job: JobRecord): Promise<void> {
     const controller = new AbortController();
     running.set(job.id, { job, controller });
-    deps.send({ v: 1, type: 'job-started', job_id: job.id });
     const timeoutMs = job.timeout_ms > 0 ? job.timeout_ms : boot.default_timeout_ms;
     const timer = timeoutMs > 0
       ? setTimeout(() => controller.abort({ type: 'timeout', message: `job exceeded its time limit of ${timeoutMs / 1000} s (timeout_s)` }), timeoutMs)
@@ -157,7 +156,6 @@ export function createWorker(deps: WorkerDeps) {
         setTimeout(() => reject(controller.signal.reason), boot.cancel_grace_ms).unref();
       }, { once: true });
     });
-    let outcome = 'succeeded';
     try {
       const result = await Promise.race([execution, abandoned]);
       if (controller.signal.aborted) throw controller.signal.reason;
@@ -166,16 +164,14 @@ export function createWorker(deps: WorkerDeps) {
       const { error, retryable } = toFailure(err, controller.signal);
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
       const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
-      outcome = await store
+      await store
         .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id, at: deps.now() }, { retryable, backoffMs: wait, now: deps.now() })
         .catch((e: unknown) => {
           deps.log('error', `could not record the failure of ${job.id}: ${String(e)}`);
-          return 'unrecorded';
         });
     } finally {
       if (timer) clearTimeout(timer);
       running.delete(job.id);
-      deps.send({ v: 1, type: 'job-finished', job_id: job.id, outcome: outcome || 'lost' });
       if (!settled) deps.abandon(`job ${job.id} did not stop within ${boot.cancel_grace_ms} ms of being aborted`);
       slotFreed();
     }
@@ -192,17 +188,19 @@ export function createWorker(deps: WorkerDeps) {
         await new Promise<void>((r) => (wakeSlot = r));
         continue;
       }
-      let job: JobRecord | null = null;
+      let jobs: JobRecord[];
+      const free = boot.max_jobs - running.size;
+      const budget = boot.max_total_jobs === undefined ? free : Math.min(free, boot.max_total_jobs - claimed);
       try {
-        job = await store.claim(boot.worker_type, boot.worker_id, deps.now());
+        jobs = await store.claim(boot.worker_type, boot.worker_id, deps.now(), budget);
       } catch (err) {
         deps.log('warn', `claim failed: ${String(err)}; retrying`);
         await delay(250);
         continue;
       }
-      if (job) {
-        claimed++;
-        void runJob(job);
+      if (jobs.length > 0) {
+        claimed += jobs.length;
+        for (const job of jobs) void runJob(job);
         continue;
       }
       try {

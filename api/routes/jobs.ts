@@ -58,11 +58,11 @@ export function jobRoutes(deps: AppDeps): Hono {
   app.post('/training', submit((raw) => trainingSubmission(parse(trainingRequestSchema, raw), 'training', deps.config.dataRoot)));
   app.post('/inference', submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference', deps.config.dataRoot)));
   app.post('/', submit((raw) => {
-    const body = parse(z.record(z.string(), z.unknown()), raw);
-    // pick the schema by its distinguishing field so the error names the right problem
-    if ('function' in body) return genericSubmission(parse(functionRequestSchema, body));
-    if ('payload' in body || 'worker_type' in body) return genericSubmission(parse(typedRequestSchema, body));
-    return genericSubmission(parse(genericSchema, body));
+    // pick the schema by its distinguishing field, so the error names the right problem
+    const has = (k: string) => typeof raw === 'object' && raw !== null && k in raw;
+    if (has('function')) return genericSubmission(parse(functionRequestSchema, raw));
+    if (has('payload') || has('worker_type')) return genericSubmission(parse(typedRequestSchema, raw));
+    return genericSubmission(parse(genericSchema, raw));
   }));
 
   app.get('/', async (c) => {

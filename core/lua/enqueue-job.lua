@@ -2,13 +2,15 @@
 KEYS[1] job hash            KEYS[2] queue zset of the type   KEYS[3] notify list of the type
 KEYS[4] index of all jobs   KEYS[5] index of queued jobs     KEYS[6] seq counter
 KEYS[7] known types hash    KEYS[8] events stream            KEYS[9] idempotency key
+KEYS[10] set of the type's live workers
 ARGV[1] job id   ARGV[2] worker type   ARGV[3] kind   ARGV[4] payload JSON   ARGV[5] priority
 ARGV[6] max_attempts   ARGV[7] timeout_ms   ARGV[8] now (ms)   ARGV[9] events maxlen
 ARGV[10] 'default' (a built-in type: refused only when the registry exists and lacks it)
          or 'custom' (refused unless the registry has it)
 ARGV[11] idempotency TTL ms ('' for no key)   ARGV[12] request fingerprint   ARGV[13] backoff JSON
 ARGV[14] max_attempts when neither the job (ARGV[6] '') nor its type's registry entry sets one
-Returns {1, seq, id} created | {2, 0, existing id} idempotent replay | {0, error code}
+Returns {1, seq, id, live workers of the type} created | {2, 0, existing id} idempotent replay
+        | {0, error code}
 ]]
 --@include _helpers
 local id, wtype = ARGV[1], ARGV[2]
@@ -48,4 +50,4 @@ redis.call('ZADD', KEYS[5], seq, id)
 redis.call('LPUSH', KEYS[3], '1')
 redis.call('LTRIM', KEYS[3], 0, 999)
 emit(KEYS[8], ARGV[9], 'job', id, 'status', 'queued', 'type', wtype, 'ts', now)
-return {1, seq, id}
+return {1, seq, id, redis.call('SCARD', KEYS[10])}

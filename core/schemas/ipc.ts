@@ -7,8 +7,6 @@ export const workerToSpawnerSchema = z.discriminatedUnion('type', [
   z.object({ v: z.literal(1), type: z.literal('draining'), running: z.number() }),
   z.object({ v: z.literal(1), type: z.literal('replace-me'), reason: z.string() }),
   z.object({ v: z.literal(1), type: z.literal('recycling'), reason: z.string() }),
-  z.object({ v: z.literal(1), type: z.literal('job-started'), job_id: z.string() }),
-  z.object({ v: z.literal(1), type: z.literal('job-finished'), job_id: z.string(), outcome: z.string() }),
 ]);
 export type WorkerToSpawner = z.infer<typeof workerToSpawnerSchema>;
 
