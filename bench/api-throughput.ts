@@ -6,32 +6,31 @@
  *            a raw-socket HTTP client in a child process;
  *   workerd  api/worker.ts bundled and run by Miniflare (not wrangler dev, whose
  *            proxy costs 3-5x), driven through `dispatchFetch`; it reaches Redis
- *            through the spawner's REST gateway served here, as under wrangler dev.
+ *            through the spawner's REST gateway (bench/gateway-child.ts), as under
+ *            wrangler dev. Miniflare closes the connection after each dispatchFetch,
+ *            so the client here costs more than the worker it drives.
  *
  * No spawner URL is configured, so a submit is the API's own work: validation
  * and the atomic enqueue script (the ensure fast path is a separate HTTP call).
- *   npm run bench:api            DURATION_MS=5000 CONNECTIONS=50
+ *   npm run bench:api [-- node | workerd]     env: DURATION_MS=5000 CONNECTIONS=50
  */
-import { serve } from '@hono/node-server';
-import { build } from 'esbuild';
-import { Hono } from 'hono';
-import { Redis } from 'ioredis';
 import { Miniflare } from 'miniflare';
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/node';
-import { createRedisGateway } from '../spawner/redis-gateway';
 import { freePort, startRedis } from '../tests/helpers/redis-server';
+import { bundleWorker, type WorkerBundle } from '../tests/helpers/worker-bundle';
 import type { LoadOptions, LoadResult } from './http-load';
 
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000);
 const WARMUP_MS = 1000;
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const BODY = JSON.stringify({ function: 'echo', input: { bench: true } });
+/**
+ * identity: else Miniflare's entry gzips every JSON answer the way Cloudflare's
+ * edge would (outside the isolate) and the client here spends its time inflating.
+ */
+const HEADERS = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
 
 const ok = (r: LoadResult) => r.statuses['202'] ?? 0;
 const describe = (r: LoadResult) =>
@@ -63,25 +62,25 @@ async function benchNode(redisUrl: string): Promise<LoadResult> {
 }
 
 async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
-  // The REST gateway the worker reaches Redis through (mounted at /redis on a spawner).
+  // The REST gateway the worker reaches Redis through, in its own process as on a spawner.
   const token = crypto.randomUUID();
-  const gatewayRedis = new Redis(redisUrl, { protocol: 2 });
-  const app = new Hono().route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
-  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/redis`;
+  const gateway = fork(fileURLToPath(new URL('./gateway-child.ts', import.meta.url)), [redisUrl, token], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const gatewayPort = await new Promise<number>((resolve, reject) => {
+    gateway.once('message', (m) => resolve((m as { port: number }).port));
+    gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+  });
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}/redis`;
 
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-worker-'));
-  await build({
-    entryPoints: ['api/worker.ts'], outfile: join(dir, 'worker.mjs'), bundle: true, format: 'esm',
-    platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], target: 'es2022', logLevel: 'warning',
-  });
-  const mf = new Miniflare({
-    modules: true, scriptPath: join(dir, 'worker.mjs'), modulesRoot: dir, cf: false, compatibilityDate: '2026-04-01',
-    bindings: { UPSTASH_REDIS_REST_URL: gatewayUrl, UPSTASH_REDIS_REST_TOKEN: token, KILN_PREFIX: 'bench-workerd', WORKER_MANAGER_URL: '' },
-  });
+  let bundle: WorkerBundle | undefined;
+  let mf: Miniflare | undefined;
   try {
-    await mf.ready;
+    bundle = await bundleWorker();
+    const worker = new Miniflare({
+      modules: true, scriptPath: bundle.scriptPath, modulesRoot: bundle.modulesRoot, cf: false, compatibilityDate: '2026-04-01',
+      bindings: { UPSTASH_REDIS_REST_URL: gatewayUrl, UPSTASH_REDIS_REST_TOKEN: token, KILN_PREFIX: 'bench-workerd', WORKER_MANAGER_URL: '' },
+    });
+    mf = worker;
+    await worker.ready;
     const run = async (durationMs: number): Promise<LoadResult> => {
       const statuses: Record<string, number> = {};
       let errors = 0;
@@ -90,7 +89,7 @@ async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
       const loop = async () => {
         while (performance.now() < until) {
           try {
-            const res = await mf.dispatchFetch('http://kiln.bench/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+            const res = await worker.dispatchFetch('http://kiln.bench/jobs', { method: 'POST', headers: HEADERS, body: BODY });
             await res.arrayBuffer();
             statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           } catch {
@@ -104,18 +103,20 @@ async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
     await run(WARMUP_MS);
     return await run(DURATION_MS);
   } finally {
-    await mf.dispose();
-    await new Promise<void>((r) => server.close(() => r()));
-    gatewayRedis.disconnect();
-    rmSync(dir, { recursive: true, force: true });
+    await mf?.dispose();
+    gateway.disconnect();
+    bundle?.remove();
   }
 }
+
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const runs = (name: string) => only.length === 0 || only.includes(name);
 
 const redis = await startRedis();
 try {
   console.log(`API submit throughput, POST /jobs, ${CONNECTIONS} connections, ${DURATION_MS / 1000} s each (after ${WARMUP_MS / 1000} s warm-up)`);
-  console.log(`  node     (api/node.ts, ioredis):                 ${describe(await benchNode(redis.url))}`);
-  console.log(`  workerd  (api/worker.ts in Miniflare, REST gateway): ${describe(await benchWorkerd(redis.url))}`);
+  if (runs('node')) console.log(`  node     (api/node.ts, ioredis):                     ${describe(await benchNode(redis.url))}`);
+  if (runs('workerd')) console.log(`  workerd  (api/worker.ts in Miniflare, REST gateway): ${describe(await benchWorkerd(redis.url))}`);
 } finally {
   await redis.stop();
 }

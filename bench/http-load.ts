@@ -63,7 +63,7 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
     for (let i = 0; i < opts.connections; i++) {
       const sock = connect({ host: opts.host, port: opts.port, noDelay: true });
       sockets.push(sock);
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       sock.on('connect', () => sock.write(request));
       sock.on('data', (chunk: Buffer) => {
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);

@@ -13,13 +13,9 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
-import { createKeys } from '../../core/keys';
-import { DEFAULT_WORKER_TYPE_NAMES } from '../../core/schemas/worker-type';
 import { createRedisGateway } from '../../spawner/redis-gateway';
+import { seedContractRedis } from './contract-seed';
 import { startRedis } from './redis-server';
-
-/** The key prefix the workerd contract run uses (the Node run has its own Redis). */
-export const EDGE_TEST_PREFIX = 'contract';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,8 +29,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redisServer = await startRedis();
   const redis = new Redis(redisServer.url, { protocol: 2, maxRetriesPerRequest: 1 });
-  // What a spawner registers at start: its worker types (enqueue refuses others).
-  await redis.hset(createKeys(EDGE_TEST_PREFIX).types(), Object.fromEntries(DEFAULT_WORKER_TYPE_NAMES.map((t) => [t, '{}'])));
+  await seedContractRedis(redis);
 
   const token = crypto.randomUUID();
   const ensureCalls: { worker_type: string; authorized: boolean }[] = [];

@@ -50,6 +50,14 @@ describe('workerd entry (api/worker.ts)', () => {
     expect(await res.json()).toMatchObject({ status: 'queued', worker_ensured: false, ensure_error: expect.stringContaining('401') });
   });
 
+  it('KILN_API_TOKEN (a secret binding) guards every route but GET /health', async () => {
+    const guarded: WorkerEnv = { ...base, KILN_API_TOKEN: 's3cret' };
+    expect((await worker.fetch(new Request('http://kiln.test/health'), guarded)).status).toBe(200);
+    expect((await worker.fetch(new Request('http://kiln.test/jobs'), guarded)).status).toBe(401);
+    const ok = await worker.fetch(new Request('http://kiln.test/jobs', { headers: { authorization: 'Bearer s3cret' } }), guarded);
+    expect(ok.status).toBe(200);
+  });
+
   it('missing or bad bindings answer 500 JSON naming the binding', async () => {
     const missing = await worker.fetch(new Request('http://kiln.test/health'), {});
     expect(missing.status).toBe(500);
