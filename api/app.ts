@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { limitBody } from './body-limit';
 import { requireToken } from './auth';
+import { redisHealth } from '../core/health';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
 import { jobRoutes } from './routes/jobs';
@@ -19,13 +20,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/jobs', jobRoutes(deps));
   app.route('/workers', workerRoutes(deps));
   app.get('/health', async (c) => {
-    let redis = 'ok';
-    try {
-      await deps.redis.ping();
-    } catch (err) {
-      redis = `error: ${err instanceof Error ? err.message : String(err)}`;
-    }
-    const spawner = await deps.spawner.health();
+    const [redis, spawner] = await Promise.all([redisHealth(() => deps.redis.ping()), deps.spawner.health()]);
     const healthy = redis === 'ok';
     return c.json({ status: healthy ? (spawner === 'unreachable' ? 'degraded' : 'ok') : 'error', redis, spawner }, healthy ? 200 : 503);
   });

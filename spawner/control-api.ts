@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
+import { redisHealth } from '../core/health';
 import type { Keys } from '../core/keys';
 import { workersStatusView } from '../core/schemas/worker';
 import { parseWorkers } from '../core/worker-store';
@@ -49,12 +50,7 @@ export function createControlApi(deps: ControlDeps): Hono {
   });
 
   app.get('/health', async (c) => {
-    let redis = 'ok';
-    try {
-      await deps.redis.ping();
-    } catch (err) {
-      redis = `error: ${err instanceof Error ? err.message : String(err)}`;
-    }
+    const redis = await redisHealth(() => deps.redis.ping());
     return c.json({
       status: redis === 'ok' ? 'healthy' : 'degraded', redis, host: deps.config.hostId,
       uptime_s: Math.round((deps.now() - deps.startedAt) / 1000), workers: supervisor.workers.size,
