@@ -18,8 +18,6 @@
  *
  *   npm run bench:warm   (SAMPLES, WARMUP, GAP_MS, JOBS, IN_FLIGHT, TPUT_ROUNDS override)
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -30,6 +28,7 @@ import { startRedis } from '../tests/helpers/redis-server';
 import { createTestApi } from '../tests/helpers/api';
 import { startSystem, type System } from '../tests/helpers/system';
 import { percentile } from './stats';
+import { bullWorkers, createEntryClock, forkBullWorker, kilnWorker, stopKilnWorkers, stopProcess, until } from './warm-support';
 
 const SAMPLES = Number(process.env.SAMPLES ?? 200);
 const WARMUP = Number(process.env.WARMUP ?? 20);
@@ -40,7 +39,6 @@ const TPUT_ROUNDS = Number(process.env.TPUT_ROUNDS ?? 3);
 const DEADLINE = Date.now() + Number(process.env.DEADLINE_MS ?? 115_000);
 
 const FUNCTIONS = join(import.meta.dirname, 'warm-functions.mjs');
-const BULL_WORKER = join(import.meta.dirname, 'bullmq-worker.mjs');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const hr = () => process.hrtime.bigint();
@@ -55,87 +53,6 @@ function checkDeadline(what: string): void {
   if (Date.now() > DEADLINE) throw new Error(`bench deadline passed during ${what}`);
 }
 
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number, everyMs = 2): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-// ---- handler-entry reports over UDP -------------------------------------------------
-const udp = createSocket('udp4');
-const arrived = new Map<string, bigint>();
-const waiting = new Map<string, (t: bigint) => void>();
-udp.on('message', (buf) => {
-  const [tag, ns] = buf.toString().split(' ');
-  if (!tag || !ns) return;
-  const w = waiting.get(tag);
-  if (w) {
-    waiting.delete(tag);
-    w(BigInt(ns));
-  } else arrived.set(tag, BigInt(ns));
-});
-await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-const udpPort = udp.address().port;
-
-function entryOf(tag: string, timeoutMs = 10_000): Promise<bigint> {
-  const got = arrived.get(tag);
-  if (got !== undefined) {
-    arrived.delete(tag);
-    return Promise.resolve(got);
-  }
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      waiting.delete(tag);
-      reject(new Error(`no handler entry for ${tag} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    waiting.set(tag, (v) => {
-      clearTimeout(t);
-      resolve(v);
-    });
-  });
-}
-
-// ---- processes ------------------------------------------------------------------------
-const bullWorkers = new Set<ChildProcess>();
-
-async function forkBullWorker(port: number, queue: string, concurrency: number): Promise<ChildProcess> {
-  const child = fork(BULL_WORKER, [String(port), queue, String(concurrency)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  bullWorkers.add(child);
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('BullMQ worker not ready within 15 s')), 15_000);
-    child.once('message', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`BullMQ worker exited (${code}) before it was ready`));
-    });
-  });
-  return child;
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  bullWorkers.delete(child);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(killer);
-}
-
-async function kilnWorker(sys: System, type: string): Promise<void> {
-  sys.spawner.supervisor.ensure(type);
-  await until(`a ready ${type} worker`, async () => [...sys.spawner.supervisor.workers.values()].some((w) => w.type === type && w.state === 'ready'), 15_000, 25);
-}
-
-async function stopKilnWorkers(sys: System, type: string): Promise<void> {
-  const ws = [...sys.spawner.supervisor.workers.values()].filter((w) => w.type === type);
-  await Promise.all(ws.map((w) => sys.spawner.supervisor.stop(w, { graceMs: 2000, reason: { kind: 'stopped', by: 'bench' } })));
-}
 
 // ---- report ---------------------------------------------------------------------------
 interface Row { name: string; samples: number[]; claim: number[]; submit: number[] }
@@ -158,6 +75,9 @@ function latencyTable(rows: Row[], bull: Row): void {
 }
 
 // ---- the bench --------------------------------------------------------------------------
+const clock = await createEntryClock();
+const udpPort = clock.port;
+const entryOf = clock.entryOf;
 const redis = await startRedis();
 let sys: System | undefined;
 let queue: Queue | undefined;
@@ -353,5 +273,5 @@ try {
   client?.disconnect();
   await sys?.stop().catch((e: unknown) => console.error(`stopping Kiln: ${String(e)}`));
   await redis.stop();
-  udp.close();
+  clock.close();
 }
