@@ -116,6 +116,10 @@ describe('protocol, cancel and timeout through the runner', () => {
 
     const hung = await until(await post('/jobs', { worker_type: 'fake', payload: { handler: 'hang' }, timeout_s: 0.5, max_attempts: 1 }), ['failed']);
     expect(hung.error.type).toBe('timeout');
+    // the runner was killed and replaced; the worker itself goes on
+    expect((await sys.request('GET', `/workers/${hung.worker_id}`)).body.status).not.toBe('exited');
+    const next = await until(await post('/jobs', { worker_type: 'fake', payload: { handler: 'echo' } }), ['succeeded']);
+    expect(next.worker_id).toBe(hung.worker_id);
 
     const coop = await post('/jobs', { worker_type: 'fake', payload: { handler: 'cooperative', seconds: 30 } });
     await until(coop, ['running']);

@@ -101,6 +101,7 @@ async function main(): Promise<void> {
 
   const worker = createWorker({
     boot, redis, blocking, store, executor, send, log,
+    abandonAfterMs: boot.framework === 'node' ? boot.cancel_grace_ms : boot.cancel_grace_ms + 2000,
     now: Date.now,
     abandon(reason) {
       log('error', `${reason}; exiting so the spawner replaces this worker`);

@@ -21,6 +21,12 @@ export interface WorkerDeps {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Called when an execution would not stop: the process must be replaced. */
   abandon(reason: string): void;
+  /**
+   * How long an aborted execution may take to stop before the worker gives up on it.
+   * A Python executor kills and replaces its runner itself after the cancel grace, so
+   * it gets longer here than an in-process Node function.
+   */
+  abandonAfterMs: number;
 }
 
 interface Running {
@@ -150,10 +156,10 @@ export function createWorker(deps: WorkerDeps) {
       .finally(() => {
         settled = true;
       });
-    // Once aborted, the execution gets cancel_grace_ms to stop before the worker gives up on it.
+    // Once aborted, the execution gets abandonAfterMs to stop before the worker gives up on it.
     const abandoned = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => {
-        setTimeout(() => reject(controller.signal.reason), boot.cancel_grace_ms).unref();
+        setTimeout(() => reject(controller.signal.reason), deps.abandonAfterMs).unref();
       }, { once: true });
     });
     try {
@@ -172,7 +178,7 @@ export function createWorker(deps: WorkerDeps) {
     } finally {
       if (timer) clearTimeout(timer);
       running.delete(job.id);
-      if (!settled) deps.abandon(`job ${job.id} did not stop within ${boot.cancel_grace_ms} ms of being aborted`);
+      if (!settled) deps.abandon(`job ${job.id} did not stop within ${deps.abandonAfterMs} ms of being aborted`);
       slotFreed();
     }
   }
