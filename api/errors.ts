@@ -14,8 +14,20 @@ export function onError(err: Error, c: Context): Response {
     const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'HTTP_ERROR';
     return c.json({ error: { code, message: err.message || 'request refused' } }, status);
   }
+  if (isRedisUnavailable(err)) {
+    console.error(`[kiln-api] redis unavailable: ${err.message}`);
+    return c.json({ error: { code: 'REDIS_UNAVAILABLE', message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' } }, 503);
+  }
   console.error('[kiln-api] unhandled error', err);
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
+}
+
+/** Errors of a Redis client that could not reach its server (ioredis over TCP, @upstash/redis over HTTP). */
+function isRedisUnavailable(err: Error): boolean {
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|fetch failed|network connection lost/i.test(err.message)
+  );
 }
 
 export function notFoundHandler(c: Context): Response {

@@ -30,3 +30,20 @@ describe('API token (KILN_API_TOKEN)', () => {
     expect((await guarded.request('GET', '/jobs', undefined, { authorization: 'Bearer s3cret' })).status).toBe(200);
   });
 });
+
+describe('Redis down', () => {
+  it('answers 503 REDIS_UNAVAILABLE, and /health says so', async () => {
+    const { Redis } = await import('ioredis');
+    const { freePort } = await import('./helpers/redis-server');
+    const dead = new Redis({ port: await freePort(), host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    dead.on('error', () => {});
+    const down = createTestApi({ redis: dead, prefix: 'contract' });
+    const submit = await down.request('POST', '/jobs', { function: 'echo' });
+    expect(submit.status).toBe(503);
+    expect(submit.body.error.code).toBe('REDIS_UNAVAILABLE');
+    const health = await down.request('GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body.redis).toMatch(/^error: /);
+    dead.disconnect();
+  });
+});

@@ -118,4 +118,50 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(s.body).toMatchObject({ total_workers: expect.any(Number), active_workers: expect.any(Number), workers_by_type: expect.any(Object), worker_details: expect.any(Object) });
     });
   });
+  defineBadInputSuite(name, client);
+}
+
+/** Malformed requests: every one is a 4xx JSON error with a code and a message, never a 500. */
+export const BAD_REQUESTS: [method: string, path: string, body?: unknown, headers?: Record<string, string>][] = [
+  ['GET', '/jobs?limit=abc'],
+  ['GET', '/jobs?cursor=abc'],
+  ['GET', '/jobs?colour=red'],
+  ['GET', '/jobs?status='],
+  ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', hyperparameters: 'C=1' }],
+  ['POST', '/jobs/training', { model_type: '', data_path: 'x.csv' }],
+  ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x\u0000.csv' }],
+  ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', priority: 10_000 }],
+  ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', timeout_s: -1 }],
+  ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', max_attempts: 0 }],
+  ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', backoff: { delay_ms: 'soon' } }],
+  ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', worker_type: 'Bad Type' }],
+  ['POST', '/jobs/inference', { model_type: 'svm', model_path: '../../etc/passwd' }],
+  ['POST', '/jobs', {}],
+  ['POST', '/jobs', { function: 'rm -rf /' }],
+  ['POST', '/jobs', { function: 'echo', worker_type: 'node', payload: {} }],
+  ['POST', '/jobs', 'null'],
+  ['POST', '/jobs', '"a string"'],
+  ['POST', '/jobs', ''],
+  ['POST', '/jobs', { function: 'echo' }, { 'idempotency-key': 'has spaces in it' }],
+  ['POST', '/jobs/nope/cancel'],
+  ['DELETE', '/jobs/nope'],
+  ['GET', '/jobs/nope/events'],
+  ['GET', '/workers/nope'],
+  ['PUT', '/jobs'],
+  ['POST', '/health'],
+];
+
+export function defineBadInputSuite(name: string, client: () => ContractClient): void {
+  describe(`bad input (${name})`, () => {
+    it('answers every malformed request with a 4xx that names the problem', async () => {
+      for (const [method, path, body, headers] of BAD_REQUESTS) {
+        const r = await client().request(method, path, body, headers);
+        const what = `${method} ${path} ${typeof body === 'string' ? body : JSON.stringify(body ?? '')}`;
+        expect(r.status, what).toBeGreaterThanOrEqual(400);
+        expect(r.status, what).toBeLessThan(500);
+        expect(typeof r.body?.error?.code, what).toBe('string');
+        expect(r.body.error.message.length, what).toBeGreaterThan(10);
+      }
+    });
+  });
 }
