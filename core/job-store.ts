@@ -51,6 +51,10 @@ export function parseJob(hash: Record<string, string>): JobRecord | null {
   return parsed.data;
 }
 
+function parseJobs(rows: unknown[]): JobRecord[] {
+  return rows.map((r) => parseJob(flatToRecord(r))).filter((j): j is JobRecord => j !== null);
+}
+
 export type JobStore = ReturnType<typeof createJobStore>;
 
 export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
@@ -58,6 +62,22 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
   const maxLen = opts.eventsMaxLen ?? 10_000;
   const okRetention = opts.succeededRetentionMs ?? DAY;
   const failRetention = opts.failedRetentionMs ?? 7 * DAY;
+
+  /**
+   * Records a result and, in the same call, claims up to `next` jobs of `type` for
+   * the freed slot(s): one round trip per job on a busy queue, as BullMQ does.
+   */
+  async function completeAndClaim(jobId: string, type: string, workerId: string, result: unknown, now: number, next: number): Promise<{ recorded: boolean; next: JobRecord[] }> {
+    const [ok, ...rows] = (await redis.runScript(
+      lua.completeJob,
+      [
+        keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('succeeded'), keys.events(),
+        keys.queue(type), keys.byStatus('queued'), keys.notify(type),
+      ],
+      [jobId, workerId, now, JSON.stringify(result ?? null), okRetention, maxLen, next, keys.jobPrefix],
+    )) as unknown[];
+    return { recorded: Number(ok) === 1, next: parseJobs(rows) };
+  }
 
   return {
     keys,
@@ -104,17 +124,14 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         [keys.queue(type), keys.active(workerId), keys.worker(workerId), keys.byStatus('queued'), keys.byStatus('running'), keys.events(), keys.notify(type)],
         [workerId, now, keys.jobPrefix, maxLen, count],
       )) as unknown[];
-      return rows.map((r) => parseJob(flatToRecord(r))).filter((j): j is JobRecord => j !== null);
+      return parseJobs(rows);
     },
 
     async complete(jobId: string, workerId: string, result: unknown, now: number): Promise<boolean> {
-      const r = await redis.runScript(
-        lua.completeJob,
-        [keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('succeeded'), keys.events()],
-        [jobId, workerId, now, JSON.stringify(result ?? null), okRetention, maxLen],
-      );
-      return Number(r) === 1;
+      return (await completeAndClaim(jobId, '', workerId, result, now, 0)).recorded;
     },
+
+    completeAndClaim,
 
     async fail(
       jobId: string,

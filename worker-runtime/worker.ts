@@ -162,10 +162,13 @@ export function createWorker(deps: WorkerDeps) {
         setTimeout(() => reject(controller.signal.reason), deps.abandonAfterMs).unref();
       }, { once: true });
     });
+    let next: JobRecord[] = [];
     try {
       const result = await Promise.race([execution, abandoned]);
       if (controller.signal.aborted) throw controller.signal.reason;
-      await store.complete(job.id, boot.worker_id, result, deps.now());
+      // The freed slot (and any other free one) is refilled by the same script call.
+      next = await reserve(slotsToClaim(1), async (n) =>
+        (await store.completeAndClaim(job.id, boot.worker_type, boot.worker_id, result, deps.now(), n)).next);
     } catch (err) {
       const { error, retryable } = toFailure(err, controller.signal);
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
@@ -179,34 +182,57 @@ export function createWorker(deps: WorkerDeps) {
       if (timer) clearTimeout(timer);
       running.delete(job.id);
       if (!settled) deps.abandon(`job ${job.id} did not stop within ${deps.abandonAfterMs} ms of being aborted`);
+      startAll(next);
       slotFreed();
     }
   }
 
+  /** Jobs claimed so far (recycle_after_jobs), and slots promised to claims still in flight. */
   let claimed = 0;
+  let reserved = 0;
+
+  /** How many jobs a claim may take now: free slots (plus `freeing` about to be), within the recycle budget. */
+  function slotsToClaim(freeing = 0): number {
+    if (draining) return 0;
+    const free = boot.max_jobs - running.size - reserved + freeing;
+    const budget = boot.max_total_jobs === undefined ? free : Math.min(free, boot.max_total_jobs - claimed - reserved);
+    return Math.max(0, budget);
+  }
+
+  async function reserve(n: number, claim: (n: number) => Promise<JobRecord[]>): Promise<JobRecord[]> {
+    reserved += n;
+    try {
+      return await claim(n);
+    } finally {
+      reserved -= n;
+    }
+  }
+
+  function startAll(jobs: JobRecord[]): void {
+    claimed += jobs.length;
+    for (const job of jobs) void runJob(job);
+  }
 
   /** Resolves 'recycle' once the worker took its last job (max_total_jobs), else 'drained'. */
   async function loop(): Promise<'recycle' | 'drained'> {
     const notifyKey = keys.notify(boot.worker_type);
     while (!draining) {
       if (boot.max_total_jobs !== undefined && claimed >= boot.max_total_jobs) return 'recycle';
-      if (running.size >= boot.max_jobs) {
+      const n = slotsToClaim();
+      if (n <= 0) {
         await new Promise<void>((r) => (wakeSlot = r));
         continue;
       }
       let jobs: JobRecord[];
-      const free = boot.max_jobs - running.size;
-      const budget = boot.max_total_jobs === undefined ? free : Math.min(free, boot.max_total_jobs - claimed);
       try {
-        jobs = await store.claim(boot.worker_type, boot.worker_id, deps.now(), budget);
+        jobs = await reserve(n, (k) => store.claim(boot.worker_type, boot.worker_id, deps.now(), k));
       } catch (err) {
         deps.log('warn', `claim failed: ${String(err)}; retrying`);
         await delay(250);
         continue;
       }
       if (jobs.length > 0) {
-        claimed += jobs.length;
-        for (const job of jobs) void runJob(job);
+        startAll(jobs);
         continue;
       }
       try {

@@ -1,18 +1,32 @@
---[[ complete-job: record a job's result; only the worker that holds it may.
+--[[ complete-job: record a job's result (only the worker that holds it may), and
+claim the worker's next jobs in the same call, as its slot is free again.
 KEYS[1] job hash   KEYS[2] active zset of the worker   KEYS[3] worker hash
 KEYS[4] running index   KEYS[5] succeeded index   KEYS[6] events stream
+KEYS[7] queue zset of the type   KEYS[8] queued index   KEYS[9] notify list of the type
 ARGV[1] job id   ARGV[2] worker id   ARGV[3] now (ms)   ARGV[4] result JSON
-ARGV[5] retention ms   ARGV[6] events maxlen
-Returns 1 when recorded, 0 when the worker no longer holds the job (requeued or cancelled).
+ARGV[5] retention ms   ARGV[6] events maxlen   ARGV[7] claim at most this many next jobs (0: none)
+ARGV[8] job key prefix
+Returns {1, next job 1, next job 2, ...} when recorded (each next job a flat field/value
+array), or {0} when the worker no longer holds the job (requeued or cancelled).
 ]]
 --@include _helpers
+--@include _claim
 local id, now = ARGV[1], ARGV[3]
-if redis.call('ZREM', KEYS[2], id) == 0 then return 0 end
+if redis.call('ZREM', KEYS[2], id) == 0 then return {0} end
 redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result', ARGV[4], 'finished_at', now, 'progress', 1)
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZADD', KEYS[5], redis.call('HGET', KEYS[1], 'seq'), id)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'job_count', 1) end
-worker_settle(KEYS[3], KEYS[2], now)
 emit(KEYS[6], ARGV[6], 'job', id, 'status', 'succeeded', 'worker', ARGV[2], 'ts', now)
-return 1
+local out = {1}
+local want = tonumber(ARGV[7])
+if want > 0 then
+  for _, job in ipairs(claim_jobs(KEYS[7], KEYS[2], KEYS[3], KEYS[8], KEYS[4], KEYS[6], KEYS[9],
+      ARGV[2], now, ARGV[8], ARGV[6], want)) do
+    table.insert(out, job)
+  end
+else
+  worker_settle(KEYS[3], KEYS[2], now)
+end
+return out

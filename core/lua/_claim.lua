@@ -1,0 +1,40 @@
+-- Shared fragment: move up to `want` queued jobs of a type to a worker's active set.
+-- Returns the claimed jobs, each a flat field/value array. When the queue is left
+-- empty its wake-up tokens are dropped: they only ever mean "there may be a job",
+-- and stale ones would wake idle workers for nothing.
+local function claim_jobs(queueKey, activeKey, workerKey, queuedIdx, runningIdx, events, notifyKey,
+                          workerId, now, jobPrefix, maxlen, want)
+  local out = {}
+  local skipped = 0
+  while #out < want and skipped < 100 do
+    local popped = redis.call('ZPOPMIN', queueKey)
+    if #popped == 0 then break end
+    local id = popped[1]
+    local jobKey = jobPrefix .. id
+    if redis.call('HGET', jobKey, 'status') == 'queued' then
+      redis.call('HSET', jobKey, 'status', 'running', 'worker_id', workerId, 'started_at', now)
+      redis.call('HINCRBY', jobKey, 'attempts', 1)
+      local seq = redis.call('HGET', jobKey, 'seq')
+      redis.call('ZREM', queuedIdx, id)
+      redis.call('ZADD', runningIdx, seq, id)
+      redis.call('ZADD', activeKey, now, id)
+      emit(events, maxlen, 'job', id, 'status', 'running', 'worker', workerId, 'ts', now)
+      table.insert(out, redis.call('HGETALL', jobKey))
+    else
+      -- a job that vanished (expired) or was cancelled while queued is skipped
+      redis.call('ZREM', queuedIdx, id)
+      skipped = skipped + 1
+    end
+  end
+  if redis.call('ZCARD', queueKey) == 0 then redis.call('DEL', notifyKey) end
+  if #out > 0 then
+    if redis.call('EXISTS', workerKey) == 1 then
+      local st = redis.call('HGET', workerKey, 'status')
+      if st == 'idle' or st == 'starting' then redis.call('HSET', workerKey, 'status', 'busy') end
+      redis.call('HSET', workerKey, 'last_activity', now)
+    end
+  else
+    worker_settle(workerKey, activeKey, now)
+  end
+  return out
+end
