@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   }
 
   const worker = createWorker({
-    boot, redis, blocking, store, executor, send, log,
+    boot, redis, blocking, store, executor, log,
     abandonAfterMs: boot.framework === 'node' ? boot.cancel_grace_ms : boot.cancel_grace_ms + 2000,
     now: Date.now,
     abandon(reason) {

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
 import type { JobStore } from '../core/job-store';
 import type { JobError, JobRecord } from '../core/schemas/job';
-import type { WorkerBoot, WorkerToSpawner } from '../core/schemas/ipc';
+import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 
 export interface WorkerDeps {
@@ -16,7 +16,6 @@ export interface WorkerDeps {
   blocking: Redis;
   store: JobStore;
   executor: Executor;
-  send(msg: WorkerToSpawner): void;
   now(): number;
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Called when an execution would not stop: the process must be replaced. */
