@@ -109,6 +109,43 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(big.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     });
 
+    it('cancels a queued job at once; a finished one is 409; its events end with it', async () => {
+      const id = (await req('POST', '/jobs', { worker_type: 'tensorflow', payload: { n: 1 } })).body.job_id;
+      const c = await req('POST', `/jobs/${id}/cancel`);
+      expect(c.status).toBe(200);
+      expect(c.body).toMatchObject({ job_id: id, status: 'cancelled' });
+      expect((await req('GET', `/jobs/${id}`)).body.status).toBe('cancelled');
+      const again = await req('DELETE', `/jobs/${id}`);
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('JOB_FINISHED');
+      const events = await req('GET', `/jobs/${id}/events`);
+      expect(events.status).toBe(200);
+      expect(events.headers.get('content-type')).toContain('text/event-stream');
+      const text = String(events.body);
+      expect(text).toContain('"status":"queued"');
+      expect(text).toContain('"status":"cancelled"');
+      expect(text).toContain('event: end');
+    });
+
+    it('an Idempotency-Key returns the same job; reused with another body it is 422', async () => {
+      const key = `key-${crypto.randomUUID()}`;
+      const body = { function: 'echo', input: { n: 1 } };
+      const a = await req('POST', '/jobs', body, { 'idempotency-key': key });
+      const b = await req('POST', '/jobs', body, { 'idempotency-key': key });
+      expect(a.status).toBe(202);
+      expect(b.status).toBe(200);
+      expect(b.body).toMatchObject({ job_id: a.body.job_id, idempotent_replay: true });
+      const c = await req('POST', '/jobs', { ...body, input: { n: 2 } }, { 'idempotency-key': key });
+      expect(c.status).toBe(422);
+      expect(c.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('GET /workers/types lists what the spawners registered', async () => {
+      const t = await req('GET', '/workers/types');
+      expect(t.status).toBe(200);
+      expect(Object.keys(t.body.types)).toEqual(expect.arrayContaining(['node', 'sklearn', 'tensorflow']));
+    });
+
     it('GET /health and GET /workers/status', async () => {
       const h = await req('GET', '/health');
       expect(h.status).toBe(200);
