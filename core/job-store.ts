@@ -179,6 +179,16 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return Number(r);
     },
 
+    /** Registers a new worker of a type if the queue needs one more, counting every host's workers. */
+    async reserveWorker(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number }): Promise<boolean> {
+      const r = await redis.runScript(
+        lua.reserveWorker,
+        [keys.queue(w.type), keys.workersOfType(w.type), keys.workers(), keys.worker(w.id), keys.lease(w.id)],
+        [w.id, w.type, w.maxJobs, w.host, w.now, w.leaseMs, keys.worker(''), keys.active('')],
+      );
+      return Number(r) === 1;
+    },
+
     /** A worker is gone: its jobs go back to the queue (or fail past max_attempts). */
     async requeueWorker(
       workerId: string,

@@ -39,6 +39,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     for (const t of types) pipe.zcard(keys.queue(t));
     const depths = ((await pipe.exec()) ?? []).map(([, n]) => Number(n ?? 0));
     const now = deps.now();
+    const starts: Promise<void>[] = [];
     types.forEach((type, i) => {
       const cfg = config.types[type]!;
       const all = supervisor.ofType(type);
@@ -56,14 +57,17 @@ export function createReconciler(deps: ReconcilerDeps) {
         void supervisor.publishTypeState(type).catch(() => {});
       }
       if (plan.start > 0 && !stopped && !blocked && breaker.canStart(type, now)) {
-        for (let n = 0; n < plan.start; n++) {
+        // min_workers is this host's own floor; beyond it, workers start for queued work,
+        // each only if no other spawner sharing this Redis has started one for it.
+        const forMin = Math.max(0, Math.min(plan.start, cfg.min_workers - serving.length));
+        starts.push((async () => {
           try {
-            supervisor.start(type);
+            for (let n = 0; n < forMin; n++) supervisor.start(type);
+            for (let n = forMin; n < plan.start; n++) if (!(await supervisor.startForDemand(type))) break;
           } catch (err) {
             deps.log('warn', `could not start a ${type} worker: ${err instanceof Error ? err.message : String(err)}`);
-            break;
           }
-        }
+        })());
       }
       let surplus = plan.surplus;
       for (const w of serving) {
@@ -75,6 +79,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         }
       }
     });
+    await Promise.all(starts);
     await deps.extraTick?.();
   }
 

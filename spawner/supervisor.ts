@@ -96,7 +96,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       .sadd(keys.workers(), w.id)
       .sadd(keys.workersOfType(w.type), w.id)
       // the first lease covers the start-up; the worker renews it from then on
-      .set(keys.lease(w.id), String(w.createdAt), 'PX', config.leaseMs + Math.max(10_000, w.config.startup_time * 3000))
+      .set(keys.lease(w.id), String(w.createdAt), 'PX', firstLeaseMs(w.config))
       .exec();
   }
 
@@ -190,13 +190,19 @@ export function createSupervisor(deps: SupervisorDeps) {
     else await redis.hdel(keys.typeState(), type);
   }
 
-  function start(type: string): ManagedWorker {
-    const cfg = typeConfig(type);
+  const firstLeaseMs = (cfg: WorkerTypeConfig) => config.leaseMs + Math.max(10_000, cfg.startup_time * 3000);
+  const newId = (type: string) => `${type}-${randomUUID().slice(0, 8)}`;
+
+  function checkCapacity(type: string, cfg: WorkerTypeConfig): void {
     const live = ofType(type).length;
     if (live >= cfg.max_workers) {
       throw new KilnError('AT_CAPACITY', `worker type "${type}" already has ${live} of max_workers=${cfg.max_workers} workers; stop one or raise max_workers`, { status: 409 });
     }
-    const id = `${type}-${randomUUID().slice(0, 8)}`;
+  }
+
+  function start(type: string, id = newId(type)): ManagedWorker {
+    const cfg = typeConfig(type);
+    checkCapacity(type, cfg);
     const gpu = gpuEnv(id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true });
@@ -258,9 +264,29 @@ export function createSupervisor(deps: SupervisorDeps) {
     });
   }
 
+  /**
+   * Starts a worker for queued work only if, counting every host's serving workers,
+   * the queue needs one more (a spawner sharing Redis may have started it already).
+   */
+  async function startForDemand(type: string): Promise<ManagedWorker | null> {
+    const cfg = typeConfig(type);
+    checkCapacity(type, cfg);
+    const id = newId(type);
+    const now = deps.now();
+    const reserved = await store.reserveWorker({ id, type, maxJobs: cfg.max_jobs, host: config.hostId, now, leaseMs: firstLeaseMs(cfg) });
+    if (!reserved) return null;
+    try {
+      return start(type, id);
+    } catch (err) {
+      await redis.multi().del(keys.worker(id), keys.lease(id)).srem(keys.workers(), id).srem(keys.workersOfType(type), id).exec();
+      throw err;
+    }
+  }
+
   return {
     workers,
     refresh,
+    startForDemand,
     ofType,
     serving,
     typeConfig,
