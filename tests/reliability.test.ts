@@ -199,6 +199,15 @@ describe('crash-loop breaker', () => {
   });
 });
 
+describe('progress', () => {
+  it('records the last progress update before the result, however fast they came', async () => {
+    const id = await submit({ function: 'progress', input: { steps: 20, ms: 1 } });
+    const done = await until(id, ['succeeded']);
+    expect(done.progress).toBe(1);
+    expect(done.progress_message).toBe('step 20/20');
+  });
+});
+
 describe('events and retention', () => {
   it('GET /jobs/:id/events streams the transitions as SSE and ends with the job', async () => {
     const id = await submit({ function: 'progress', input: { steps: 3, ms: 150 } });

@@ -104,30 +104,36 @@ export function createWorker(deps: WorkerDeps) {
     heartbeat.unref();
   }
 
-  function context(job: JobRecord, controller: AbortController): ExecContext {
+  /** The job's context, and `settle()`: writes the last throttled progress update before the result. */
+  function context(job: JobRecord, controller: AbortController): { ctx: ExecContext; settle(): Promise<void> } {
     let last = 0;
     let pending: { value: number; message: string } | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const flush = () => {
+    const flush = async () => {
       timer = undefined;
       if (!pending) return;
       const p = pending;
       pending = undefined;
       last = deps.now();
-      store.progress(job.id, boot.worker_id, p.value, p.message, last).catch((err: unknown) => deps.log('warn', `progress of ${job.id} not recorded: ${String(err)}`));
+      await store.progress(job.id, boot.worker_id, p.value, p.message, last).catch((err: unknown) => deps.log('warn', `progress of ${job.id} not recorded: ${String(err)}`));
     };
-    return {
+    const settle = async () => {
+      if (timer) clearTimeout(timer);
+      await flush();
+    };
+    const ctx: ExecContext = {
       signal: controller.signal,
       progress(value, message) {
         pending = { value: Number.isFinite(value) ? value : 0, message: message ?? '' };
         const wait = 100 - (deps.now() - last);
-        if (wait <= 0) flush();
-        else timer ??= setTimeout(flush, wait);
+        if (wait <= 0) void flush();
+        else timer ??= setTimeout(() => void flush(), wait);
       },
       log(level, message) {
         deps.log(level === 'debug' ? 'info' : level, `[job ${job.id}] ${message}`);
       },
     };
+    return { ctx, settle };
   }
 
   function toFailure(err: unknown, signal: AbortSignal): { error: JobError; retryable: boolean } {
@@ -150,8 +156,9 @@ export function createWorker(deps: WorkerDeps) {
       ? setTimeout(() => controller.abort({ type: 'timeout', message: `job exceeded its time limit of ${timeoutMs / 1000} s (timeout_s)` }), timeoutMs)
       : undefined;
     let settled = false;
+    const { ctx, settle } = context(job, controller);
     const execution = Promise.resolve()
-      .then(() => deps.executor.run(job, context(job, controller)))
+      .then(() => deps.executor.run(job, ctx))
       .finally(() => {
         settled = true;
       });
@@ -165,6 +172,7 @@ export function createWorker(deps: WorkerDeps) {
     try {
       const result = await Promise.race([execution, abandoned]);
       if (controller.signal.aborted) throw controller.signal.reason;
+      await settle();
       // The freed slot (and any other free one) is refilled by the same script call.
       next = await reserve(slotsToClaim(1), async (n) =>
         (await store.completeAndClaim(job.id, boot.worker_type, boot.worker_id, result, deps.now(), n)).next);
