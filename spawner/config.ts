@@ -46,6 +46,8 @@ export interface SpawnerConfig {
   /** Interpreter of Python types that name none (KILN_PYTHON, default python3). */
   defaultPython: string;
   breaker: BreakerOptions;
+  /** Node flags for worker processes (KILN_WORKER_NODE_FLAGS, e.g. "--cpu-prof"): a debugging aid. */
+  workerNodeFlags: string[];
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -108,6 +110,7 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     strictRedis: boolEnv(env, 'KILN_STRICT_REDIS', false),
     gpusOverride: env.KILN_GPUS,
     defaultPython: env.KILN_PYTHON || 'python3',
+    workerNodeFlags: (env.KILN_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     breaker: {
       youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
       threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),

@@ -11,6 +11,8 @@ export interface LaunchSpec {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** Node flags for the worker (KILN_WORKER_NODE_FLAGS: profiling, inspecting); none by default. */
+  nodeFlags?: string[];
 }
 
 export interface WorkerProcess {
@@ -100,7 +102,7 @@ export function launchWorker(spec: LaunchSpec, onStderrLine?: (line: string) => 
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'json',
     // never inherit the parent's loader flags (tsx, vitest): a worker starts as plain compiled JS
-    execArgv: [],
+    execArgv: spec.nodeFlags ?? [],
   });
   const tail: string[] = [];
   let partial = '';

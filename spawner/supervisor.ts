@@ -209,7 +209,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg)) };
     let proc: WorkerProcess;
     try {
-      proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env });
+      proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env, nodeFlags: config.workerNodeFlags });
     } catch (err) {
       deps.gpus.release(id);
       throw err;
