@@ -28,7 +28,7 @@ export interface WorkerProcess {
 }
 
 /** Variables a worker may inherit from the spawner; nothing else (no secrets) passes. */
-const ENV_ALLOW = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'USER', 'SYSTEMROOT', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'LD_LIBRARY_PATH', 'CUDA_HOME'];
+const ENV_ALLOW = ['KILN_WORKER_DEBUG', 'PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'USER', 'SYSTEMROOT', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'LD_LIBRARY_PATH', 'CUDA_HOME'];
 
 export function allowedEnv(from: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
