@@ -115,5 +115,7 @@ describe('Redis safety', () => {
     await client.config('SET', 'maxmemory-policy', 'noeviction');
     await client.config('SET', 'appendonly', 'yes');
     expect(await checkRedisSafety(client, { strict: true, log: () => {} })).toEqual([]);
+    // stop the AOF rewrite child that turning appendonly on forked, before the server is removed
+    await client.config('SET', 'appendonly', 'no');
   });
 });

@@ -72,7 +72,8 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
     async stop() {
       for (const c of clients.splice(0)) c.disconnect();
       await kill(server.proc);
-      rmSync(dir, { recursive: true, force: true });
+      // an AOF rewrite child may still be writing there for a moment
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
     async restart() {
       await kill(server.proc);
