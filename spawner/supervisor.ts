@@ -13,11 +13,10 @@ import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
 import type { GpuAllocator } from './gpus';
 import type { SpawnerConfig } from './config';
+import { exitJobError, recordExit } from './exit-record';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
 import { workerBoot } from './worker-boot';
-
-const EXITED_RECORD_TTL_MS = 3600_000;
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping';
 
@@ -149,26 +148,10 @@ export function createSupervisor(deps: SupervisorDeps) {
     };
     const message = describeExit(info);
     emit(w, 'exited', { reason: reason.kind, message, ...(code !== null && { code }), ...(signal && { signal }) });
-    const error = {
-      type: reason.kind === 'killed-timeout' ? 'timeout' : reason.kind === 'killed-memory' ? 'memory_limit' : 'worker_exit',
-      message, exit_code: code, signal, stderr_tail: info.stderrTail,
-      ...(info.peakRssMb !== undefined && { peak_rss_mb: info.peakRssMb }), worker_id: w.id, at: now,
-    };
     try {
-      const r = await store.requeueWorker(w.id, w.type, error, { now, forget: false });
+      const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now, forget: false });
       if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
-      // The record stays readable for an hour (GET /workers/:id) with the exit diagnostics; live listings drop it.
-      await redis
-        .multi()
-        .hset(keys.worker(w.id), {
-          status: 'exited', exit_reason: reason.kind, exit_message: message, exit_code: code ?? '', exit_signal: signal ?? '',
-          stderr_tail: JSON.stringify(info.stderrTail), peak_rss_mb: info.peakRssMb ?? '', exited_at: now,
-        })
-        .pexpire(keys.worker(w.id), EXITED_RECORD_TTL_MS)
-        .srem(keys.workers(), w.id)
-        .srem(keys.workersOfType(w.type), w.id)
-        .del(keys.lease(w.id))
-        .exec();
+      await recordExit(redis, keys, w, info, message, now);
     } catch (err) {
       deps.log('error', `could not requeue the jobs of ${w.id}: ${String(err)}; the lease sweep will`);
     }
