@@ -6,6 +6,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { z } from 'zod';
 import { KilnError } from '../core/errors';
+import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 
 export interface Gpu {
   index: number;
@@ -82,3 +83,15 @@ export function createGpuAllocator(gpus: Gpu[]) {
 }
 
 export type GpuAllocator = ReturnType<typeof createGpuAllocator>;
+
+/** A worker's GPU environment: GPU types get exclusive GPUs, every other type sees none. */
+export function gpuEnv(gpus: GpuAllocator, id: string, type: string, cfg: WorkerTypeConfig): { env: Record<string, string>; gpu?: string } {
+  if (!cfg.gpu) return { env: { CUDA_VISIBLE_DEVICES: '' } };
+  const count = Math.max(1, cfg.gpus_per_worker);
+  const assigned = gpus.assign(id, count);
+  if (!assigned) {
+    throw new KilnError('NO_GPU_AVAILABLE', `cannot start a "${type}" worker: ${gpus.blockedReason(count) ?? 'no GPU free'}`, { status: 409 });
+  }
+  const list = assigned.join(',');
+  return { env: { CUDA_VISIBLE_DEVICES: list }, gpu: list };
+}

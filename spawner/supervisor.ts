@@ -11,7 +11,7 @@ import type { JobStore } from '../core/job-store';
 import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
-import type { GpuAllocator } from './gpus';
+import { type GpuAllocator, gpuEnv } from './gpus';
 import type { SpawnerConfig } from './config';
 import { exitJobError, recordExit } from './exit-record';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
@@ -70,18 +70,6 @@ export function createSupervisor(deps: SupervisorDeps) {
       throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker type "${type}"; configured types: ${Object.keys(config.types).sort().join(', ')}`, { status: 404 });
     }
     return cfg;
-  }
-
-  /** GPU types get exclusive GPUs; every other type sees none. */
-  function gpuEnv(id: string, type: string, cfg: WorkerTypeConfig): { env: Record<string, string>; gpu?: string } {
-    if (!cfg.gpu) return { env: { CUDA_VISIBLE_DEVICES: '' } };
-    const count = Math.max(1, cfg.gpus_per_worker);
-    const assigned = deps.gpus.assign(id, count);
-    if (!assigned) {
-      throw new KilnError('NO_GPU_AVAILABLE', `cannot start a "${type}" worker: ${deps.gpus.blockedReason(count) ?? 'no GPU free'}`, { status: 409 });
-    }
-    const list = assigned.join(',');
-    return { env: { CUDA_VISIBLE_DEVICES: list }, gpu: list };
   }
 
   async function recordWorker(w: ManagedWorker): Promise<void> {
@@ -186,7 +174,7 @@ export function createSupervisor(deps: SupervisorDeps) {
   function start(type: string, id = newId(type)): ManagedWorker {
     const cfg = typeConfig(type);
     checkCapacity(type, cfg);
-    const gpu = gpuEnv(id, type, cfg);
+    const gpu = gpuEnv(deps.gpus, id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true });
     const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg)) };
