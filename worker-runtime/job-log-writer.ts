@@ -6,7 +6,7 @@
  * Before a job's outcome is recorded, `flush(jobId)` waits for its lines, at most
  * `flushWaitMs`.
  */
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { LOG_LIMITS, type LogStream } from '../core/job-logs';
 import type { Keys } from '../core/keys';
 import * as lua from '../core/lua/scripts';
@@ -54,6 +54,14 @@ interface Line {
 interface ScriptPipeline {
   kilnAppendLogs(logKey: string, jobKey: string, ...args: (string | number)[]): void;
   kilnCountLogDrops(workerKey: string, n: number): void;
+}
+
+/**
+ * Options of the writer's own connection: opened at the first line, and failing fast,
+ * so a slow or unreachable Redis drops log lines instead of holding them (or a job) up.
+ */
+export function logConnectionOptions(workerId: string): RedisOptions {
+  return { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 2000, connectionName: `kiln-worker-logs-${workerId}` };
 }
 
 const WARN_EVERY_MS = 30_000;
@@ -141,6 +149,7 @@ export function createJobLogWriter(o: JobLogWriterOptions): JobLogWriter {
     const report = unreported;
     if (batch.size === 0 && report === 0) return;
     inFlight++;
+    let reached = false;
     const calls: number[] = [];
     try {
       const pipe = o.redis.pipeline();
@@ -162,6 +171,7 @@ export function createJobLogWriter(o: JobLogWriterOptions): JobLogWriter {
           timeout = setTimeout(() => reject(new Error(`no reply from Redis within ${callTimeoutMs} ms`)), callTimeoutMs);
         }),
       ]).finally(() => clearTimeout(timeout));
+      reached = (replies ?? []).every(([err]) => !err);
       let lost = 0;
       let firstError: string | undefined;
       calls.forEach((n, i) => {
@@ -178,15 +188,15 @@ export function createJobLogWriter(o: JobLogWriterOptions): JobLogWriter {
         else unreported -= report;
       }
       if (lost > 0) drop(lost);
-      if (firstError) problem(`${lost} lines not stored: ${firstError}`);
+      if (firstError) problem(`${lost > 0 ? `${lost} lines not stored` : 'the count of dropped lines not recorded'}: ${firstError}`);
     } catch (err) {
       drop(lines);
       problem(`${lines} lines not stored: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       inFlight--;
     }
-    // A drop count not yet on the worker record is retried, without spinning on a dead Redis.
-    if (unreported > 0) schedule(pendingLines > 0 ? intervalMs : RETRY_REPORT_MS);
+    // A drop count not yet on the worker record is sent next, without spinning on a dead Redis.
+    if (unreported > 0) schedule(reached || pendingLines > 0 ? intervalMs : RETRY_REPORT_MS);
   }
 
   const bounded = async (p: Promise<void>) => {

@@ -12,7 +12,7 @@ import { spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerTo
 import { type Executor, ExecutorStartError } from './executor';
 import { builtinFunctions } from './functions/builtins';
 import { installJobConsole } from './job-console';
-import { createJobLogWriter } from './job-log-writer';
+import { createJobLogWriter, logConnectionOptions } from './job-log-writer';
 import { createNodeExecutor, loadFunctions } from './node-executor';
 import { createPythonExecutor } from './python-executor';
 import { createWorker } from './worker';
@@ -83,11 +83,8 @@ async function main(): Promise<void> {
   const blocking = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false, lazyConnect: false });
   for (const c of [redis, blocking]) c.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
   const keys = createKeys(boot.prefix);
-  // Job logs get a connection of their own, opened at the first line, that fails fast:
-  // a slow or unreachable Redis drops log lines, it never holds up a job.
-  const logRedis = new Redis(boot.redis_url, {
-    lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 2000, connectionName: `kiln-worker-logs-${boot.worker_id}`,
-  });
+  // Job logs get a connection of their own (see logConnectionOptions).
+  const logRedis = new Redis(boot.redis_url, logConnectionOptions(boot.worker_id));
   logRedis.on('error', () => {}); // each failed flush is counted and reported by the writer
   const logs = createJobLogWriter({ redis: logRedis, keys, workerId: boot.worker_id, log });
   const store = createJobStore(createIoredisPort(redis), {
