@@ -81,8 +81,7 @@ export async function readJobLogs(
   const after = opts.cursor ?? LOG_START;
   const limit = Math.max(1, opts.limit);
   // One more than wanted tells whether more lines follow. The cut notice takes a slot.
-  const read = async (count: number) => (await redis.runScript(lua.readJobLogs, [keys.job(jobId), keys.logs(jobId)], [after, count])) as unknown[];
-  const reply = await read(limit + 1);
+  const reply = await redis.runScript(lua.readJobLogs, [keys.job(jobId), keys.logs(jobId)], [after, limit + 1]);
   if (!Array.isArray(reply) || reply.length === 0) return null;
   const status = String(reply[0]) as JobStatus;
   const cut = Number(reply[1] ?? 0);

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../core/keys';
+import { parseSse } from './contract/suite';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem, type System } from './helpers/system';
 
@@ -144,22 +145,17 @@ describe('Node functions', () => {
 
   it('streams a running job\'s lines with ?follow=true, then ends; GET /events carries them too', async () => {
     const id = await submit({ function: 'progress', input: { steps: 4, ms: 150 } });
-    const [follow, events] = await Promise.all([
-      sys.api.request(`/jobs/${id}/logs?follow=true`).then((r) => r.text()),
-      sys.api.request(`/jobs/${id}/events`).then((r) => r.text()),
-    ]);
-    const logEvents = follow.split('\n\n').filter((b) => b.includes('event: log'));
-    expect(logEvents.map((b) => JSON.parse(b.split('\n').find((l) => l.startsWith('data: '))!.slice(6)).text)).toEqual(
-      ['step 1/4', 'step 2/4', 'step 3/4', 'step 4/4'],
-    );
-    for (const b of logEvents) expect(b).toMatch(/^id: \d+-\d+$/m);
-    const end = follow.split('\n\n').find((b) => b.includes('event: end'))!;
-    expect(JSON.parse(end.split('\n').find((l) => l.startsWith('data: '))!.slice(6))).toMatchObject({ job_id: id, status: 'succeeded' });
-    expect(follow.trim().endsWith('}')).toBe(true); // `end` is the last event
-    const logs = events.split('\n\n').filter((b) => b.includes('event: log')).map((b) => JSON.parse(b.split('\n').find((l) => l.startsWith('data: '))!.slice(6)));
-    expect(logs.map((l) => l.text)).toEqual(['step 1/4', 'step 2/4', 'step 3/4', 'step 4/4']);
-    expect(logs[0]).toMatchObject({ job_id: id, stream: 'info' });
-    expect(events.indexOf('step 4/4')).toBeLessThan(events.indexOf('event: end'));
+    const body = async (path: string) => (await sys.api.request(path)).text();
+    const [follow, events] = (await Promise.all([body(`/jobs/${id}/logs?follow=true`), body(`/jobs/${id}/events`)])).map(parseSse);
+    const steps = ['step 1/4', 'step 2/4', 'step 3/4', 'step 4/4'];
+    expect(follow!.map((e) => e.event)).toEqual(['log', 'log', 'log', 'log', 'end']);
+    expect(follow!.slice(0, 4).map((e) => e.data)).toEqual(steps.map((text) => ({ ts: expect.any(String), stream: 'info', text })));
+    for (const e of follow!.slice(0, 4)) expect(e.id).toMatch(/^\d+-\d+$/);
+    expect(follow!.at(-1)!.data).toMatchObject({ job_id: id, status: 'succeeded' });
+    const logs = events!.filter((e) => e.event === 'log');
+    expect(logs.map((e) => e.data)).toEqual(steps.map((text) => ({ job_id: id, ts: expect.any(String), stream: 'info', text })));
+    expect(events!.findIndex((e) => e.event === 'log' && e.data.text === 'step 4/4')).toBeLessThan(events!.findIndex((e) => e.event === 'end'));
+    expect(events!.at(-1)!.event).toBe('end');
   });
 
   it('answers 404 for the logs of an unknown job', async () => {

@@ -110,6 +110,14 @@ class _Stream(io.TextIOBase):
     def fileno(self):
         return self._owner._real.fileno()
 
+    @property
+    def buffer(self):
+        """Bytes written here bypass the job's log and go to the worker's log (like fd writes)."""
+        return self._owner._real.buffer
+
+    def reconfigure(self, **_kwargs):
+        """Accepted and ignored: lines are always whole here."""
+
     def write(self, s):
         if not isinstance(s, str):
             raise TypeError(f"write() argument must be str, not {type(s).__name__}")
