@@ -10,6 +10,12 @@ export interface Keys {
   /** Prefix of job hashes, for scripts that learn a job id only while running. */
   readonly jobPrefix: string;
   job(id: string): string;
+  /**
+   * Stream: a job's capped progress history (one entry per point). Always the job
+   * hash's key + ':progress', so the finishing Lua scripts, which know only the job
+   * key, expire it with the job.
+   */
+  progressHistory(id: string): string;
   queue(type: string): string;
   notify(type: string): string;
   active(workerId: string): string;
@@ -38,6 +44,7 @@ export function createKeys(prefix = 'kiln'): Keys {
     prefix,
     jobPrefix: `${p}job:`,
     job: (id) => `${p}job:${id}`,
+    progressHistory: (id) => `${p}job:${id}:progress`,
     queue: (type) => `${p}queue:${type}`,
     notify: (type) => `${p}notify:${type}`,
     active: (workerId) => `${p}active:${workerId}`,

@@ -27,7 +27,11 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
     cuda: z.boolean().optional(), gpus: z.number().int().nonnegative().optional(), pid: z.number().optional(),
   }),
   z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
-  z.object({ type: z.literal('progress'), job_id: z.string(), progress: z.number().min(0).max(1), message: z.string().nullish() }),
+  z.object({
+    type: z.literal('progress'), job_id: z.string(), progress: z.number().min(0).max(1), message: z.string().nullish(),
+    /** A flat object of numbers; checked by sanitizeMetrics, so bad metrics cost a warning, not the runner. */
+    metrics: z.unknown().optional(),
+  }),
   z.object({ type: z.literal('log'), job_id: z.string().nullish(), level, message: z.string() }),
   z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
   z.object({

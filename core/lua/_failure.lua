@@ -12,6 +12,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
     redis.call('HSET', jobKey, 'status', 'cancelled', 'finished_at', now)
     redis.call('ZADD', cancelledIdx, seq, id)
     redis.call('PEXPIRE', jobKey, retentionMs)
+    redis.call('PEXPIRE', jobKey .. ':progress', retentionMs) -- its progress history
     emit(events, maxlen, 'job', id, 'status', 'cancelled', 'type', job[5], 'ts', now)
     return 'cancelled'
   end
@@ -36,6 +37,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
   redis.call('HSET', jobKey, 'status', 'failed', 'finished_at', now)
   redis.call('ZADD', failedIdx, seq, id)
   redis.call('PEXPIRE', jobKey, retentionMs)
+  redis.call('PEXPIRE', jobKey .. ':progress', retentionMs) -- its progress history
   emit(events, maxlen, 'job', id, 'status', 'failed', 'type', job[5], 'ts', now)
   return 'failed'
 end
