@@ -187,6 +187,37 @@ describe.skipIf(!hasPython)('python: metrics over the runner protocol', () => {
   });
 });
 
+describe.skipIf(!hasPython)('python: the Keras epoch callback (TensorFlow itself is not needed)', () => {
+  it('turns each epoch\'s logs into progress metrics, numpy scalars included', () => {
+    // A stand-in for tf.keras.callbacks.Callback: the handler's callback only subclasses it.
+    const code = `
+import json, types
+import numpy as np
+from kiln_runner.context import JobContext
+from kiln_runner.handlers import tf_handlers
+
+class Channel:
+    def __init__(self): self.sent = []
+    def send(self, message): self.sent.append(message)
+
+tf = types.SimpleNamespace(keras=types.SimpleNamespace(callbacks=types.SimpleNamespace(Callback=object)))
+channel = Channel()
+cb = tf_handlers._callback(tf, JobContext({"id": "k1"}, channel), 2)
+cb.on_epoch_end(0, {"loss": np.float32(0.5), "accuracy": 0.75, "val_loss": np.float64(0.625), "val_accuracy": np.float32(0.5)})
+cb.on_epoch_end(1, {"loss": 0.25, "accuracy": 1, "lr": np.array([0.1, 0.2])})
+print(json.dumps(channel.sent))
+`;
+    const r = spawnSync(PY, ['-c', code], { env: { PYTHONPATH: join(ROOT, 'worker-runtime', 'python'), PATH: process.env.PATH ?? '/usr/bin:/bin' }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const sent = JSON.parse(r.stdout) as Record<string, unknown>[];
+    const progress = sent.filter((m) => m.type === 'progress');
+    expect(progress.map((m) => [m.message, m.metrics])).toEqual([
+      ['epoch 1/2 loss=0.5000 val_loss=0.6250', { loss: 0.5, accuracy: 0.75, val_loss: 0.625, val_accuracy: 0.5 }],
+      ['epoch 2/2 loss=0.2500', { loss: 0.25, accuracy: 1 }],
+    ]);
+  });
+});
+
 describe('end to end', () => {
   let sys: System;
   beforeAll(async () => {
