@@ -7,12 +7,15 @@ import type { JobStatus, Keys } from './keys';
 import * as lua from './lua/scripts';
 import { flatToRecord, type RedisPort } from './redis-port';
 import { type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
+import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
 
 export interface JobStoreOptions {
   keys: Keys;
   eventsMaxLen?: number;
   succeededRetentionMs?: number;
   failedRetentionMs?: number;
+  /** Points a job's progress history keeps before it is thinned (default PROGRESS_HISTORY_CAP). */
+  progressHistoryCap?: number;
 }
 
 export interface NewJob {
@@ -62,6 +65,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
   const maxLen = opts.eventsMaxLen ?? 10_000;
   const okRetention = opts.succeededRetentionMs ?? DAY;
   const failRetention = opts.failedRetentionMs ?? 7 * DAY;
+  const historyCap = Math.max(2, opts.progressHistoryCap ?? PROGRESS_HISTORY_CAP);
 
   /**
    * Records a result and, in the same call, claims up to `next` jobs of `type` for
@@ -152,11 +156,22 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return (r ?? '') as 'failed' | 'queued' | 'delayed' | 'cancelled' | '';
     },
 
-    async progress(jobId: string, workerId: string, value: number, message: string, now: number): Promise<boolean> {
-      const r = await redis.runScript(lua.reportProgress, [keys.job(jobId), keys.active(workerId), keys.events()], [
-        jobId, value, message, now, maxLen,
-      ]);
+    /** Records progress points (oldest first; the last is the job's current progress) while the worker holds the job. */
+    async progress(jobId: string, workerId: string, points: readonly ProgressPoint[], now: number): Promise<boolean> {
+      const args: (string | number)[] = [jobId, now, maxLen, historyCap];
+      for (const p of points) args.push(p.ts, p.progress, p.message, p.metrics ? JSON.stringify(p.metrics) : '');
+      const r = await redis.runScript(lua.reportProgress, [keys.job(jobId), keys.active(workerId), keys.events(), keys.progressHistory(jobId)], args);
       return Number(r) === 1;
+    },
+
+    /** A job's progress history, oldest first ([] when it has none or it expired). */
+    async progressHistory(jobId: string): Promise<HistoryEntry[]> {
+      const entries = await redis.xrangeAfter(keys.progressHistory(jobId), '0-0', 2 * historyCap + 1); // room for a writer with a larger cap
+      return entries.map((e) => {
+        const parsed = historyEntrySchema.safeParse(e.fields);
+        if (!parsed.success) throw new KilnError('CORRUPT_JOB', `progress history of job ${jobId} does not match the schema: ${parsed.error.message}`);
+        return parsed.data;
+      });
     },
 
     /** Cancel: at once when waiting; a running job's worker is told over pub/sub. */

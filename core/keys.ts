@@ -14,6 +14,12 @@ export interface Keys {
   logs(jobId: string): string;
   /** Prefix of job log streams, for scripts that learn a job id only while running. */
   readonly logPrefix: string;
+  /**
+   * Stream: a job's capped progress history (one entry per point). Always the job
+   * hash's key + ':progress', so the finishing Lua scripts, which know only the job
+   * key, expire it with the job.
+   */
+  progressHistory(id: string): string;
   queue(type: string): string;
   notify(type: string): string;
   active(workerId: string): string;
@@ -44,6 +50,7 @@ export function createKeys(prefix = 'kiln'): Keys {
     job: (id) => `${p}job:${id}`,
     logs: (jobId) => `${p}logs:${jobId}`,
     logPrefix: `${p}logs:`,
+    progressHistory: (id) => `${p}job:${id}:progress`,
     queue: (type) => `${p}queue:${type}`,
     notify: (type) => `${p}notify:${type}`,
     active: (workerId) => `${p}active:${workerId}`,

@@ -3,11 +3,17 @@
  * function in-process; the Python executor hands the job to a warm runner.
  */
 import type { JobError, JobRecord } from '../core/schemas/job';
+import type { ProgressMetrics } from '../core/schemas/progress';
 
 export interface ExecContext {
   /** Aborted on cancel or timeout; the execution must stop soon after. */
   readonly signal: AbortSignal;
-  progress(value: number, message?: string): void;
+  /**
+   * Progress in [0, 1], an optional message, and optional metrics: a flat object of
+   * finite numbers (`{ loss: 0.31, accuracy: 0.9 }`) kept on the job for its chart.
+   * Invalid metrics are dropped with a warning; they never fail the job.
+   */
+  progress(value: number, message?: string, metrics?: ProgressMetrics): void;
   /** A line (or lines) for the job's log, under its level; never filtered by the worker's log level. */
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   /** What the job wrote to stdout or stderr (Node console.*, Python print / sys.stderr), for its log. */

@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { JobRecord } from '../core/schemas/job';
+import { droppedMetricsWarning, sanitizeMetrics } from '../core/schemas/progress';
 import { ExecutorStartError, JobFailure, type ExecContext, type Executor, type ReadyInfo } from './executor';
 import { delay, type Exit, type RunnerMessage, RunnerProcess, safely } from './python-runner-process';
 
@@ -155,11 +156,17 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       const stream = m.stream;
       return safely(() => (stream ? job.ctx.output?.(stream, m.message) : job.ctx.log(m.level ?? 'info', m.message)));
     }
-    if (m.type === 'progress') return job && safely(() => job.ctx.progress(m.progress, m.message ?? undefined));
+    if (m.type === 'progress') return job && safely(() => forwardProgress(job.ctx, m));
     if (!job) return log('warn', `python runner answered for job ${m.job_id}, which it is not running`);
     if (m.type === 'result') return job.settle({ ok: true, value: m.result });
     if (r.stopping) return job.settle({ ok: false, failure: stoppedFailure(job.id, m.error.message) });
     job.settle({ ok: false, failure: new JobFailure({ ...m.error }, { retryable: m.error.retryable ?? true }) });
+  };
+
+  const forwardProgress = (ctx: ExecContext, m: Extract<RunnerMessage, { type: 'progress' }>) => {
+    const { metrics, dropped } = sanitizeMetrics(m.metrics);
+    if (dropped.length > 0) ctx.log('warn', droppedMetricsWarning(dropped));
+    ctx.progress(m.progress, m.message ?? undefined, metrics);
   };
 
   const stoppedFailure = (jobId: string, detail: string) => new JobFailure(

@@ -27,7 +27,11 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
     cuda: z.boolean().optional(), gpus: z.number().int().nonnegative().optional(), pid: z.number().optional(),
   }),
   z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
-  z.object({ type: z.literal('progress'), job_id: z.string(), progress: z.number().min(0).max(1), message: z.string().nullish() }),
+  z.object({
+    type: z.literal('progress'), job_id: z.string(), progress: z.number().min(0).max(1), message: z.string().nullish(),
+    /** A flat object of numbers; checked by sanitizeMetrics, so bad metrics cost a warning, not the runner. */
+    metrics: z.unknown().optional(),
+  }),
   // A job's output: `stream` for print / sys.stdout / sys.stderr, `level` for ctx.log and logging
   // records (neither: info). Lines of a job go to its log; without job_id, to the worker's log.
   z.object({

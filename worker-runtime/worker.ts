@@ -10,6 +10,7 @@ import type { JobError, JobRecord } from '../core/schemas/job';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
+import { createProgressReporter } from './progress-reporter';
 
 export interface WorkerDeps {
   boot: WorkerBoot;
@@ -109,29 +110,15 @@ export function createWorker(deps: WorkerDeps) {
 
   /** The job's context, and `settle()`: writes the last throttled progress update before the result. */
   function context(job: JobRecord, controller: AbortController): { ctx: ExecContext; settle(): Promise<void> } {
-    let last = 0;
-    let pending: { value: number; message: string } | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const flush = async () => {
-      timer = undefined;
-      if (!pending) return;
-      const p = pending;
-      pending = undefined;
-      last = deps.now();
-      await store.progress(job.id, boot.worker_id, p.value, p.message, last).catch((err: unknown) => deps.log('warn', `progress of ${job.id} not recorded: ${String(err)}`));
-    };
-    const settle = async () => {
-      if (timer) clearTimeout(timer);
-      await flush();
-    };
+    const reporter = createProgressReporter({
+      jobId: job.id, workerId: boot.worker_id, store, now: () => deps.now(),
+      warn: (message) => ctx.log('warn', message),
+      writeFailed: (message) => deps.log('warn', message),
+    });
+    const settle = () => reporter.settle();
     const ctx: ExecContext = {
       signal: controller.signal,
-      progress(value, message) {
-        pending = { value: Number.isFinite(value) ? value : 0, message: message ?? '' };
-        const wait = 100 - (deps.now() - last);
-        if (wait <= 0) void flush();
-        else timer ??= setTimeout(() => void flush(), wait);
-      },
+      progress: (value, message, metrics) => reporter.report(value, message, metrics),
       log(level, message) {
         deps.logs.write(job.id, level, message);
       },
@@ -187,7 +174,7 @@ export function createWorker(deps: WorkerDeps) {
       const { error, retryable } = toFailure(err, controller.signal);
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
       const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
-      await deps.logs.flush(job.id);
+      await Promise.all([settle(), deps.logs.flush(job.id)]); // a failed run keeps its progress (and metrics) and its log up to the failure
       await store
         .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id, at: deps.now() }, { retryable, backoffMs: wait, now: deps.now() })
         .catch((e: unknown) => {

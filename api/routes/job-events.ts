@@ -9,6 +9,7 @@ import { streamSSE } from 'hono/streaming';
 import { notFound } from '../../core/errors';
 import type { JobStore } from '../../core/job-store';
 import { FINISHED_STATUSES, jobView } from '../../core/schemas/job';
+import { progressEventData } from '../../core/schemas/progress';
 import type { JobStatus } from '../../core/keys';
 import type { AppDeps } from '../deps';
 import { logTail } from './job-logs';
@@ -34,7 +35,7 @@ export async function jobEvents(c: Context, deps: AppDeps, store: JobStore): Pro
         after = e.id;
         if (e.fields.job !== id) continue;
         const { job: _job, ...fields } = e.fields;
-        await stream.writeSSE({ id: e.id, event: fields.progress !== undefined ? 'progress' : 'status', data: JSON.stringify({ job_id: id, ...fields }) });
+        await stream.writeSSE({ id: e.id, event: fields.progress !== undefined ? 'progress' : 'status', data: JSON.stringify({ job_id: id, ...progressEventData(fields) }) });
         if (FINISHED_STATUSES.includes(fields.status as JobStatus)) ended = true;
       }
       if (entries.length === 500) continue;

@@ -5,6 +5,7 @@ import { createJobStore } from '../../core/job-store';
 import {
   functionRequestSchema, inferenceRequestSchema, JOB_STATUSES, jobView, trainingRequestSchema, typedRequestSchema,
 } from '../../core/schemas/job';
+import { historyPointView } from '../../core/schemas/progress';
 import type { AppDeps } from '../deps';
 import { validationError } from '../errors';
 import { jobEvents } from './job-events';
@@ -93,6 +94,7 @@ export function jobRoutes(deps: AppDeps): Hono {
     const job = await store.get(id);
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);
     const view = jobView(job);
+    view.metrics_history = (await store.progressHistory(id)).map(historyPointView);
     if (job.status === 'queued') {
       const state = await deps.redis.hgetall(deps.keys.typeState());
       const reason = state[job.type];

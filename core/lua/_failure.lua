@@ -14,6 +14,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
     redis.call('ZADD', cancelledIdx, seq, id)
     redis.call('PEXPIRE', jobKey, retentionMs)
     redis.call('PEXPIRE', logKey, retentionMs)
+    redis.call('PEXPIRE', jobKey .. ':progress', retentionMs) -- its progress history
     emit(events, maxlen, 'job', id, 'status', 'cancelled', 'type', job[5], 'ts', now)
     return 'cancelled'
   end
@@ -39,6 +40,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
   redis.call('ZADD', failedIdx, seq, id)
   redis.call('PEXPIRE', jobKey, retentionMs)
   redis.call('PEXPIRE', logKey, retentionMs)
+  redis.call('PEXPIRE', jobKey .. ':progress', retentionMs) -- its progress history
   emit(events, maxlen, 'job', id, 'status', 'failed', 'type', job[5], 'ts', now)
   return 'failed'
 end

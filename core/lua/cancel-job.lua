@@ -21,6 +21,7 @@ if status == 'queued' or status == 'delayed' then
   redis.call('ZADD', KEYS[6], job[2], id)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[8], ARGV[3])
+  redis.call('PEXPIRE', KEYS[1] .. ':progress', ARGV[3]) -- its progress history (from earlier attempts)
   emit(KEYS[7], ARGV[4], 'job', id, 'status', 'cancelled', 'type', job[4], 'ts', now)
   return {'cancelled'}
 end

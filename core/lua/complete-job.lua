@@ -19,6 +19,7 @@ redis.call('ZREM', KEYS[4], id)
 redis.call('ZADD', KEYS[5], redis.call('HGET', KEYS[1], 'seq'), id)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[10], ARGV[5])
+redis.call('PEXPIRE', KEYS[1] .. ':progress', ARGV[5]) -- its progress history
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'job_count', 1) end
 emit(KEYS[6], ARGV[6], 'job', id, 'status', 'succeeded', 'worker', ARGV[2], 'ts', now)
 local out = {1}

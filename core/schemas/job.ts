@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JobStatus } from '../keys';
+import { metricsJson } from './progress';
 
 const typeName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a worker type name such as "node" or "sklearn"');
 const jsonObject = z.record(z.string(), z.unknown());
@@ -100,6 +101,8 @@ export const jobRecordSchema = z.object({
   timeout_ms: num,
   progress: num.default(0),
   progress_message: z.string().optional(),
+  /** The metrics of the newest progress report that had any (JSON). */
+  progress_metrics: metricsJson.optional(),
   result: json.optional(),
   error: json.optional(),
   errors: json.optional(),
@@ -129,6 +132,7 @@ export function jobView(job: JobRecord): Record<string, unknown> {
     timeout_s: job.timeout_ms > 0 ? job.timeout_ms / 1000 : null,
     progress: job.progress,
     progress_message: job.progress_message ?? null,
+    progress_metrics: job.progress_metrics ?? null,
     result: job.result ?? null,
     error: job.error ?? null,
     errors: job.errors ?? [],

@@ -217,6 +217,23 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       }
     });
 
+    it('a job carries progress_metrics; GET /jobs/:id adds metrics_history, lists do not', async () => {
+      const queued = await req('POST', '/jobs', { worker_type: 'tensorflow', payload: { metrics: true } });
+      const q = await req('GET', `/jobs/${queued.body.job_id}`);
+      expect(q.body).toMatchObject({ progress_metrics: null, metrics_history: [] });
+      const j = await req('GET', '/jobs/contract-metrics-job');
+      expect(j.status).toBe(200);
+      expect(j.body.progress_metrics).toEqual({ loss: 0.25, accuracy: 0.875 });
+      expect(j.body.metrics_history).toEqual([
+        { ts: '2023-11-14T22:13:20.000Z', progress: 0.5, message: 'epoch 1/2', metrics: { loss: 0.5, accuracy: 0.75 } },
+        { ts: '2023-11-14T22:13:21.000Z', progress: 1, message: null, metrics: { loss: 0.25, accuracy: 0.875 } },
+      ]);
+      const listed = (await req('GET', '/jobs?worker_type=sklearn&status=succeeded&limit=500')).body.jobs
+        .find((x: { job_id: string }) => x.job_id === 'contract-metrics-job');
+      expect(listed.progress_metrics).toEqual({ loss: 0.25, accuracy: 0.875 });
+      expect(listed).not.toHaveProperty('metrics_history');
+    });
+
     it('GET /workers/types lists what the spawners registered', async () => {
       const t = await req('GET', '/workers/types');
       expect(t.status).toBe(200);

@@ -4,9 +4,14 @@
  * for workerd): what a spawner registers at start.
  */
 import type { Redis } from 'ioredis';
+import { createIoredisPort } from '../../core/ioredis-port';
+import { createJobStore } from '../../core/job-store';
 import { createKeys } from '../../core/keys';
 
 export const CONTRACT_PREFIX = 'contract';
+/** A finished job that reported progress metrics twice (seeded through the real scripts). */
+export const CONTRACT_METRICS_JOB = 'contract-metrics-job';
+export const CONTRACT_METRICS_TS = [1_700_000_000_000, 1_700_000_001_000];
 
 /** Jobs with logs for the contract suite: one finished (with cut lines), one running. */
 export const LOG_JOBS = { done: 'contract-logs-done', running: 'contract-logs-running' } as const;
@@ -31,4 +36,19 @@ export async function seedContractRedis(redis: Redis, prefix = CONTRACT_PREFIX):
   await redis.xadd(keys.events(), '*', 'job', LOG_JOBS.done, 'status', 'succeeded', 'ts', String(LOG_T0 + 10_000));
   await redis.hset(keys.job(LOG_JOBS.running), job(LOG_JOBS.running, 'running'));
   await redis.xadd(keys.logs(LOG_JOBS.running), `${LOG_T0}-0`, 's', 'stdout', 't', 'still running');
+  await seedMetricsJob(redis, prefix);
+}
+
+async function seedMetricsJob(redis: Redis, prefix: string): Promise<void> {
+  const store = createJobStore(createIoredisPort(redis), { keys: createKeys(prefix) });
+  if (await store.get(CONTRACT_METRICS_JOB)) return;
+  const now = Date.now();
+  await store.enqueue({ id: CONTRACT_METRICS_JOB, type: 'sklearn', kind: 'training', payload: { model_type: 'mlp' }, priority: 0, maxAttempts: 1, timeoutMs: 0, now, typeCheck: 'custom' });
+  await store.claim('sklearn', 'contract-worker', now);
+  const [t1, t2] = CONTRACT_METRICS_TS as [number, number];
+  await store.progress(CONTRACT_METRICS_JOB, 'contract-worker', [
+    { ts: t1, progress: 0.5, message: 'epoch 1/2', metrics: { loss: 0.5, accuracy: 0.75 } },
+    { ts: t2, progress: 1, message: '', metrics: { loss: 0.25, accuracy: 0.875 } },
+  ], now);
+  await store.complete(CONTRACT_METRICS_JOB, 'contract-worker', { ok: true }, now);
 }

@@ -25,6 +25,12 @@ const ms = (input: unknown, fallback: number): number => {
   return typeof v === 'number' && v >= 0 ? v : fallback;
 };
 
+/** Made-up, deterministic training metrics for step i of n: the loss falls, the accuracy rises. */
+export function stepMetrics(i: number, n: number): { loss: number; accuracy: number } {
+  const decay = Math.exp((-3 * i) / n);
+  return { loss: Number(decay.toFixed(4)), accuracy: Number((1 - 0.9 * decay).toFixed(4)) };
+}
+
 export const builtinFunctions: FunctionRegistry = {
   /** Returns its input. */
   echo: (input) => input,
@@ -43,14 +49,14 @@ export const builtinFunctions: FunctionRegistry = {
     throw new JobFailure({ type: 'FunctionError', message }, { retryable: o.retryable !== false });
   },
 
-  /** Reports `steps` progress updates `ms` apart (defaults 5 and 20), and logs a line per step. */
+  /** Reports `steps` progress updates `ms` apart (defaults 5 and 20), each with `loss` and `accuracy` metrics, and logs a line per step. */
   progress: async (input, ctx) => {
     const o = obj(input);
     const steps = typeof o.steps === 'number' && o.steps > 0 ? Math.min(1000, Math.floor(o.steps)) : 5;
     const each = ms(input, 20);
     for (let i = 1; i <= steps; i++) {
       await sleep(each, ctx.signal);
-      ctx.progress(i / steps, `step ${i}/${steps}`);
+      ctx.progress(i / steps, `step ${i}/${steps}`, stepMetrics(i, steps));
       ctx.log('info', `step ${i}/${steps}`);
     }
     return { steps };

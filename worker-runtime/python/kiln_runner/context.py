@@ -3,6 +3,7 @@ import math
 import os
 import threading
 
+from . import metrics as metrics_rules
 from .errors import JobCancelled, SandboxError
 from .sandbox import resolve_inside, safe_name
 
@@ -22,15 +23,28 @@ class JobContext:
         self.cancelled = threading.Event()
         self._channel = channel
         self._artifact_dir = None
+        self._metric_warnings = set()
 
-    def progress(self, value, message=None):
-        """Reports progress in [0, 1] with an optional human message."""
+    def progress(self, value, message=None, metrics=None):
+        """Reports progress in [0, 1] with an optional human message and optional metrics.
+
+        metrics: a flat dict of finite numbers ({"loss": 0.31, "accuracy": 0.9}), kept on
+        the job and drawn as a chart. Bad entries are dropped with one warning per name.
+        """
         value = float(value)
         if math.isnan(value):
             return
         message_out = {"type": "progress", "job_id": self.job_id, "progress": min(1.0, max(0.0, value))}
         if message is not None:
             message_out["message"] = str(message)
+        if metrics is not None:
+            kept, dropped = metrics_rules.clean(metrics)
+            fresh = [(name, why) for name, why in dropped if name not in self._metric_warnings]
+            if fresh:
+                self._metric_warnings.update(name for name, _ in fresh)
+                self.log("progress metrics dropped: " + ", ".join(f'"{n}" ({why})' for n, why in fresh), "warn")
+            if kept:
+                message_out["metrics"] = kept
         self._channel.send(message_out)
 
     def log(self, message, level="info"):

@@ -3,6 +3,7 @@ import os
 import pickle
 
 from ..errors import InputError
+from ..metrics import numbers_only
 from . import artifacts, sklearn_models, tabular
 
 MODEL_FILE = "model.pkl"
@@ -59,7 +60,8 @@ def train(job, ctx):
         "job_id": ctx.job_id,
     }
     artifacts.write_meta(directory, meta)
-    ctx.progress(1.0, "done")
+    # the final metrics (accuracy, f1 / r2, mae, rmse / inertia, silhouette) as the job's progress metrics
+    ctx.progress(1.0, "done", numbers_only(metrics))
     return {
         "model_type": model_type, "task": task, "estimator": meta["estimator"], "metrics": metrics,
         "artifact_path": os.path.join(directory, MODEL_FILE), "artifact_dir": directory,

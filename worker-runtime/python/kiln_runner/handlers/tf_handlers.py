@@ -6,6 +6,7 @@ rebuilds the model without unpickling anything.
 import os
 
 from ..errors import InputError
+from ..metrics import numbers_only
 from . import artifacts, supervised, tabular
 
 MODEL_FILE = "model.weights.h5"
@@ -56,6 +57,11 @@ def build(tf, spec):
     return tf.keras.Sequential(stack)
 
 
+def epoch_metrics(logs):
+    """The numeric entries of a Keras epoch's logs (values may be numpy or tensor scalars)."""
+    return numbers_only({str(k): v for k, v in (logs or {}).items()})
+
+
 def _callback(tf, ctx, epochs):
     class Progress(tf.keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -64,10 +70,11 @@ def _callback(tf, ctx, epochs):
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            message = f"epoch {epoch + 1}/{epochs} loss={logs.get('loss', float('nan')):.4f}"
+            message = f"epoch {epoch + 1}/{epochs} loss={float(logs.get('loss', float('nan'))):.4f}"
             if "val_loss" in logs:
-                message += f" val_loss={logs['val_loss']:.4f}"
-            ctx.progress(0.05 + 0.85 * (epoch + 1) / epochs, message)
+                message += f" val_loss={float(logs['val_loss']):.4f}"
+            # Keras's epoch logs (loss, accuracy, val_loss, val_accuracy) are the job's progress metrics
+            ctx.progress(0.05 + 0.85 * (epoch + 1) / epochs, message, epoch_metrics(logs))
 
     return Progress()
 
@@ -92,7 +99,8 @@ def train(job, ctx):
     model = build(tf, spec)
     classification = prep["task"] == "classification"
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True) if classification else "mse"
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=lr), loss=loss)
+    compile_metrics = [tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")] if classification else []
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=lr), loss=loss, metrics=compile_metrics)
     X, y, train_idx, test_idx = data["X"], data["y"], data["train"], data["test"]
     fitted = model.fit(X[train_idx], y[train_idx], epochs=epochs, batch_size=batch_size, verbose=0,
                        validation_data=(X[test_idx], y[test_idx]) if test_idx else None,

@@ -56,8 +56,7 @@ def train(job, ctx):
     loss_fn = torch.nn.CrossEntropyLoss() if classification else torch.nn.MSELoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
-    def loss_of(xb, yb):
-        out = model(xb)
+    def loss_on(out, yb):
         return loss_fn(out, yb) if classification else loss_fn(out.reshape(-1), yb)
 
     history = []
@@ -65,26 +64,32 @@ def train(job, ctx):
     for epoch in range(1, epochs + 1):
         model.train()
         order = train_idx[torch.randperm(len(train_idx), device=device)]
-        total, seen = 0.0, 0
+        total, seen, correct = 0.0, 0, 0
         for start in range(0, len(order), batch_size):
             ctx.check_cancelled()
             batch = order[start:start + batch_size]
             optimizer.zero_grad()
-            loss = loss_of(X[batch], y[batch])
+            out = model(X[batch])
+            loss = loss_on(out, y[batch])
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(batch)
             seen += len(batch)
+            if classification:
+                correct += int((out.detach().argmax(dim=1) == y[batch]).sum())
         train_loss = total / max(seen, 1)
         if not math.isfinite(train_loss):
             raise InputError(f"the loss diverged at epoch {epoch} (lower hyperparameters.learning_rate)")
         entry = {"epoch": epoch, "loss": train_loss}
+        if classification:
+            entry["accuracy"] = correct / max(seen, 1)
         message = f"epoch {epoch}/{epochs} loss={train_loss:.4f}"
         if data["test"]:
-            entry["val_loss"] = _evaluate_loss(torch, model, loss_of, X, y, data["test"], device)
+            entry.update(_evaluate(torch, model, loss_on, X, y, data["test"], device, classification))
             message += f" val_loss={entry['val_loss']:.4f}"
         history.append(entry)
-        ctx.progress(0.05 + 0.85 * epoch / epochs, message)
+        # the curve the dashboard draws: loss (and accuracy) per epoch, on the training and test rows
+        ctx.progress(0.05 + 0.85 * epoch / epochs, message, {k: v for k, v in entry.items() if k != "epoch"})
     eval_idx = data["test"] or data["train"]
     outputs = _outputs(torch, model, X[torch.tensor(eval_idx, device=device)])
     metrics = {**supervised.metrics(prep, outputs, data["y"][eval_idx]), "loss": history[-1]["loss"],
@@ -114,11 +119,16 @@ def _outputs(torch, model, xb):
         return model(xb).detach().cpu().numpy()
 
 
-def _evaluate_loss(torch, model, loss_of, X, y, idx, device):
+def _evaluate(torch, model, loss_on, X, y, idx, device, classification):
+    """val_loss (and val_accuracy for classification) on the test rows."""
     model.eval()
     with torch.no_grad():
         index = torch.tensor(idx, device=device)
-        return float(loss_of(X[index], y[index]))
+        out = model(X[index])
+        found = {"val_loss": float(loss_on(out, y[index]))}
+        if classification:
+            found["val_accuracy"] = float((out.argmax(dim=1) == y[index]).float().mean())
+        return found
 
 
 def infer(job, ctx):
