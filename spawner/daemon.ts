@@ -27,9 +27,10 @@ import { createWorkerLogs } from './worker-logs';
 export const consoleLogger = (config: Pick<SpawnerConfig, 'logLevel' | 'logFormat'>): Logger =>
   createLogger({ component: 'spawner', level: config.logLevel, format: config.logFormat, now: Date.now, write: (line) => process.stderr.write(`${line}\n`) });
 
-/** `logger`: a Logger, or a bare function that receives every line (tests); default: the console. */
-export async function startSpawner(config: SpawnerConfig, logger: Logger | LogFn = consoleLogger(config)) {
-  const log: LogFn = typeof logger === 'function' ? loggerFromFn(logger).log : logger.log;
+/** `logTo`: a Logger, or a bare function that receives every line (tests); default: the console. */
+export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn = consoleLogger(config)) {
+  const logger: Logger = typeof logTo === 'function' ? loggerFromFn(logTo) : logTo;
+  const log: LogFn = logger.log;
   const token = ensureToken(config.stateDir, config.token);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true, connectionName: `kiln-spawner-${config.hostId}` });
   redis.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
@@ -102,6 +103,8 @@ export async function startSpawner(config: SpawnerConfig, logger: Logger | LogFn
     redis,
     keys,
     workerLogs,
+    /** The spawner's console (LOG_LEVEL / LOG_FORMAT). */
+    logger,
     /** Drain workers within graceMs, then stop them, and close everything. */
     stop(graceMs = config.drainGraceMs): Promise<void> {
       stopping ??= (async () => {
