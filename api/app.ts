@@ -13,7 +13,7 @@ import { workerRoutes } from './routes/workers';
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  app.onError(onError);
+  app.onError((err, c) => onError(err, c, deps.logger));
   app.notFound(notFoundHandler);
   app.use('*', limitBody(deps.config.maxBodyBytes));
   if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));

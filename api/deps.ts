@@ -1,5 +1,6 @@
 import { boolEnv, type Env, intEnv } from '../core/config';
 import type { Keys } from '../core/keys';
+import type { Logger } from '../core/logger';
 import type { RedisPort } from '../core/redis-port';
 import type { SpawnerClient } from './spawner-client';
 
@@ -41,6 +42,8 @@ export interface AppDeps {
   config: ApiConfig;
   now: () => number;
   newId: () => string;
+  /** LOG_LEVEL / LOG_FORMAT lines (errors the API answers 5xx for); default: the console, text, info. */
+  logger?: Logger;
 }
 
 /** The API's knobs from environment variables (Node) or bindings (workerd). */

@@ -3,9 +3,15 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { KilnError } from '../core/errors';
+import { createLogger, type Logger } from '../core/logger';
+
+/** Where the API logs when its entry gave no logger: the console, in the standard text format. */
+export const consoleLogger: Logger = createLogger({
+  component: 'api', now: Date.now, write: (line, level) => (level === 'error' || level === 'warn' ? console.error(line) : console.log(line)),
+});
 
 /** The one place errors become JSON: `{ "error": { code, message, field? } }`. */
-export function onError(err: Error, c: Context): Response {
+export function onError(err: Error, c: Context, logger: Logger = consoleLogger): Response {
   if (err instanceof KilnError) {
     return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
   }
@@ -15,10 +21,10 @@ export function onError(err: Error, c: Context): Response {
     return c.json({ error: { code, message: err.message || 'request refused' } }, status);
   }
   if (isRedisUnavailable(err)) {
-    console.error(`[kiln-api] redis unavailable: ${err.message}`);
+    logger.error(`redis unavailable: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname });
     return c.json({ error: { code: 'REDIS_UNAVAILABLE', message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' } }, 503);
   }
-  console.error('[kiln-api] unhandled error', err);
+  logger.error(`unhandled error: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname, stack: err.stack });
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
 }
 

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
+import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
 import { createApp } from './app';
 import { apiConfigFromEnv } from './deps';
 import { createSpawnerClient } from './spawner-client';
@@ -23,10 +24,16 @@ function spawnerToken(env: Env): string | undefined {
   }
 }
 
-export function startApiServer(env: Env = process.env) {
+/** The API's console on Node: LOG_LEVEL / LOG_FORMAT lines on stderr (a bad value throws, naming the choices). */
+export function apiLogger(env: Env): Logger {
+  return createLogger({ component: 'api', ...logSettingsFromEnv(env), now: Date.now, write: (line) => process.stderr.write(`${line}\n`) });
+}
+
+export function startApiServer(env: Env = process.env, logger: Logger = apiLogger(env)) {
   const redis = new Redis(redisTarget(env).url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  redis.on('error', (err: Error) => console.error(`[kiln-api] redis: ${err.message}`));
+  redis.on('error', (err: Error) => logger.warn(`redis: ${err.message}`));
   const app = createApp({
+    logger,
     redis: createIoredisPort(redis),
     keys: createKeys(keyPrefix(env)),
     spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? 'http://127.0.0.1:8001', token: spawnerToken(env) }),
@@ -45,6 +52,7 @@ export function startApiServer(env: Env = process.env) {
   });
   return {
     url: `http://${hostname}:${port}`,
+    logger,
     listening,
     async close() {
       await new Promise<void>((r) => server.close(() => r()));

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { type Env, keyPrefix } from '../core/config';
 import { KilnError } from '../core/errors';
 import { createKeys } from '../core/keys';
+import { createLogger, logSettingsFromEnv } from '../core/logger';
 import { createUpstashClient, createUpstashPort } from '../core/upstash-port';
 import { createApp } from './app';
 import { apiConfigFromEnv } from './deps';
@@ -55,7 +56,13 @@ function buildApp(bindings: object): Hono {
   }
   const conn = parsed.data;
   const env = asEnvRecord(bindings);
+  // LOG_LEVEL / LOG_FORMAT as on Node; workerd's console carries the lines (wrangler tail, the dashboard)
+  const logger = createLogger({
+    component: 'api', ...logSettingsFromEnv(env), now: Date.now,
+    write: (line, level) => (level === 'error' || level === 'warn' ? console.error(line) : console.log(line)),
+  });
   return createApp({
+    logger,
     redis: createUpstashPort(createUpstashClient({ url: conn.UPSTASH_REDIS_REST_URL, token: conn.UPSTASH_REDIS_REST_TOKEN })),
     keys: createKeys(keyPrefix(env)),
     spawner: createSpawnerClient({ url: conn.WORKER_MANAGER_URL, token: conn.SPAWNER_TOKEN }),
@@ -81,7 +88,7 @@ function appFor(env: object): Hono {
 /** A misconfigured worker answers every request with the reason, as JSON. */
 function configErrorResponse(err: unknown): Response {
   const body = err instanceof KilnError ? err.toJSON() : { code: 'INTERNAL', message: 'the API could not start; the worker log has the details' };
-  if (!(err instanceof KilnError)) console.error('[kiln-api] startup failed', err);
+  if (!(err instanceof KilnError)) console.error(`${new Date().toISOString()} error [api] startup failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   return Response.json({ error: body }, { status: 500 });
 }
 

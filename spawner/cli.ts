@@ -62,11 +62,11 @@ async function serveCommand(strict: boolean): Promise<void> {
   const shutdown = (sig: string) => {
     signals++;
     if (signals > 1) {
-      process.stderr.write(`second ${sig}: stopping workers now\n`);
+      daemon.logger.warn(`second ${sig}: stopping workers now`);
       void daemon.stop(0).then(() => process.exit(130));
       return;
     }
-    process.stderr.write(`${sig}: draining workers (up to ${config.drainGraceMs} ms; again to force)\n`);
+    daemon.logger.info(`${sig}: draining workers (up to ${config.drainGraceMs} ms; again to force)`);
     void daemon.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
 import { KilnError } from '../core/errors';
+import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
 import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
   DEFAULT_WORKER_TYPES, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema,
@@ -48,6 +49,11 @@ export interface SpawnerConfig {
   breaker: BreakerOptions;
   /** Node flags for worker processes (KILN_WORKER_NODE_FLAGS, e.g. "--cpu-prof"): a debugging aid. */
   workerNodeFlags: string[];
+  /** LOG_LEVEL / LOG_FORMAT of the spawner's console; workers get the same. */
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Size at which a worker's log file is rotated (KILN_WORKER_LOG_MAX_BYTES, default 5 MiB). */
+  workerLogMaxBytes: number;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -83,6 +89,7 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
 
 export function loadSpawnerConfig(env: Env): SpawnerConfig {
   const stateDir = resolve(env.KILN_STATE_DIR || join(PROJECT_ROOT, '.kiln'));
+  const logs = logSettingsFromEnv(env);
   return {
     host: env.SPAWNER_HOST || '127.0.0.1',
     port: intEnv(env, 'SPAWNER_PORT', 8001),
@@ -111,6 +118,9 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     gpusOverride: env.KILN_GPUS,
     defaultPython: env.KILN_PYTHON || 'python3',
     workerNodeFlags: (env.KILN_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    logLevel: logs.level,
+    logFormat: logs.format,
+    workerLogMaxBytes: Math.max(1024, intEnv(env, 'KILN_WORKER_LOG_MAX_BYTES', 5 * 1024 * 1024)),
     breaker: {
       youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
       threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),

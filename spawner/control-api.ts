@@ -8,11 +8,14 @@ import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
 import { redisHealth } from '../core/health';
 import type { Keys } from '../core/keys';
+import type { LogFn } from '../core/logger';
 import { workersStatusView } from '../core/schemas/worker';
 import { parseWorkers } from '../core/worker-store';
 import type { SpawnerConfig } from './config';
 import type { Supervisor } from './supervisor';
 import { tokenMatches } from './token';
+import { createWorkerLogsApi } from './worker-logs-api';
+import type { WorkerLogs } from './worker-logs';
 
 export interface ControlDeps {
   config: SpawnerConfig;
@@ -22,6 +25,9 @@ export interface ControlDeps {
   supervisor: Supervisor;
   startedAt: number;
   now(): number;
+  log?: LogFn;
+  /** Serves GET /workers/:id/logs when given. */
+  workerLogs?: WorkerLogs;
 }
 
 export async function readWorkersStatus(redis: Redis, keys: Keys) {
@@ -38,7 +44,8 @@ export function createControlApi(deps: ControlDeps): Hono {
   const app = new Hono();
   app.onError((err, c) => {
     if (err instanceof KilnError) return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
-    console.error('[kiln-spawner] unhandled', err);
+    if (deps.log) deps.log('error', `unhandled error in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    else console.error('[kiln-spawner] unhandled', err);
     return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the spawner log' } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
@@ -56,6 +63,11 @@ export function createControlApi(deps: ControlDeps): Hono {
       uptime_s: Math.round((deps.now() - deps.startedAt) / 1000), workers: supervisor.workers.size,
     }, redis === 'ok' ? 200 : 503);
   });
+
+  if (deps.workerLogs) {
+    const { config, token, redis, keys, workerLogs } = deps;
+    app.route('/', createWorkerLogsApi({ token, stateDir: config.stateDir, hostId: config.hostId, redis, keys, workerLogs, isLive: (id) => supervisor.workers.has(id) }));
+  }
 
   app.get('/workers/status', async (c) => c.json(await readWorkersStatus(deps.redis, deps.keys)));
 

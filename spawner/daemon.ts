@@ -4,10 +4,12 @@
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
+import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/logger';
 import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { createControlApi } from './control-api';
@@ -19,14 +21,16 @@ import { createRecovery } from './recovery';
 import { checkRedisSafety } from './redis-safety';
 import { createSupervisor } from './supervisor';
 import { ensureToken } from './token';
+import { createWorkerLogs } from './worker-logs';
 
-export type Logger = (level: 'info' | 'warn' | 'error', message: string) => void;
+/** The spawner's console: LOG_LEVEL / LOG_FORMAT lines on stderr. */
+export const consoleLogger = (config: Pick<SpawnerConfig, 'logLevel' | 'logFormat'>): Logger =>
+  createLogger({ component: 'spawner', level: config.logLevel, format: config.logFormat, now: Date.now, write: (line) => process.stderr.write(`${line}\n`) });
 
-export const stderrLogger: Logger = (level, message) => {
-  process.stderr.write(`${new Date().toISOString()} ${level} [spawner] ${message}\n`);
-};
-
-export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLogger) {
+/** `logTo`: a Logger, or a bare function that receives every line (tests); default: the console. */
+export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn = consoleLogger(config)) {
+  const logger: Logger = typeof logTo === 'function' ? loggerFromFn(logTo) : logTo;
+  const log: LogFn = logger.log;
   const token = ensureToken(config.stateDir, config.token);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true, connectionName: `kiln-spawner-${config.hostId}` });
   redis.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
@@ -40,7 +44,8 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   const discovered = discoverGpus(config.gpusOverride);
   const gpus = createGpuAllocator(discovered.gpus);
   log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
-  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log });
+  const workerLogs = createWorkerLogs({ dir: join(config.stateDir, 'logs', 'workers'), maxBytes: config.workerLogMaxBytes, now, log });
+  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log, workerLogs });
   const publishHost = () =>
     redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), heartbeat: now() }));
   await publishHost();
@@ -73,7 +78,7 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   gatewayRedis.on('error', (err: Error) => log('warn', `redis (gateway): ${err.message}`));
   const app = new Hono();
   app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
-  app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now }));
+  app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now, log, workerLogs }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
@@ -86,6 +91,7 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   reconciler.start();
+  workerLogs.start();
   log('info', `listening on http://${config.host}:${port} (redis ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}, prefix ${config.prefix})`);
 
   let stopping: Promise<void> | undefined;
@@ -96,11 +102,15 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
     reconciler,
     redis,
     keys,
+    workerLogs,
+    /** The spawner's console (LOG_LEVEL / LOG_FORMAT). */
+    logger,
     /** Drain workers within graceMs, then stop them, and close everything. */
     stop(graceMs = config.drainGraceMs): Promise<void> {
       stopping ??= (async () => {
         await reconciler.stop();
         await supervisor.stopAll(graceMs, 'spawner shutdown');
+        await workerLogs.stop();
         await new Promise<void>((r) => server.close(() => r()));
         redis.disconnect();
         gatewayRedis.disconnect();

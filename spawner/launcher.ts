@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { LogStream, OutputSink } from './worker-log-file';
 
 export interface LaunchSpec {
   script: string;
@@ -13,6 +15,8 @@ export interface LaunchSpec {
   env: Record<string, string>;
   /** Node flags for the worker (KILN_WORKER_NODE_FLAGS: profiling, inspecting); none by default. */
   nodeFlags?: string[];
+  /** Where every line of the worker's stdout and stderr goes (its log file); stdout is discarded without one. */
+  output?: OutputSink;
 }
 
 export interface WorkerProcess {
@@ -27,7 +31,7 @@ export interface WorkerProcess {
   isAlive(): boolean;
 }
 
-/** Variables a worker may inherit from the spawner; nothing else (no secrets) passes. */
+/** Variables a worker may inherit from the spawner; nothing else (no secrets) passes. LOG_LEVEL and LOG_FORMAT come from the spawner's config. */
 const ENV_ALLOW = ['KILN_WORKER_DEBUG', 'PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'USER', 'SYSTEMROOT', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'LD_LIBRARY_PATH', 'CUDA_HOME'];
 
 export function allowedEnv(from: NodeJS.ProcessEnv): Record<string, string> {
@@ -94,33 +98,89 @@ export function treeRssBytes(rootPid: number): number {
   return total;
 }
 
+/** Longest partial line kept while waiting for its newline; beyond it, the piece is a line of its own. */
+const MAX_PARTIAL = 16_384;
+
+/** Calls `onLine` for each line of a child's pipe; `end()` flushes an unterminated last line. */
+function lineSplitter(stream: Readable | null, onLine: (line: string) => void): { end(): void; partial(): string } {
+  let partial = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    if (partial.length > MAX_PARTIAL) {
+      lines.push(partial);
+      partial = '';
+    }
+    for (const line of lines) onLine(line);
+  });
+  stream?.on('error', () => {});
+  return {
+    end() {
+      if (partial) onLine(partial);
+      partial = '';
+    },
+    partial: () => partial,
+  };
+}
+
 export function launchWorker(spec: LaunchSpec, onStderrLine?: (line: string) => void): WorkerProcess {
+  const out = spec.output;
   const child = fork(spec.script, spec.args, {
     cwd: spec.cwd,
     env: spec.env,
     detached: true,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', out ? 'pipe' : 'ignore', 'pipe', 'ipc'],
     serialization: 'json',
     // never inherit the parent's loader flags (tsx, vitest): a worker starts as plain compiled JS
     execArgv: spec.nodeFlags ?? [],
   });
   const tail: string[] = [];
-  let partial = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      tail.push(line);
-      if (tail.length > 50) tail.shift();
-      onStderrLine?.(line);
+  const toFile = (stream: LogStream, line: string) => {
+    try {
+      out?.write(stream, line);
+    } catch {
+      // a log file never breaks the spawner
     }
+  };
+  const stdout = lineSplitter(child.stdout, (line) => toFile('stdout', line));
+  const stderr = lineSplitter(child.stderr, (line) => {
+    tail.push(line);
+    if (tail.length > 50) tail.shift();
+    toFile('stderr', line);
+    onStderrLine?.(line);
   });
+  if (out) {
+    // The file closes once both pipes are drained ('close'), or a few seconds after the
+    // exit when something else still holds a pipe open.
+    let closing = false;
+    const closeFile = (note: string) => {
+      if (closing) return;
+      closing = true;
+      stdout.end();
+      stderr.end();
+      toFile('spawner', note);
+      void out.close().catch(() => undefined);
+    };
+    const exitNote = (code: number | null, signal: string | null) => `worker process exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+    child.once('close', (code, signal) => closeFile(exitNote(code, signal)));
+    child.once('exit', (code, signal) => {
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        closeFile(exitNote(code, signal));
+      }, 5000).unref();
+    });
+    child.once('error', (err) => {
+      if (child.pid === undefined) closeFile(`worker process could not start: ${err.message}`);
+    });
+  }
   const pid = child.pid ?? -1;
   let peak = 0;
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('exit', (code, signal) => {
-      if (partial) tail.push(partial);
+      const last = stderr.partial();
+      if (last) tail.push(last);
       // grandchildren the worker left behind go with its group
       if (pid > 0) signalGroup(pid, 'SIGKILL');
       resolve({ code, signal });

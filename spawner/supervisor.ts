@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
 import type { JobStore } from '../core/job-store';
+import type { LogFn } from '../core/logger';
 import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
@@ -17,6 +18,8 @@ import { exitJobError, recordExit } from './exit-record';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
 import { workerBoot } from './worker-boot';
+import { logJobFailed, logWorkerExit, logWorkerReady } from './worker-console';
+import type { WorkerLogs } from './worker-logs';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping';
 
@@ -48,8 +51,10 @@ export interface SupervisorDeps {
   store: JobStore;
   breaker: Breaker;
   now(): number;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log: LogFn;
   gpus: GpuAllocator;
+  /** Each worker's stdout/stderr go to a file here; without it stdout is discarded. */
+  workerLogs?: WorkerLogs;
   onExit?(w: ManagedWorker, info: ExitInfo): void;
   onReady?(w: ManagedWorker): void;
 }
@@ -102,8 +107,9 @@ export function createSupervisor(deps: SupervisorDeps) {
         if (w.state === 'starting') w.state = 'ready';
         w.readyAt = now;
         w.lastActivity = now;
-        void redis.hset(keys.worker(w.id), { ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }) }).catch(() => {});
-        emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version });
+        void redis.hset(keys.worker(w.id), { ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }), ...(msg.warning && { warning: msg.warning }) }).catch(() => {});
+        emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version, ...(msg.warning && { warning: msg.warning }) });
+        logWorkerReady(deps.log, w, msg, now - w.createdAt);
         deps.onReady?.(w);
         break;
       case 'failed-to-start':
@@ -119,6 +125,9 @@ export function createSupervisor(deps: SupervisorDeps) {
         emit(w, 'draining', { reason: msg.reason });
         break;
       case 'draining':
+        break;
+      case 'job-failed':
+        logJobFailed(deps.log, w, msg);
         break;
     }
   }
@@ -145,8 +154,8 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
     rmSync(w.workdir, { recursive: true, force: true });
     const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
+    logWorkerExit(deps.log, w, info, message);
     if (unexpected) {
-      deps.log('warn', `${w.id} ${message}${info.stderrTail.length ? `; stderr tail:\n  ${info.stderrTail.slice(-5).join('\n  ')}` : ''}`);
       deps.breaker.recordExit(w.type, info.uptimeMs, reason.kind === 'failed-to-start', message, now);
     } else if (info.uptimeMs >= deps.breaker.opts.youngMs) {
       deps.breaker.recordStable(w.type);
@@ -155,9 +164,19 @@ export function createSupervisor(deps: SupervisorDeps) {
     deps.onExit?.(w, info);
   }
 
+  /** Types last logged as errored: the console gets one line per change, not per publish. */
+  const erroredTypes = new Set<string>();
+
   async function publishTypeState(type: string): Promise<void> {
     const s = deps.breaker.state(type);
-    if (s.errored && s.reason) await redis.hset(keys.typeState(), type, `errored: ${s.reason}`);
+    const errored = Boolean(s.errored && s.reason);
+    if (errored !== erroredTypes.has(type)) {
+      if (errored) erroredTypes.add(type);
+      else erroredTypes.delete(type);
+      if (errored) deps.log('error', `worker type ${type} errored: ${s.reason}`, { worker_type: type, state: 'errored' });
+      else deps.log('info', `worker type ${type} recovered: a worker ran stably`, { worker_type: type, state: 'ok' });
+    }
+    if (errored) await redis.hset(keys.typeState(), type, `errored: ${s.reason}`);
     else await redis.hdel(keys.typeState(), type);
   }
 
@@ -177,11 +196,13 @@ export function createSupervisor(deps: SupervisorDeps) {
     const gpu = gpuEnv(deps.gpus, id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true });
-    const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg)) };
+    const env = { ...allowedEnv(process.env), ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg)) };
     let proc: WorkerProcess;
+    const output = deps.workerLogs?.open(id);
     try {
-      proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env, nodeFlags: config.workerNodeFlags });
+      proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env, nodeFlags: config.workerNodeFlags, output });
     } catch (err) {
+      void output?.close();
       deps.gpus.release(id);
       throw err;
     }
@@ -196,7 +217,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     proc.child.on('message', (m) => onMessage(w, m));
     emit(w, 'starting', { pid: proc.pid });
     recordWorker(w).catch((err: unknown) => deps.log('error', `could not record worker ${id} in Redis: ${String(err)}`));
-    deps.log('info', `started ${id} (pid ${proc.pid})`);
+    deps.log('info', `started ${id}`, { worker_id: id, worker_type: type, pid: proc.pid });
     return w;
   }
 

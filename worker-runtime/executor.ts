@@ -26,6 +26,8 @@ export interface ReadyInfo {
   python?: string;
   cuda?: boolean;
   gpus?: number;
+  /** Set when the framework's version does not match the type's and the policy is "warn". */
+  warning?: string;
 }
 
 export interface Executor {

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
+import { createLogger, type LogLevel, type LogFn, parseLogFormat, parseLogLevel } from '../core/logger';
 import { spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
 import { type Executor, ExecutorStartError } from './executor';
 import { builtinFunctions } from './functions/builtins';
@@ -20,10 +21,35 @@ import { createWorker } from './worker';
 const EXIT_FAILED_TO_START = 78;
 const EXIT_ABANDONED = 75;
 
-function log(level: 'info' | 'warn' | 'error', message: string): void {
-  if (level === 'info' && !process.env.KILN_WORKER_DEBUG) return;
-  process.stderr.write(`${new Date().toISOString()} ${level} [worker ${process.pid}] ${message}\n`);
+/**
+ * LOG_LEVEL and LOG_FORMAT come from the spawner's config (KILN_WORKER_DEBUG=1 is kept
+ * as an alias of LOG_LEVEL=debug). Lines go to stderr, which the spawner writes to
+ * this worker's log file. A bad value is reported once and the default used: the
+ * spawner has validated its own already.
+ */
+function workerLogger(env: NodeJS.ProcessEnv): LogFn {
+  const problems: string[] = [];
+  const parse = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      problems.push((err as Error).message);
+      return fallback;
+    }
+  };
+  const debug = env.KILN_WORKER_DEBUG && !['0', 'false', 'no', 'off'].includes(env.KILN_WORKER_DEBUG.toLowerCase());
+  const level: LogLevel = debug ? 'debug' : parse(() => parseLogLevel(env.LOG_LEVEL), 'info');
+  const format = parse(() => parseLogFormat(env.LOG_FORMAT), 'text');
+  const id = /^--kiln-worker=(.+)$/.exec(process.argv[2] ?? '')?.[1];
+  const logger = createLogger({
+    component: 'worker', level, format, now: Date.now, fields: { ...(id && { worker_id: id }), pid: process.pid },
+    write: (line) => process.stderr.write(`${line}\n`),
+  });
+  for (const p of problems) logger.warn(p);
+  return logger.log;
 }
+
+const log = workerLogger(process.env);
 
 function send(msg: WorkerToSpawner): void {
   if (process.connected) process.send?.(msg);
@@ -56,7 +82,7 @@ async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
     versionPolicy: boot.version_policy,
     cancelGraceMs: boot.cancel_grace_ms,
     onStderr: (line: string) => process.stderr.write(`${line}\n`),
-    onLog: (level, message) => log(level === 'debug' ? 'info' : level, `[runner] ${message}`),
+    onLog: (level, message) => log(level, `[runner] ${message}`),
   });
 }
 
@@ -109,6 +135,9 @@ async function main(): Promise<void> {
     boot, redis, blocking, store, executor, log, logs,
     abandonAfterMs: boot.framework === 'node' ? boot.cancel_grace_ms : boot.cancel_grace_ms + 2000,
     now: Date.now,
+    onJobFailed({ job, error, outcome }) {
+      send({ v: 1, type: 'job-failed', job_id: job.id, outcome, error_type: error.type, message: error.message.slice(0, 2000), attempt: job.attempts, max_attempts: job.max_attempts });
+    },
     abandon(reason) {
       log('error', `${reason}; exiting so the spawner replaces this worker`);
       send({ v: 1, type: 'replace-me', reason });
@@ -120,6 +149,7 @@ async function main(): Promise<void> {
     const msg = spawnerToWorkerSchema.safeParse(raw);
     if (!msg.success) return log('warn', `ignored a malformed message from the spawner: ${msg.error.message}`);
     if (msg.data.type === 'drain') {
+      log('info', `draining: ${worker.running.size} job(s) running`);
       send({ v: 1, type: 'draining', running: worker.running.size });
       void worker.drain().then(async () => {
         await executor.stop();
@@ -138,7 +168,8 @@ async function main(): Promise<void> {
 
   await redis.ping();
   const runnerPid = 'pid' in executor && typeof executor.pid === 'function' ? (executor.pid() as number | undefined) : undefined;
-  send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(runnerPid && { runner_pid: runnerPid }), ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }) });
+  send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(runnerPid && { runner_pid: runnerPid }), ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }), ...(ready.warning && { warning: ready.warning }) });
+  log('info', `ready: ${ready.framework} ${ready.version}`);
   const loop = worker.start();
   // Cancel requests arrive over pub/sub (a third connection, opened after the worker is ready).
   const sub = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false });

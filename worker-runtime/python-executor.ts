@@ -124,7 +124,10 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         if (m.gpus !== undefined) info.gpus = m.gpus;
         const problem = versionProblem(info);
         if (problem && o.versionPolicy === 'enforce') return fail('VERSION_MISMATCH', problem);
-        if (problem) log('warn', problem);
+        if (problem) {
+          log('warn', problem);
+          info.warning = problem;
+        }
         settled = true;
         clearTimeout(timer);
         r.ready = info;

@@ -30,6 +30,8 @@ export interface WorkerDeps {
    * it gets longer here than an in-process Node function.
    */
   abandonAfterMs: number;
+  /** Told when a job did not succeed (rare; success is never reported this way). Must not throw. */
+  onJobFailed?(failure: { job: JobRecord; error: JobError; outcome: 'retrying' | 'failed' | 'cancelled' | 'timeout' }): void;
 }
 
 interface Running {
@@ -129,6 +131,17 @@ export function createWorker(deps: WorkerDeps) {
     return { ctx, settle };
   }
 
+  /** What the job's failure became ('' when it was no longer this worker's to record). */
+  function reportFailure(job: JobRecord, error: JobError, status: 'failed' | 'queued' | 'delayed' | 'cancelled' | ''): void {
+    if (!status || !deps.onJobFailed) return;
+    const outcome = status === 'queued' || status === 'delayed' ? 'retrying' : status === 'cancelled' ? 'cancelled' : error.type === 'timeout' ? 'timeout' : 'failed';
+    try {
+      deps.onJobFailed({ job, error, outcome });
+    } catch (err) {
+      deps.log('warn', `reporting the failure of ${job.id}: ${String(err)}`);
+    }
+  }
+
   function toFailure(err: unknown, signal: AbortSignal): { error: JobError; retryable: boolean } {
     if (signal.aborted) {
       const reason = signal.reason as Partial<JobError> | undefined;
@@ -175,11 +188,13 @@ export function createWorker(deps: WorkerDeps) {
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
       const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
       await Promise.all([settle(), deps.logs.flush(job.id)]); // a failed run keeps its progress (and metrics) and its log up to the failure
-      await store
+      const status = await store
         .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id, at: deps.now() }, { retryable, backoffMs: wait, now: deps.now() })
         .catch((e: unknown) => {
           deps.log('error', `could not record the failure of ${job.id}: ${String(e)}`);
+          return undefined;
         });
+      if (status) reportFailure(job, error, status);
     } finally {
       if (timer) clearTimeout(timer);
       running.delete(job.id);

@@ -1,8 +1,19 @@
 import { z } from 'zod';
 
+/** What became of a job that did not succeed (the worker tells the spawner on failures only). */
+export const JOB_FAILURE_OUTCOMES = ['retrying', 'failed', 'cancelled', 'timeout'] as const;
+
 /** Messages a worker sends its spawner over the IPC channel (version 1). */
 export const workerToSpawnerSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), type: z.literal('ready'), pid: z.number(), framework: z.string(), version: z.string(), python: z.string().optional(), cuda: z.boolean().optional(), runner_pid: z.number().optional() }),
+  z.object({
+    v: z.literal(1), type: z.literal('ready'), pid: z.number(), framework: z.string(), version: z.string(), python: z.string().optional(), cuda: z.boolean().optional(), runner_pid: z.number().optional(),
+    /** version_policy "warn" and the framework's version does not match the type's. */
+    warning: z.string().optional(),
+  }),
+  z.object({
+    v: z.literal(1), type: z.literal('job-failed'), job_id: z.string(), outcome: z.enum(JOB_FAILURE_OUTCOMES),
+    error_type: z.string(), message: z.string(), attempt: z.number().int().nonnegative(), max_attempts: z.number().int().nonnegative().optional(),
+  }),
   z.object({ v: z.literal(1), type: z.literal('failed-to-start'), code: z.string(), message: z.string() }),
   z.object({ v: z.literal(1), type: z.literal('draining'), running: z.number() }),
   z.object({ v: z.literal(1), type: z.literal('replace-me'), reason: z.string() }),

@@ -31,6 +31,8 @@ export const workerRecordSchema = z.object({
   stderr_tail: z.string().optional(),
   peak_rss_mb: z.string().optional(),
   exited_at: num.optional(),
+  /** A version-policy "warn" mismatch the worker reported when it became ready. */
+  warning: z.string().optional(),
 });
 export type WorkerRecord = z.infer<typeof workerRecordSchema>;
 
@@ -53,6 +55,7 @@ export function workerView(w: WorkerRecord): Record<string, unknown> {
     runner_pid: w.runner_pid ?? null,
     last_heartbeat: w.last_heartbeat === undefined ? null : new Date(w.last_heartbeat).toISOString(),
     status_reason: w.status_reason ?? null,
+    warning: w.warning ?? null,
     ...(w.status === 'exited' && {
       exit: {
         reason: w.exit_reason ?? null,

@@ -41,7 +41,12 @@ export async function startSpawnerProcess(env: Record<string, string>): Promise<
   const proc = spawn(process.execPath, [join(ROOT, 'dist', 'cli.mjs'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const log: string[] = [];
   proc.stderr?.setEncoding('utf8');
-  proc.stderr?.on('data', (d: string) => log.push(...d.split('\n').filter(Boolean)));
+  let partial = '';
+  proc.stderr?.on('data', (d: string) => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop() ?? '';
+    log.push(...lines.filter(Boolean));
+  });
   const url = `http://127.0.0.1:${env.SPAWNER_PORT}`;
   const until = Date.now() + 15_000;
   for (;;) {

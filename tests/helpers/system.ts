@@ -47,7 +47,7 @@ export async function startSystem(redisServer: RedisServer, opts: {
     : base.types;
   const config: SpawnerConfig = { ...base, types, reconcileMs: 100, heartbeatMs: 500, killGraceMs: 1000, drainGraceMs: 5000, hostId: `test-${prefix}`, ...opts.spawner };
   const logs: string[] = [];
-  const spawner = await startSpawner(config, (level, m) => logs.push(`${level} ${m}`));
+  const spawner = await startSpawner(config, (level, m, fields) => logs.push(`${level} ${m}${fields ? ` ${JSON.stringify(fields)}` : ''}`));
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 3 });
   redis.on('error', () => {});
   const api = createTestApi({
