@@ -8,8 +8,8 @@ import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
 import { redisHealth } from '../core/health';
 import type { Keys } from '../core/keys';
-import { workersStatusView } from '../core/schemas/worker';
-import { parseWorkers } from '../core/worker-store';
+import { createIoredisPort } from '../core/ioredis-port';
+import { readWorkersStatus } from '../core/worker-status';
 import type { SpawnerConfig } from './config';
 import type { Supervisor } from './supervisor';
 import { tokenMatches } from './token';
@@ -22,15 +22,6 @@ export interface ControlDeps {
   supervisor: Supervisor;
   startedAt: number;
   now(): number;
-}
-
-export async function readWorkersStatus(redis: Redis, keys: Keys) {
-  const ids = await redis.smembers(keys.workers());
-  const pipe = redis.pipeline();
-  for (const id of ids) pipe.hgetall(keys.worker(id));
-  const hashes = ((await pipe.exec()) ?? []).map(([, h]) => (h ?? {}) as Record<string, string>);
-  const typeState = await redis.hgetall(keys.typeState());
-  return { ...workersStatusView(parseWorkers(hashes)), type_state: typeState };
 }
 
 export function createControlApi(deps: ControlDeps): Hono {
@@ -57,7 +48,8 @@ export function createControlApi(deps: ControlDeps): Hono {
     }, redis === 'ok' ? 200 : 503);
   });
 
-  app.get('/workers/status', async (c) => c.json(await readWorkersStatus(deps.redis, deps.keys)));
+  const port = createIoredisPort(deps.redis);
+  app.get('/workers/status', async (c) => c.json(await readWorkersStatus(port, deps.keys, deps.now())));
 
   app.get('/workers/types', (c) => c.json({ types: deps.config.types }));
 

@@ -12,6 +12,8 @@ import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { createControlApi } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
+import { createSpawnerMetrics } from './metrics';
+import { metricsRoute } from './metrics-route';
 import { createReconciler } from './reconciler';
 import { createRedisGateway } from './redis-gateway';
 import { createResourceWatch } from './resources';
@@ -40,11 +42,12 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   const discovered = discoverGpus(config.gpusOverride);
   const gpus = createGpuAllocator(discovered.gpus);
   log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
-  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log });
+  const metrics = createSpawnerMetrics({ redis, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
+  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log, metrics: metrics.sink });
   const publishHost = () =>
-    redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), heartbeat: now() }));
+    redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
   await publishHost();
-  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.workers.has(id) });
+  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.workers.has(id), metrics: metrics.sink });
 
   // Tell APIs which worker types exist (enqueue refuses others).
   const registry = redis.multi();
@@ -73,6 +76,7 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   gatewayRedis.on('error', (err: Error) => log('warn', `redis (gateway): ${err.message}`));
   const app = new Hono();
   app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
+  app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
   app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {

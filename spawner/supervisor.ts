@@ -16,6 +16,7 @@ import type { SpawnerConfig } from './config';
 import { exitJobError, recordExit } from './exit-record';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
+import type { WorkerMetricsSink } from './metrics';
 import { workerBoot } from './worker-boot';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping';
@@ -52,6 +53,8 @@ export interface SupervisorDeps {
   gpus: GpuAllocator;
   onExit?(w: ManagedWorker, info: ExitInfo): void;
   onReady?(w: ManagedWorker): void;
+  /** Where worker starts, stats reports, lost jobs and spawn failures are counted (GET /metrics). */
+  metrics?: WorkerMetricsSink;
 }
 
 export type EnsureResult = { action: 'existing' | 'started' | 'at_capacity' | 'backing_off' | 'waiting_for_gpu'; worker_id: string | null; reason?: string };
@@ -102,8 +105,11 @@ export function createSupervisor(deps: SupervisorDeps) {
         if (w.state === 'starting') w.state = 'ready';
         w.readyAt = now;
         w.lastActivity = now;
-        void redis.hset(keys.worker(w.id), { ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }) }).catch(() => {});
+        void redis.hset(keys.worker(w.id), {
+          ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }), ...(msg.timings && { boot_timings: JSON.stringify(msg.timings) }),
+        }).catch((err: unknown) => deps.log('warn', `could not record that ${w.id} is ready: ${String(err)}`));
         emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version });
+        deps.metrics?.workerReady(w.type, (msg.timings?.ready_ms ?? now - w.createdAt) / 1000);
         deps.onReady?.(w);
         break;
       case 'failed-to-start':
@@ -117,6 +123,9 @@ export function createSupervisor(deps: SupervisorDeps) {
         w.endReason ??= { kind: 'stopped', by: `recycle: ${msg.reason}` };
         void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
         emit(w, 'draining', { reason: msg.reason });
+        break;
+      case 'stats':
+        deps.metrics?.workerStats(w.type, msg);
         break;
       case 'draining':
         break;
@@ -139,26 +148,22 @@ export function createSupervisor(deps: SupervisorDeps) {
     try {
       const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now, forget: false });
       if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
+      deps.metrics?.jobsLost(w.type, r.requeued + r.failed);
       await recordExit(redis, keys, w, info, message, now);
     } catch (err) {
       deps.log('error', `could not requeue the jobs of ${w.id}: ${String(err)}; the lease sweep will`);
     }
     rmSync(w.workdir, { recursive: true, force: true });
     const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
+    if (reason.kind === 'failed-to-start') deps.metrics?.spawnFailure(w.type, reason.code.toLowerCase());
+    else if (reason.kind === 'crashed' && w.readyAt === undefined) deps.metrics?.spawnFailure(w.type, 'crashed_before_ready');
     if (unexpected) {
       deps.log('warn', `${w.id} ${message}${info.stderrTail.length ? `; stderr tail:\n  ${info.stderrTail.slice(-5).join('\n  ')}` : ''}`);
       deps.breaker.recordExit(w.type, info.uptimeMs, reason.kind === 'failed-to-start', message, now);
     } else if (info.uptimeMs >= deps.breaker.opts.youngMs) {
       deps.breaker.recordStable(w.type);
     }
-    await publishTypeState(w.type).catch(() => {});
     deps.onExit?.(w, info);
-  }
-
-  async function publishTypeState(type: string): Promise<void> {
-    const s = deps.breaker.state(type);
-    if (s.errored && s.reason) await redis.hset(keys.typeState(), type, `errored: ${s.reason}`);
-    else await redis.hdel(keys.typeState(), type);
   }
 
   const firstLeaseMs = (cfg: WorkerTypeConfig) => config.leaseMs + Math.max(10_000, cfg.startup_time * 3000);
@@ -177,12 +182,14 @@ export function createSupervisor(deps: SupervisorDeps) {
     const gpu = gpuEnv(deps.gpus, id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true });
-    const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg)) };
+    const spawnedAt = performance.timeOrigin + performance.now();
+    const env = { ...allowedEnv(process.env), ...gpu.env, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)) };
     let proc: WorkerProcess;
     try {
       proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env, nodeFlags: config.workerNodeFlags });
     } catch (err) {
       deps.gpus.release(id);
+      deps.metrics?.spawnFailure(type, 'launch_error');
       throw err;
     }
     const now = deps.now();
@@ -263,7 +270,6 @@ export function createSupervisor(deps: SupervisorDeps) {
     typeConfig,
     start,
     stop,
-    publishTypeState,
     ensure(type: string): EnsureResult {
       const cfg = typeConfig(type);
       const existing = serving(type)[0];

@@ -17,6 +17,8 @@ export interface ReadyInfo {
   python?: string;
   cuda?: boolean;
   gpus?: number;
+  /** How long the runner's framework import took (Python types), ms. */
+  importMs?: number;
 }
 
 export interface Executor {

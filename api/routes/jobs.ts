@@ -91,11 +91,8 @@ export function jobRoutes(deps: AppDeps): Hono {
     const job = await store.get(id);
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);
     const view = jobView(job);
-    if (job.status === 'queued') {
-      const state = await deps.redis.hgetall(deps.keys.typeState());
-      const reason = state[job.type];
-      if (reason) view.waiting_reason = reason;
-    }
+    // why a queued job waits, as its type's spawners published it (null: nothing holds it back)
+    view.waiting_reason = job.status === 'queued' ? (await deps.redis.hgetall(deps.keys.typeState()))[job.type] ?? null : null;
     return c.json(view);
   });
 
