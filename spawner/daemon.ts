@@ -47,7 +47,7 @@ export async function startSpawner(config: SpawnerConfig, log: Logger = stderrLo
   const publishHost = () =>
     redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
   await publishHost();
-  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.workers.has(id), metrics: metrics.sink });
+  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.owns(id), metrics: metrics.sink });
 
   // Tell APIs which worker types exist (enqueue refuses others).
   const registry = redis.multi();

@@ -63,6 +63,8 @@ export function createSupervisor(deps: SupervisorDeps) {
   const { config, redis, store } = deps;
   const keys = store.keys;
   const workers = new Map<string, ManagedWorker>();
+  /** Workers whose exit is being handled (jobs requeued, record written): still ours, not the lease sweep's. */
+  const exiting = new Set<string>();
 
   const ofType = (type: string) => [...workers.values()].filter((w) => w.type === type);
   const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
@@ -133,6 +135,7 @@ export function createSupervisor(deps: SupervisorDeps) {
   }
 
   async function onExit(w: ManagedWorker, code: number | null, signal: string | null): Promise<void> {
+    exiting.add(w.id);
     workers.delete(w.id);
     deps.gpus.release(w.id);
     const now = deps.now();
@@ -152,6 +155,8 @@ export function createSupervisor(deps: SupervisorDeps) {
       await recordExit(redis, keys, w, info, message, now);
     } catch (err) {
       deps.log('error', `could not requeue the jobs of ${w.id}: ${String(err)}; the lease sweep will`);
+    } finally {
+      exiting.delete(w.id);
     }
     rmSync(w.workdir, { recursive: true, force: true });
     const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
@@ -263,6 +268,8 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   return {
     workers,
+    /** Whether this spawner runs the worker, or is still handling its exit. */
+    owns: (id: string) => workers.has(id) || exiting.has(id),
     refresh,
     startForDemand,
     ofType,

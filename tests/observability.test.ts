@@ -132,7 +132,7 @@ describe('status that explains itself, and the metrics behind it', () => {
     expect(waiting.waiting_reason).toBe(reason);
     expect(waiting.timings).toEqual({ queue_wait_ms: null, run_ms: null, cold_start: null });
     // the spawner answers the same shape
-    const fromSpawner = await (await fetch(`${sys.spawner.url}/workers/status`, { headers: { authorization: `Bearer ${sys.spawner.token}` } })).json();
+    const fromSpawner = (await (await fetch(`${sys.spawner.url}/workers/status`, { headers: { authorization: `Bearer ${sys.spawner.token}` } })).json()) as { types: Record<string, unknown> };
     expect(fromSpawner.types.one).toMatchObject({ queued: 1, running: 1, waiting_reason: reason });
 
     // the queue depth a KEDA-style autoscaler reads is the queued count
