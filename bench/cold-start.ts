@@ -1,7 +1,8 @@
 /**
  * Cold start: submit a job while no worker of its type exists, until the job is
  * running (its started_at, stamped by the worker when it claims it). 20 runs per
- * type; prints median and p90. Types: node (default), or pass names:
+ * type; prints median and p90, and the median of each phase as the job's
+ * `timings.cold_start` reports it. Types: node (default), or pass names:
  *   npm run bench:cold -- node sklearn
  */
 import { readFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ const body = (type: string) => (type === 'node' ? { function: 'echo', input: {} 
 try {
   for (const type of types) {
     const samples: number[] = [];
+    const phases: Record<string, number[]> = { queue_wait_ms: [], spawn_ms: [], runtime_ready_ms: [], framework_import_ms: [], total_ms: [], run_ms: [] };
     for (let i = 0; i < RUNS; i++) {
       await sys.spawner.supervisor.stopAll(0, 'bench');
       const t0 = Date.now();
@@ -41,7 +43,13 @@ try {
         return j.started_at && j;
       }, 30_000);
       samples.push(new Date(job.started_at).getTime() - t0);
-      await sys.waitFor('job end', async () => ['succeeded', 'failed'].includes((await sys.job(r.body.job_id)).status), 30_000);
+      const done = await sys.waitFor('job end', async () => {
+        const j = await sys.job(r.body.job_id);
+        return ['succeeded', 'failed'].includes(j.status) && j;
+      }, 30_000);
+      const t = done.timings as { queue_wait_ms: number; run_ms: number; cold_start: Record<string, number | null> | null };
+      if (!t.cold_start) throw new Error(`job ${r.body.job_id} has no cold_start timings: ${JSON.stringify(t)}`);
+      for (const [k, v] of Object.entries({ ...t.cold_start, queue_wait_ms: t.queue_wait_ms, run_ms: t.run_ms })) if (typeof v === 'number') phases[k]?.push(v);
     }
     const w = [...sys.spawner.supervisor.workers.values()].find((x) => x.type === type);
     const runnerPid = w ? Number((await sys.redis.hget(`{${sys.prefix}}:worker:${w.id}`, 'runner_pid')) ?? 0) : 0;
@@ -51,6 +59,8 @@ try {
       console.log(`idle RSS of the ${type} runner (pid ${runnerPid}): ${(kb / 1024).toFixed(1)} MiB; whole worker tree: ${(w!.proc.sampleRss() / 1048576).toFixed(1)} MiB`);
     }
     console.log(`cold start ${type}: median ${fmt(percentile(samples, 50))}, p90 ${fmt(percentile(samples, 90))}, min ${fmt(Math.min(...samples))} (n=${RUNS}; submit → running, no worker before)`);
+    const cells = Object.entries(phases).map(([k, v]) => `${k} ${v.length ? `${percentile(v, 50)} (p90 ${percentile(v, 90)})` : 'null'}`);
+    console.log(`  timings.cold_start of ${type} (median ms): ${cells.join(', ')}`);
   }
 } finally {
   await sys.stop();

@@ -6,7 +6,7 @@ import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as lua from './lua/scripts';
 import { flatToRecord, type RedisPort } from './redis-port';
-import { type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
+import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
 import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
 
 export interface JobStoreOptions {
@@ -121,14 +121,29 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return { jobs, nextCursor: cursor ? String(cursor) : null };
     },
 
-    /** Claims up to `count` queued jobs of a type for a worker, in priority order. */
-    async claim(type: string, workerId: string, now: number, count = 1): Promise<JobRecord[]> {
+    /**
+     * Claims up to `count` queued jobs of a type for a worker, in priority order. `coldStart`
+     * (a new worker's first claims): the claimed jobs queued before `spawnedAt` get `timings`.
+     */
+    async claim(type: string, workerId: string, now: number, count = 1, coldStart?: { spawnedAt: number; timings: ColdStart }): Promise<JobRecord[]> {
       const rows = (await redis.runScript(
         lua.claimJob,
         [keys.queue(type), keys.active(workerId), keys.worker(workerId), keys.byStatus('queued'), keys.byStatus('running'), keys.events(), keys.notify(type)],
-        [workerId, now, keys.jobPrefix, maxLen, count],
+        [workerId, now, keys.jobPrefix, maxLen, count, coldStart ? coldStart.spawnedAt : '', coldStart ? JSON.stringify(coldStart.timings) : ''],
       )) as unknown[];
       return parseJobs(rows);
+    },
+
+    /** Queued, running and delayed jobs of every registered type (one read-only script call). */
+    async typeCounts(delayedScanLimit = 10_000): Promise<Record<string, { queued: number; running: number; delayed: number }>> {
+      const flat = (await redis.runScript(lua.typeCounts, [keys.types(), keys.delayed()], [
+        keys.queue(''), keys.workersOfType(''), keys.active(''), keys.jobPrefix, delayedScanLimit,
+      ])) as unknown[];
+      const out: Record<string, { queued: number; running: number; delayed: number }> = {};
+      for (let i = 0; i + 3 < flat.length; i += 4) {
+        out[String(flat[i])] = { queued: Number(flat[i + 1]), running: Number(flat[i + 2]), delayed: Number(flat[i + 3]) };
+      }
+      return out;
     },
 
     async complete(jobId: string, workerId: string, result: unknown, now: number): Promise<boolean> {

@@ -42,6 +42,8 @@ export interface SpawnerConfig {
   handlersDir: string | undefined;
   functionsModule: string | undefined;
   strictRedis: boolean;
+  /** KILN_METRICS_OPEN: serve GET /metrics without the token (scrapers on a private network). */
+  metricsOpen: boolean;
   /** KILN_GPUS: overrides GPU discovery ("none", "0,1", or JSON). */
   gpusOverride: string | undefined;
   /** Interpreter of Python types that name none (KILN_PYTHON, default python3). */
@@ -115,6 +117,7 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     handlersDir: env.KILN_HANDLERS_DIR ? resolve(env.KILN_HANDLERS_DIR) : undefined,
     functionsModule: env.KILN_FUNCTIONS_MODULE ? resolve(env.KILN_FUNCTIONS_MODULE) : undefined,
     strictRedis: boolEnv(env, 'KILN_STRICT_REDIS', false),
+    metricsOpen: boolEnv(env, 'KILN_METRICS_OPEN', false),
     gpusOverride: env.KILN_GPUS,
     defaultPython: env.KILN_PYTHON || 'python3',
     workerNodeFlags: (env.KILN_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),

@@ -9,8 +9,8 @@ import { KilnError } from '../core/errors';
 import { redisHealth } from '../core/health';
 import type { Keys } from '../core/keys';
 import type { LogFn } from '../core/logger';
-import { workersStatusView } from '../core/schemas/worker';
-import { parseWorkers } from '../core/worker-store';
+import { createIoredisPort } from '../core/ioredis-port';
+import { readWorkersStatus } from '../core/worker-status';
 import type { SpawnerConfig } from './config';
 import type { Supervisor } from './supervisor';
 import { tokenMatches } from './token';
@@ -28,15 +28,6 @@ export interface ControlDeps {
   log?: LogFn;
   /** Serves GET /workers/:id/logs when given. */
   workerLogs?: WorkerLogs;
-}
-
-export async function readWorkersStatus(redis: Redis, keys: Keys) {
-  const ids = await redis.smembers(keys.workers());
-  const pipe = redis.pipeline();
-  for (const id of ids) pipe.hgetall(keys.worker(id));
-  const hashes = ((await pipe.exec()) ?? []).map(([, h]) => (h ?? {}) as Record<string, string>);
-  const typeState = await redis.hgetall(keys.typeState());
-  return { ...workersStatusView(parseWorkers(hashes)), type_state: typeState };
 }
 
 export function createControlApi(deps: ControlDeps): Hono {
@@ -69,7 +60,8 @@ export function createControlApi(deps: ControlDeps): Hono {
     app.route('/', createWorkerLogsApi({ token, stateDir: config.stateDir, hostId: config.hostId, redis, keys, workerLogs, isLive: (id) => supervisor.workers.has(id) }));
   }
 
-  app.get('/workers/status', async (c) => c.json(await readWorkersStatus(deps.redis, deps.keys)));
+  const port = createIoredisPort(deps.redis);
+  app.get('/workers/status', async (c) => c.json(await readWorkersStatus(port, deps.keys, deps.now())));
 
   app.get('/workers/types', (c) => c.json({ types: deps.config.types }));
 

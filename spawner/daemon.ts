@@ -14,6 +14,8 @@ import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { createControlApi } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
+import { createSpawnerMetrics } from './metrics';
+import { metricsRoute } from './metrics-route';
 import { createReconciler } from './reconciler';
 import { createRedisGateway } from './redis-gateway';
 import { createResourceWatch } from './resources';
@@ -45,11 +47,12 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const gpus = createGpuAllocator(discovered.gpus);
   log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
   const workerLogs = createWorkerLogs({ dir: join(config.stateDir, 'logs', 'workers'), maxBytes: config.workerLogMaxBytes, now, log });
-  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log, workerLogs });
+  const metrics = createSpawnerMetrics({ redis, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
+  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log, workerLogs, metrics: metrics.sink });
   const publishHost = () =>
-    redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), heartbeat: now() }));
+    redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
   await publishHost();
-  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.workers.has(id) });
+  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.owns(id), metrics: metrics.sink });
 
   // Tell APIs which worker types exist (enqueue refuses others).
   const registry = redis.multi();
@@ -78,6 +81,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   gatewayRedis.on('error', (err: Error) => log('warn', `redis (gateway): ${err.message}`));
   const app = new Hono();
   app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
+  app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
   app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now, log, workerLogs }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {

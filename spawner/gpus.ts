@@ -74,9 +74,9 @@ export function createGpuAllocator(gpus: Gpu[]) {
     },
     /** Why a GPU worker cannot start now, or undefined when it can. */
     blockedReason(count: number): string | undefined {
-      if (gpus.length === 0) return 'waiting for a GPU: this spawner has no GPU (nvidia-smi found none; KILN_GPUS overrides)';
-      if (gpus.length < count) return `waiting for a GPU: a worker needs ${count} GPUs and this host has ${gpus.length}`;
-      if (this.free() < count) return `waiting for a free GPU: all ${gpus.length} GPU(s) are held by other workers`;
+      if (gpus.length === 0) return 'no free GPU: this spawner has no GPU (nvidia-smi found none; KILN_GPUS overrides)';
+      if (gpus.length < count) return `no free GPU: a worker needs ${count} GPUs and this host has ${gpus.length}`;
+      if (this.free() < count) return `no free GPU: all ${gpus.length} GPU(s) are held by other workers`;
       return undefined;
     },
   };

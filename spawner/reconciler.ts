@@ -9,6 +9,8 @@ import type { Breaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { planScale } from './scaling';
 import type { Supervisor } from './supervisor';
+import { createTypeReasons } from './type-reasons';
+import { waitingReason } from './waiting-reason';
 
 export interface ReconcilerDeps {
   config: SpawnerConfig;
@@ -29,15 +31,18 @@ export function createReconciler(deps: ReconcilerDeps) {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let inFlight: Promise<void> | undefined;
-  /** Types whose waiting reason (no GPU…) is published in type-state. */
-  const blockedTypes = new Set<string>();
+  const typeReasons = createTypeReasons({ redis, keys });
 
   async function tick(): Promise<void> {
     await supervisor.refresh();
     const types = Object.keys(config.types);
     const pipe = redis.pipeline();
     for (const t of types) pipe.zcard(keys.queue(t));
-    const depths = ((await pipe.exec()) ?? []).map(([, n]) => Number(n ?? 0));
+    pipe.hgetall(keys.typeState());
+    const rows = (await pipe.exec()) ?? [];
+    const depths = rows.slice(0, types.length).map(([, n]) => Number(n ?? 0));
+    const published = (rows[types.length]?.[1] ?? {}) as Record<string, string>;
+    const reasons = new Map<string, string | null>();
     const now = deps.now();
     const starts: Promise<void>[] = [];
     types.forEach((type, i) => {
@@ -50,12 +55,10 @@ export function createReconciler(deps: ReconcilerDeps) {
         maxJobs: cfg.max_jobs, minWorkers: cfg.min_workers, maxWorkers: cfg.max_workers,
       });
       const blocked = plan.start > 0 ? deps.blockedReason?.(type) : undefined;
-      if (blocked) {
-        if (!blockedTypes.has(type)) void redis.hset(keys.typeState(), type, blocked).catch(() => {});
-        blockedTypes.add(type);
-      } else if (blockedTypes.delete(type)) {
-        void supervisor.publishTypeState(type).catch(() => {});
-      }
+      reasons.set(type, waitingReason({
+        queued: depths[i] ?? 0, live: all.length, servingRunning: serving.map((w) => w.running),
+        maxWorkers: cfg.max_workers, maxJobs: cfg.max_jobs, wantStart: plan.start, breaker: breaker.state(type), gpuBlocked: blocked, now,
+      }));
       if (plan.start > 0 && !stopped && !blocked && breaker.canStart(type, now)) {
         // min_workers is this host's own floor; beyond it, workers start for queued work,
         // each only if no other spawner sharing this Redis has started one for it.
@@ -80,6 +83,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
     });
     await Promise.all(starts);
+    await typeReasons.publish(published, reasons);
     await deps.extraTick?.();
   }
 
@@ -105,6 +109,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       stopped = true;
       if (timer) clearTimeout(timer);
       await inFlight;
+      await typeReasons.clear().catch((err: unknown) => deps.log('warn', `could not take back this host's waiting reasons: ${String(err)}`));
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { JobStore } from '../core/job-store';
 import type { Keys } from '../core/keys';
 import { pidAlive, signalGroup } from './launcher';
+import type { WorkerMetricsSink } from './metrics';
 
 export interface RecoveryDeps {
   redis: Redis;
@@ -18,6 +19,8 @@ export interface RecoveryDeps {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Workers this spawner runs now: never touched here. */
   isMine(workerId: string): boolean;
+  /** Counts the jobs of the workers found dead (kiln_jobs_total{outcome="lost"}). */
+  metrics?: Pick<WorkerMetricsSink, 'jobsLost'>;
 }
 
 function isOurWorkerProcess(pid: number, workerId: string): boolean {
@@ -34,6 +37,7 @@ export function createRecovery(deps: RecoveryDeps) {
   async function forget(workerId: string, type: string, message: string): Promise<void> {
     const r = await store.requeueWorker(workerId, type, { type: 'worker_lost', message, worker_id: workerId }, { now: deps.now(), forget: true });
     deps.log('warn', `${message}: requeued ${r.requeued}, failed ${r.failed} job(s) of ${workerId}`);
+    deps.metrics?.jobsLost(type, r.requeued + r.failed);
   }
 
   async function candidates(): Promise<{ id: string; hash: Record<string, string> }[]> {

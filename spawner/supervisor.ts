@@ -17,6 +17,7 @@ import type { SpawnerConfig } from './config';
 import { exitJobError, recordExit } from './exit-record';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
+import type { WorkerMetricsSink } from './metrics';
 import { workerBoot } from './worker-boot';
 import { logJobFailed, logWorkerExit, logWorkerReady } from './worker-console';
 import type { WorkerLogs } from './worker-logs';
@@ -57,6 +58,8 @@ export interface SupervisorDeps {
   workerLogs?: WorkerLogs;
   onExit?(w: ManagedWorker, info: ExitInfo): void;
   onReady?(w: ManagedWorker): void;
+  /** Where worker starts, stats reports, lost jobs and spawn failures are counted (GET /metrics). */
+  metrics?: WorkerMetricsSink;
 }
 
 export type EnsureResult = { action: 'existing' | 'started' | 'at_capacity' | 'backing_off' | 'waiting_for_gpu'; worker_id: string | null; reason?: string };
@@ -65,6 +68,8 @@ export function createSupervisor(deps: SupervisorDeps) {
   const { config, redis, store } = deps;
   const keys = store.keys;
   const workers = new Map<string, ManagedWorker>();
+  /** Workers whose exit is being handled (jobs requeued, record written): still ours, not the lease sweep's. */
+  const exiting = new Set<string>();
 
   const ofType = (type: string) => [...workers.values()].filter((w) => w.type === type);
   const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
@@ -107,9 +112,13 @@ export function createSupervisor(deps: SupervisorDeps) {
         if (w.state === 'starting') w.state = 'ready';
         w.readyAt = now;
         w.lastActivity = now;
-        void redis.hset(keys.worker(w.id), { ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }), ...(msg.warning && { warning: msg.warning }) }).catch(() => {});
+        void redis.hset(keys.worker(w.id), {
+          ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }), ...(msg.timings && { boot_timings: JSON.stringify(msg.timings) }),
+          ...(msg.warning && { warning: msg.warning }),
+        }).catch((err: unknown) => deps.log('warn', `could not record that ${w.id} is ready: ${String(err)}`));
         emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version, ...(msg.warning && { warning: msg.warning }) });
         logWorkerReady(deps.log, w, msg, now - w.createdAt);
+        deps.metrics?.workerReady(w.type, (msg.timings?.ready_ms ?? now - w.createdAt) / 1000);
         deps.onReady?.(w);
         break;
       case 'failed-to-start':
@@ -124,6 +133,9 @@ export function createSupervisor(deps: SupervisorDeps) {
         void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
         emit(w, 'draining', { reason: msg.reason });
         break;
+      case 'stats':
+        deps.metrics?.workerStats(w.type, msg);
+        break;
       case 'draining':
         break;
       case 'job-failed':
@@ -133,6 +145,7 @@ export function createSupervisor(deps: SupervisorDeps) {
   }
 
   async function onExit(w: ManagedWorker, code: number | null, signal: string | null): Promise<void> {
+    exiting.add(w.id);
     workers.delete(w.id);
     deps.gpus.release(w.id);
     const now = deps.now();
@@ -148,36 +161,39 @@ export function createSupervisor(deps: SupervisorDeps) {
     try {
       const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now, forget: false });
       if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
+      deps.metrics?.jobsLost(w.type, r.requeued + r.failed);
       await recordExit(redis, keys, w, info, message, now);
     } catch (err) {
       deps.log('error', `could not requeue the jobs of ${w.id}: ${String(err)}; the lease sweep will`);
+    } finally {
+      exiting.delete(w.id);
     }
     rmSync(w.workdir, { recursive: true, force: true });
     const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
     logWorkerExit(deps.log, w, info, message);
+    if (reason.kind === 'failed-to-start') deps.metrics?.spawnFailure(w.type, reason.code.toLowerCase());
+    else if (reason.kind === 'crashed' && w.readyAt === undefined) deps.metrics?.spawnFailure(w.type, 'crashed_before_ready');
     if (unexpected) {
       deps.breaker.recordExit(w.type, info.uptimeMs, reason.kind === 'failed-to-start', message, now);
     } else if (info.uptimeMs >= deps.breaker.opts.youngMs) {
       deps.breaker.recordStable(w.type);
     }
-    await publishTypeState(w.type).catch(() => {});
+    logTypeState(w.type);
     deps.onExit?.(w, info);
   }
 
-  /** Types last logged as errored: the console gets one line per change, not per publish. */
+  /** Types last logged as errored: the console gets one line per change, not per exit. */
   const erroredTypes = new Set<string>();
 
-  async function publishTypeState(type: string): Promise<void> {
+  /** One console line when a type turns errored or recovers (the reconciler publishes the reason). */
+  function logTypeState(type: string): void {
     const s = deps.breaker.state(type);
     const errored = Boolean(s.errored && s.reason);
-    if (errored !== erroredTypes.has(type)) {
-      if (errored) erroredTypes.add(type);
-      else erroredTypes.delete(type);
-      if (errored) deps.log('error', `worker type ${type} errored: ${s.reason}`, { worker_type: type, state: 'errored' });
-      else deps.log('info', `worker type ${type} recovered: a worker ran stably`, { worker_type: type, state: 'ok' });
-    }
-    if (errored) await redis.hset(keys.typeState(), type, `errored: ${s.reason}`);
-    else await redis.hdel(keys.typeState(), type);
+    if (errored === erroredTypes.has(type)) return;
+    if (errored) erroredTypes.add(type);
+    else erroredTypes.delete(type);
+    if (errored) deps.log('error', `worker type ${type} errored: ${s.reason}`, { worker_type: type, state: 'errored' });
+    else deps.log('info', `worker type ${type} recovered: a worker ran stably`, { worker_type: type, state: 'ok' });
   }
 
   const firstLeaseMs = (cfg: WorkerTypeConfig) => config.leaseMs + Math.max(10_000, cfg.startup_time * 3000);
@@ -196,7 +212,8 @@ export function createSupervisor(deps: SupervisorDeps) {
     const gpu = gpuEnv(deps.gpus, id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true });
-    const env = { ...allowedEnv(process.env), ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg)) };
+    const spawnedAt = performance.timeOrigin + performance.now();
+    const env = { ...allowedEnv(process.env), ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)) };
     let proc: WorkerProcess;
     const output = deps.workerLogs?.open(id);
     try {
@@ -204,6 +221,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     } catch (err) {
       void output?.close();
       deps.gpus.release(id);
+      deps.metrics?.spawnFailure(type, 'launch_error');
       throw err;
     }
     const now = deps.now();
@@ -277,6 +295,8 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   return {
     workers,
+    /** Whether this spawner runs the worker, or is still handling its exit. */
+    owns: (id: string) => workers.has(id) || exiting.has(id),
     refresh,
     startForDemand,
     ofType,
@@ -284,7 +304,6 @@ export function createSupervisor(deps: SupervisorDeps) {
     typeConfig,
     start,
     stop,
-    publishTypeState,
     ensure(type: string): EnsureResult {
       const cfg = typeConfig(type);
       const existing = serving(type)[0];

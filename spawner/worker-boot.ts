@@ -3,10 +3,12 @@ import type { WorkerBoot } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { SpawnerConfig } from './config';
 
-export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg: WorkerTypeConfig): WorkerBoot {
+/** `spawnedAt`: when the spawner forks it (ms since the epoch, sub-ms), the start of its cold-start timings. */
+export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg: WorkerTypeConfig, spawnedAt?: number): WorkerBoot {
   return {
     worker_id: id,
     worker_type: type,
+    ...(spawnedAt !== undefined && { spawned_at: spawnedAt }),
     redis_url: config.redisUrl,
     prefix: config.prefix,
     max_jobs: cfg.max_jobs,

@@ -138,7 +138,7 @@ describe('GPUs', () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await post('/jobs', { worker_type: 'fake-gpu', payload: { handler: 'gpu_env', seconds: 1.5 } }));
     const waiting = await sys.waitFor('the GPU wait reason', async () => (await sys.request('GET', '/workers/status')).body.type_state?.['fake-gpu']);
-    expect(waiting).toContain('waiting for a free GPU');
+    expect(waiting).toContain('no free GPU');
     const jobs = await Promise.all(ids.map((id) => until(id, ['succeeded'])));
     const devices = jobs.map((j) => j.result.cuda_visible_devices);
     expect(new Set(devices.slice(0, 2))).toEqual(new Set(['0', '1']));

@@ -28,6 +28,8 @@ export interface ReadyInfo {
   gpus?: number;
   /** Set when the framework's version does not match the type's and the policy is "warn". */
   warning?: string;
+  /** How long the runner's framework import took (Python types), ms. */
+  importMs?: number;
 }
 
 export interface Executor {

@@ -9,7 +9,7 @@ import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogLevel, type LogFn, parseLogFormat, parseLogLevel } from '../core/logger';
-import { spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
+import { type BootTimings, spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
 import { type Executor, ExecutorStartError } from './executor';
 import { builtinFunctions } from './functions/builtins';
 import { installJobConsole } from './job-console';
@@ -17,6 +17,9 @@ import { createJobLogWriter, logConnectionOptions } from './job-log-writer';
 import { createNodeExecutor, loadFunctions } from './node-executor';
 import { createPythonExecutor } from './python-executor';
 import { createWorker } from './worker';
+
+/** When this module began to run (ms since the epoch): every import above is loaded by now. */
+const codeStartedAt = performance.timeOrigin + performance.now();
 
 const EXIT_FAILED_TO_START = 78;
 const EXIT_ABANDONED = 75;
@@ -53,6 +56,27 @@ const log = workerLogger(process.env);
 
 function send(msg: WorkerToSpawner): void {
   if (process.connected) process.send?.(msg);
+}
+
+/** Sends, resolving once the message is written (or could not be): for the last message before an exit. */
+function sendNow(msg: WorkerToSpawner): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve();
+    process.send(msg, undefined, {}, () => resolve());
+  });
+}
+
+/** Where this worker's start went (see BootTimings); `readyAt` is now. */
+function bootTimings(boot: WorkerBoot, readyAt: number, importMs: number | undefined): BootTimings | undefined {
+  if (boot.spawned_at === undefined) return undefined;
+  const frameworkImport = boot.framework === 'node' ? null : importMs ?? null;
+  return {
+    spawn_ms: Math.round(codeStartedAt - boot.spawned_at),
+    process_ms: Math.round(performance.timeOrigin - boot.spawned_at),
+    runtime_ready_ms: Math.round(readyAt - codeStartedAt - (frameworkImport ?? 0)),
+    framework_import_ms: frameworkImport === null ? null : Math.round(frameworkImport),
+    ready_ms: Math.round(readyAt - boot.spawned_at),
+  };
 }
 
 /** The worker's environment (already allow-listed by the spawner) minus its boot description. */
@@ -131,8 +155,15 @@ async function main(): Promise<void> {
     return;
   }
 
+  let timings: BootTimings | undefined;
   const worker = createWorker({
     boot, redis, blocking, store, executor, log, logs,
+    droppedLogLines: () => logs.droppedLines(),
+    coldStart: () => timings && boot.spawned_at !== undefined ? {
+      spawnedAt: boot.spawned_at,
+      timings: { spawn_ms: timings.spawn_ms, runtime_ready_ms: timings.runtime_ready_ms, framework_import_ms: timings.framework_import_ms },
+    } : undefined,
+    reportStats: (delta) => sendNow({ v: 1, type: 'stats', ...delta }),
     abandonAfterMs: boot.framework === 'node' ? boot.cancel_grace_ms : boot.cancel_grace_ms + 2000,
     now: Date.now,
     onJobFailed({ job, error, outcome }) {
@@ -167,8 +198,9 @@ async function main(): Promise<void> {
   });
 
   await redis.ping();
+  timings = bootTimings(boot, performance.timeOrigin + performance.now(), ready.importMs);
   const runnerPid = 'pid' in executor && typeof executor.pid === 'function' ? (executor.pid() as number | undefined) : undefined;
-  send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(runnerPid && { runner_pid: runnerPid }), ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }), ...(ready.warning && { warning: ready.warning }) });
+  send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(runnerPid && { runner_pid: runnerPid }), ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }), ...(ready.warning && { warning: ready.warning }), ...(timings && { timings }) });
   log('info', `ready: ${ready.framework} ${ready.version}`);
   const loop = worker.start();
   // Cancel requests arrive over pub/sub (a third connection, opened after the worker is ready).

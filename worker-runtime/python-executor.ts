@@ -122,6 +122,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         if (m.python !== undefined) info.python = m.python;
         if (m.cuda !== undefined) info.cuda = m.cuda;
         if (m.gpus !== undefined) info.gpus = m.gpus;
+        if (m.import_ms !== undefined) info.importMs = m.import_ms;
         const problem = versionProblem(info);
         if (problem && o.versionPolicy === 'enforce') return fail('VERSION_MISMATCH', problem);
         if (problem) {

@@ -25,6 +25,7 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('ready'), framework: z.string(), version: z.string(), python: z.string().optional(),
     cuda: z.boolean().optional(), gpus: z.number().int().nonnegative().optional(), pid: z.number().optional(),
+    import_ms: z.number().nonnegative().optional(),
   }),
   z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
   z.object({

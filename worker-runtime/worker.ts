@@ -6,7 +6,8 @@
 import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
 import type { JobStore } from '../core/job-store';
-import type { JobError, JobRecord } from '../core/schemas/job';
+import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
+import type { ColdStart, JobError, JobRecord } from '../core/schemas/job';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
@@ -32,6 +33,15 @@ export interface WorkerDeps {
   abandonAfterMs: number;
   /** Told when a job did not succeed (rare; success is never reported this way). Must not throw. */
   onJobFailed?(failure: { job: JobRecord; error: JobError; outcome: 'retrying' | 'failed' | 'cancelled' | 'timeout' }): void;
+  /**
+   * This worker's own start, for the jobs that waited for it: their first claims record
+   * `cold_start` (the claim adds total_ms). Absent: no cold-start timings are recorded.
+   */
+  coldStart?(): { spawnedAt: number; timings: Omit<ColdStart, 'total_ms'> } | undefined;
+  /** Job counts since the last report, every heartbeat with news and once at drain (to the spawner). */
+  reportStats?(delta: JobStatsDelta): void | Promise<void>;
+  /** Log lines dropped so far (cumulative); each stats report carries the increase. */
+  droppedLogLines?(): number;
 }
 
 interface Running {
@@ -61,6 +71,12 @@ export function createWorker(deps: WorkerDeps) {
   let wakeSlot: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let blockedWaiting = false;
+  const stats = createJobStats(deps.droppedLogLines);
+
+  async function reportStats(): Promise<void> {
+    const delta = stats.take();
+    if (delta && deps.reportStats) await deps.reportStats(delta);
+  }
 
   const slotFreed = () => {
     const w = wakeSlot;
@@ -101,6 +117,7 @@ export function createWorker(deps: WorkerDeps) {
 
   function scheduleBeat(): void {
     heartbeat = setTimeout(() => {
+      reportStats().catch((err: unknown) => deps.log('warn', `stats report failed: ${String(err)}`));
       beat()
         .catch((err: unknown) => deps.log('warn', `heartbeat failed: ${String(err)}`))
         .finally(() => {
@@ -175,21 +192,32 @@ export function createWorker(deps: WorkerDeps) {
       }, { once: true });
     });
     let next: JobRecord[] = [];
+    const claimedAt = job.started_at ?? deps.now();
     try {
       const result = await Promise.race([execution, abandoned]);
       if (controller.signal.aborted) throw controller.signal.reason;
       await settle();
       await deps.logs.flush(job.id); // bounded: logs are complete when the job is seen finished
       // The freed slot (and any other free one) is refilled by the same script call.
-      next = await reserve(slotsToClaim(1), async (n) =>
-        (await store.completeAndClaim(job.id, boot.worker_type, boot.worker_id, result, deps.now(), n)).next);
+      next = await reserve(slotsToClaim(1), async (n) => {
+        const now = deps.now();
+        const r = await store.completeAndClaim(job.id, boot.worker_type, boot.worker_id, result, now, n);
+        if (r.recorded) stats.finished('succeeded', now - claimedAt);
+        return r.next;
+      });
     } catch (err) {
       const { error, retryable } = toFailure(err, controller.signal);
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
       const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
       await Promise.all([settle(), deps.logs.flush(job.id)]); // a failed run keeps its progress (and metrics) and its log up to the failure
+      const now = deps.now();
       const status = await store
-        .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id, at: deps.now() }, { retryable, backoffMs: wait, now: deps.now() })
+        .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id, at: now }, { retryable, backoffMs: wait, now })
+        .then((r) => {
+          const outcome: JobOutcome | undefined = r === 'failed' || r === 'cancelled' ? r : r === 'queued' || r === 'delayed' ? 'retried' : undefined;
+          if (outcome) stats.finished(outcome, now - claimedAt);
+          return r;
+        })
         .catch((e: unknown) => {
           deps.log('error', `could not record the failure of ${job.id}: ${String(e)}`);
           return undefined;
@@ -227,7 +255,17 @@ export function createWorker(deps: WorkerDeps) {
 
   function startAll(jobs: JobRecord[]): void {
     claimed += jobs.length;
-    for (const job of jobs) void runJob(job);
+    for (const job of jobs) {
+      if (job.started_at !== undefined) stats.claimed(job.started_at - (job.queued_at ?? job.created_at));
+      void runJob(job);
+    }
+  }
+
+  /** A new worker's claims, until it got its first jobs, record where its start went on them. */
+  function coldStartOf(now: number): { spawnedAt: number; timings: ColdStart } | undefined {
+    const c = claimed === 0 ? deps.coldStart?.() : undefined;
+    if (!c) return undefined;
+    return { spawnedAt: c.spawnedAt, timings: { ...c.timings, total_ms: Math.round(now - c.spawnedAt) } };
   }
 
   /** Resolves 'recycle' once the worker took its last job (max_total_jobs), else 'drained'. */
@@ -242,7 +280,10 @@ export function createWorker(deps: WorkerDeps) {
       }
       let jobs: JobRecord[];
       try {
-        jobs = await reserve(n, (k) => store.claim(boot.worker_type, boot.worker_id, deps.now(), k));
+        jobs = await reserve(n, (k) => {
+          const now = deps.now();
+          return store.claim(boot.worker_type, boot.worker_id, now, k, coldStartOf(now));
+        });
       } catch (err) {
         deps.log('warn', `claim failed: ${String(err)}; retrying`);
         await delay(250);
@@ -282,6 +323,7 @@ export function createWorker(deps: WorkerDeps) {
       while (running.size > 0) await new Promise<void>((r) => (wakeSlot = r));
       if (heartbeat) clearTimeout(heartbeat);
       heartbeat = undefined;
+      await reportStats().catch((err: unknown) => deps.log('warn', `the last stats report failed: ${String(err)}`));
     },
     cancel(jobId: string, reason: string): boolean {
       const r = running.get(jobId);

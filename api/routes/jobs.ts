@@ -95,11 +95,8 @@ export function jobRoutes(deps: AppDeps): Hono {
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);
     const view = jobView(job);
     view.metrics_history = (await store.progressHistory(id)).map(historyPointView);
-    if (job.status === 'queued') {
-      const state = await deps.redis.hgetall(deps.keys.typeState());
-      const reason = state[job.type];
-      if (reason) view.waiting_reason = reason;
-    }
+    // why a queued job waits, as its type's spawners published it (null: nothing holds it back)
+    view.waiting_reason = job.status === 'queued' ? (await deps.redis.hgetall(deps.keys.typeState()))[job.type] ?? null : null;
     return c.json(view);
   });
 

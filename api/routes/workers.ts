@@ -1,18 +1,13 @@
 import { Hono } from 'hono';
 import { parseWorkers } from '../../core/worker-store';
 import { notFound } from '../../core/errors';
-import { workersStatusView, workerView } from '../../core/schemas/worker';
+import { workerView } from '../../core/schemas/worker';
+import { readWorkersStatus } from '../../core/worker-status';
 import type { AppDeps } from '../deps';
 
 export function workerRoutes(deps: AppDeps): Hono {
   const app = new Hono();
-  app.get('/status', async (c) => {
-    const ids = await deps.redis.smembers(deps.keys.workers());
-    const hashes = await deps.redis.hgetallMany(ids.map((id) => deps.keys.worker(id)));
-    const status = workersStatusView(parseWorkers(hashes));
-    const typeState = await deps.redis.hgetall(deps.keys.typeState());
-    return c.json({ ...status, type_state: typeState });
-  });
+  app.get('/status', async (c) => c.json(await readWorkersStatus(deps.redis, deps.keys, deps.now())));
   app.get('/types', async (c) => {
     const types = await deps.redis.hgetall(deps.keys.types());
     const out: Record<string, unknown> = {};

@@ -28,7 +28,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
       emit(events, maxlen, 'job', id, 'status', 'delayed', 'type', job[5], 'ts', now, 'run_at', at)
       return 'delayed'
     end
-    redis.call('HSET', jobKey, 'status', 'queued')
+    redis.call('HSET', jobKey, 'status', 'queued', 'queued_at', now)
     redis.call('ZADD', queueKey, queue_score(job[4], seq), id)
     redis.call('ZADD', queuedIdx, seq, id)
     redis.call('LPUSH', notifyKey, '1')

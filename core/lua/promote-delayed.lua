@@ -3,6 +3,7 @@ KEYS[1] delayed zset   KEYS[2] delayed index   KEYS[3] queued index   KEYS[4] ev
 ARGV[1] now (ms)   ARGV[2] job key prefix   ARGV[3] queue key prefix   ARGV[4] notify key prefix
 ARGV[5] at most this many jobs   ARGV[6] events maxlen
 Queue and notify keys are derived from each job's type (prefix .. type), as claim derives job keys.
+A promoted job's queued_at is its run_at: it could have run from then on (its queue wait counts from there).
 Returns the number of jobs moved.
 ]]
 --@include _helpers
@@ -11,9 +12,9 @@ for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
   local jobKey = ARGV[2] .. id
-  local job = redis.call('HMGET', jobKey, 'status', 'type', 'priority', 'seq')
+  local job = redis.call('HMGET', jobKey, 'status', 'type', 'priority', 'seq', 'run_at')
   if job[1] == 'delayed' then
-    redis.call('HSET', jobKey, 'status', 'queued')
+    redis.call('HSET', jobKey, 'status', 'queued', 'queued_at', job[5] or ARGV[1])
     redis.call('HDEL', jobKey, 'run_at')
     redis.call('ZADD', ARGV[3] .. job[2], queue_score(job[3], job[4]), id)
     redis.call('ZADD', KEYS[3], job[4], id)

@@ -1,4 +1,20 @@
 import { z } from 'zod';
+import { jobStatsDeltaSchema } from '../job-stats';
+
+/** Where a worker's own start went (ms), measured by the worker; on its `ready` message and record. */
+export const bootTimingsSchema = z.object({
+  /** The spawner's fork call → the worker's main module running. */
+  spawn_ms: z.number(),
+  /** Of spawn_ms: the fork call → the Node process's time origin (the rest is loading the bundle). */
+  process_ms: z.number(),
+  /** Main module running → Redis connected and the executor ready, minus the framework import. */
+  runtime_ready_ms: z.number(),
+  /** The Python runner's import of its framework; null for Node types. */
+  framework_import_ms: z.number().nullable(),
+  /** The fork call → ready. */
+  ready_ms: z.number(),
+});
+export type BootTimings = z.infer<typeof bootTimingsSchema>;
 
 /** What became of a job that did not succeed (the worker tells the spawner on failures only). */
 export const JOB_FAILURE_OUTCOMES = ['retrying', 'failed', 'cancelled', 'timeout'] as const;
@@ -7,6 +23,7 @@ export const JOB_FAILURE_OUTCOMES = ['retrying', 'failed', 'cancelled', 'timeout
 export const workerToSpawnerSchema = z.discriminatedUnion('type', [
   z.object({
     v: z.literal(1), type: z.literal('ready'), pid: z.number(), framework: z.string(), version: z.string(), python: z.string().optional(), cuda: z.boolean().optional(), runner_pid: z.number().optional(),
+    timings: bootTimingsSchema.optional(),
     /** version_policy "warn" and the framework's version does not match the type's. */
     warning: z.string().optional(),
   }),
@@ -18,6 +35,8 @@ export const workerToSpawnerSchema = z.discriminatedUnion('type', [
   z.object({ v: z.literal(1), type: z.literal('draining'), running: z.number() }),
   z.object({ v: z.literal(1), type: z.literal('replace-me'), reason: z.string() }),
   z.object({ v: z.literal(1), type: z.literal('recycling'), reason: z.string() }),
+  /** Job counts since the previous stats message (every heartbeat with news, and at drain). */
+  z.object({ v: z.literal(1), type: z.literal('stats'), ...jobStatsDeltaSchema.shape }),
 ]);
 export type WorkerToSpawner = z.infer<typeof workerToSpawnerSchema>;
 
@@ -32,6 +51,8 @@ export type SpawnerToWorker = z.infer<typeof spawnerToWorkerSchema>;
 export const workerBootSchema = z.object({
   worker_id: z.string(),
   worker_type: z.string(),
+  /** When the spawner called fork (ms since the epoch, sub-ms precision): the start of a cold start. */
+  spawned_at: z.number().optional(),
   redis_url: z.string(),
   prefix: z.string(),
   max_jobs: z.number().int().positive(),

@@ -111,12 +111,47 @@ export const jobRecordSchema = z.object({
   started_at: optNum,
   finished_at: optNum,
   run_at: optNum,
+  /** When the job last became claimable (a retry, or the end of its backoff); absent: created_at. */
+  queued_at: optNum,
+  /** Timings of the worker start this job waited for (JSON), and the attempt they belong to. */
+  cold_start: json.optional(),
+  cold_start_attempt: optNum,
   backoff: z.string().optional(),
   cancel_requested: z.string().optional(),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** Where a cold start went, as the worker measured it (ms). */
+export const coldStartSchema = z.object({
+  spawn_ms: z.number(),
+  runtime_ready_ms: z.number(),
+  framework_import_ms: z.number().nullable(),
+  total_ms: z.number(),
+});
+export type ColdStart = z.infer<typeof coldStartSchema>;
+
+export interface JobTimings {
+  /** Submit (or the retry / end of backoff that queued it again) → the claim of the attempt shown. */
+  queue_wait_ms: number | null;
+  /** Claim → finish of the attempt shown; null until it finished. */
+  run_ms: number | null;
+  /** Set when this attempt waited for a worker that started for it. */
+  cold_start: ColdStart | null;
+}
+
+/** A job's timings, from the stamps on its record (no clock: null where a phase has not ended). */
+export function jobTimings(job: JobRecord): JobTimings {
+  const queuedAt = job.queued_at ?? job.created_at;
+  const claimed = job.started_at !== undefined && job.started_at >= queuedAt && job.status !== 'queued' && job.status !== 'delayed';
+  const cold = claimed && job.cold_start_attempt === job.attempts ? coldStartSchema.safeParse(job.cold_start) : undefined;
+  return {
+    queue_wait_ms: claimed ? Math.round(job.started_at! - queuedAt) : null,
+    run_ms: claimed && job.finished_at !== undefined ? Math.round(job.finished_at - job.started_at!) : null,
+    cold_start: cold?.success ? cold.data : null,
+  };
+}
 
 /** The public JSON shape of a job. */
 export function jobView(job: JobRecord): Record<string, unknown> {
@@ -141,5 +176,6 @@ export function jobView(job: JobRecord): Record<string, unknown> {
     started_at: iso(job.started_at),
     finished_at: iso(job.finished_at),
     run_at: iso(job.run_at),
+    timings: jobTimings(job),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type BootTimings, bootTimingsSchema } from './ipc';
 
 export const WORKER_STATUSES = ['starting', 'idle', 'busy', 'draining', 'stopping', 'errored', 'exited'] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
@@ -33,8 +34,20 @@ export const workerRecordSchema = z.object({
   exited_at: num.optional(),
   /** A version-policy "warn" mismatch the worker reported when it became ready. */
   warning: z.string().optional(),
+  /** Where the worker's own start went (JSON BootTimings from its ready message). */
+  boot_timings: z.string().optional(),
 });
 export type WorkerRecord = z.infer<typeof workerRecordSchema>;
+
+function bootTimings(raw: string | undefined): BootTimings | null {
+  if (!raw) return null;
+  try {
+    const r = bootTimingsSchema.safeParse(JSON.parse(raw));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The seed's worker_details entry. */
 export function workerView(w: WorkerRecord): Record<string, unknown> {
@@ -56,6 +69,7 @@ export function workerView(w: WorkerRecord): Record<string, unknown> {
     last_heartbeat: w.last_heartbeat === undefined ? null : new Date(w.last_heartbeat).toISOString(),
     status_reason: w.status_reason ?? null,
     warning: w.warning ?? null,
+    boot_timings: bootTimings(w.boot_timings),
     ...(w.status === 'exited' && {
       exit: {
         reason: w.exit_reason ?? null,
@@ -75,7 +89,6 @@ export interface WorkersStatus {
   active_workers: number;
   workers_by_type: Record<string, number>;
   worker_details: Record<string, Record<string, unknown>>;
-  types?: Record<string, { state: string; reason: string | null }>;
 }
 
 /** GET /workers/status, the same shape from the API and the spawner. */

@@ -248,6 +248,26 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(s.status).toBe(200);
       expect(s.body).toMatchObject({ total_workers: expect.any(Number), active_workers: expect.any(Number), workers_by_type: expect.any(Object), worker_details: expect.any(Object) });
     });
+
+    it('GET /workers/status explains every registered type: counts, workers, capacity, waiting reason', async () => {
+      const id = (await req('POST', '/jobs', { worker_type: 'pytorch-2.1', payload: { status: 'case' } })).body.job_id;
+      const queued = (await req('GET', '/jobs?status=queued&worker_type=pytorch-2.1&limit=500')).body.jobs.length;
+      const s = await req('GET', '/workers/status');
+      expect(s.status).toBe(200);
+      expect(Object.keys(s.body.types)).toEqual(expect.arrayContaining(['node', 'sklearn', 'pytorch-2.1', 'pytorch-2.1-gpu', 'tensorflow']));
+      for (const t of Object.values(s.body.types) as Record<string, unknown>[]) {
+        expect(t).toEqual({
+          queued: expect.any(Number), delayed: expect.any(Number), running: expect.any(Number), workers: expect.any(Object),
+          capacity: { max_workers: null, max_jobs: null, slots: null, hosts: 0 },
+          waiting_reason: null, warning: null,
+        });
+      }
+      expect(s.body.types['pytorch-2.1'].queued).toBe(queued);
+      expect(queued).toBeGreaterThan(0);
+      const job = await req('GET', `/jobs/${id}`);
+      expect(job.body).toMatchObject({ status: 'queued', waiting_reason: null, timings: { queue_wait_ms: null, run_ms: null, cold_start: null } });
+      await req('POST', `/jobs/${id}/cancel`);
+    });
   });
   defineBadInputSuite(name, client);
 }

@@ -2,6 +2,7 @@
 import importlib
 import os
 import sys
+import time
 import traceback
 
 # framework name -> (module to import, package to install)
@@ -32,6 +33,7 @@ def load(framework):
     name = module_name(framework)
     python = sys.executable or "this interpreter"
     package = MODULES.get(framework, (name, name))[1]
+    started = time.perf_counter()
     try:
         module = importlib.import_module(name)
     except ImportError as exc:
@@ -43,6 +45,7 @@ def load(framework):
     except BaseException as exc:  # a broken install can raise anything at import time
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         raise FrameworkError("FRAMEWORK_IMPORT_FAILED", f"importing {name} with {python} failed: {last}") from exc
+    import_ms = (time.perf_counter() - started) * 1000
     cuda, gpus = _accelerators(framework, module)
     return module, {
         "framework": framework,
@@ -50,6 +53,8 @@ def load(framework):
         "python": sys.version.split()[0],
         "cuda": cuda,
         "gpus": gpus,
+        # measured around the import alone: the framework's share of a cold start
+        "import_ms": round(import_ms, 3),
     }
 
 

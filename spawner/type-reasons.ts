@@ -1,0 +1,49 @@
+/**
+ * Publishes why each worker type's work waits on this host into the type-state hash
+ * (read by GET /workers/status and a queued job's waiting_reason). It writes only on
+ * change, and takes back only what it wrote: a reason another host published stays.
+ */
+import type { Redis } from 'ioredis';
+import type { Keys } from '../core/keys';
+
+export function createTypeReasons(deps: { redis: Redis; keys: Keys }) {
+  const { redis, keys } = deps;
+  /** What this host published last, per type. */
+  const published = new Map<string, string>();
+
+  return {
+    /**
+     * `current`: the hash as read this tick; `reasons`: this host's reason per type (null: none).
+     * Resolves once the changes are written.
+     */
+    async publish(current: Record<string, string>, reasons: Map<string, string | null>): Promise<void> {
+      const set: Record<string, string> = {};
+      const del: string[] = [];
+      for (const [type, reason] of reasons) {
+        const mine = published.get(type);
+        if (reason !== null) {
+          // write on change, or when it vanished from Redis (a restart, a host that cleared it)
+          if (reason !== mine || current[type] === undefined) set[type] = reason;
+          published.set(type, reason);
+        } else if (mine !== undefined) {
+          if (current[type] === mine) del.push(type);
+          published.delete(type);
+        }
+      }
+      if (Object.keys(set).length === 0 && del.length === 0) return;
+      const tx = redis.multi();
+      if (Object.keys(set).length > 0) tx.hset(keys.typeState(), set);
+      if (del.length > 0) tx.hdel(keys.typeState(), ...del);
+      await tx.exec();
+    },
+
+    /** Takes back every reason this host still has published (spawner shutdown). */
+    async clear(): Promise<void> {
+      if (published.size === 0) return;
+      const current = await redis.hgetall(keys.typeState());
+      const mine = [...published].filter(([type, reason]) => current[type] === reason).map(([type]) => type);
+      published.clear();
+      if (mine.length > 0) await redis.hdel(keys.typeState(), ...mine);
+    },
+  };
+}
