@@ -78,7 +78,7 @@ describe('dashboard in chromium', () => {
       expect(res?.status()).toBe(200);
       expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
       await page.locator('#queues-body tr[data-type="node"]').waitFor();
-      await page.evaluate(() => { (window as unknown as { kilnMark: string }).kilnMark = 'no reload'; });
+      await page.evaluate("window.kilnMark = 'no reload'");
 
       await page.click('a[data-nav="submit"]');
       // bad input: not JSON (checked in the page), then a name the API refuses (its 400 message shown)
@@ -132,7 +132,7 @@ describe('dashboard in chromium', () => {
       await expect.poll(() => count(page, '#jobs-body tr[data-job-id]')).toBe(2);
       await page.screenshot({ path: join(RESULTS, 'dashboard-overview.png'), fullPage: true });
 
-      expect(await page.evaluate(() => (window as unknown as { kilnMark?: string }).kilnMark)).toBe('no reload');
+      expect(await page.evaluate<string | undefined>('window.kilnMark')).toBe('no reload');
       expect(loads()).toBe(1);
       expect(errors).toEqual([]);
 
@@ -164,15 +164,15 @@ describe('dashboard in chromium', () => {
       expect(submitted.status).toBe(202);
       const id = submitted.body.job_id as string;
       // count how often the prompt opens
-      await page.addInitScript(() => {
-        const w = window as unknown as { kilnPrompts: number };
-        w.kilnPrompts = 0;
+      // (scripts for the page are strings: this project's TypeScript has no DOM types)
+      await page.addInitScript(`
+        window.kilnPrompts = 0;
         document.addEventListener('DOMContentLoaded', () => {
-          const dialog = document.getElementById('token-dialog')!;
-          new MutationObserver(() => { if (dialog.hasAttribute('open')) w.kilnPrompts++; }).observe(dialog, { attributes: true, attributeFilter: ['open'] });
+          const dialog = document.getElementById('token-dialog');
+          new MutationObserver(() => { if (dialog.hasAttribute('open')) window.kilnPrompts++; }).observe(dialog, { attributes: true, attributeFilter: ['open'] });
         });
-      });
-      const prompts = () => page.evaluate(() => (window as unknown as { kilnPrompts: number }).kilnPrompts);
+      `);
+      const prompts = () => page.evaluate<number>('window.kilnPrompts');
 
       const res = await page.goto(`${base}/`);
       expect(res?.status()).toBe(200);
@@ -198,7 +198,7 @@ describe('dashboard in chromium', () => {
       await page.locator(`#jobs-body tr[data-job-id="${id}"]`).waitFor();
       expect(await prompts()).toBe(2);
 
-      const storage = await page.evaluate(() => ({ session: sessionStorage.getItem('kiln.apiToken'), local: localStorage.length, cookie: document.cookie }));
+      const storage = await page.evaluate<unknown>("({ session: sessionStorage.getItem('kiln.apiToken'), local: localStorage.length, cookie: document.cookie })");
       expect(storage).toEqual({ session: token, local: 0, cookie: '' });
       expect(requests.length).toBeGreaterThan(5);
       for (const r of requests) expect(r.url(), 'the token is never in a URL').not.toContain(token);
@@ -213,7 +213,7 @@ describe('dashboard in chromium', () => {
       // "Forget token" clears it, and the next data call asks again
       await page.click('#forget-token');
       await expect.poll(prompts).toBe(3);
-      expect(await page.evaluate(() => sessionStorage.getItem('kiln.apiToken'))).toBeNull();
+      expect(await page.evaluate<string | null>("sessionStorage.getItem('kiln.apiToken')")).toBeNull();
       expect(errors).toEqual([]);
     } finally {
       await page.context().close();
