@@ -176,6 +176,8 @@ export function mountJob(root, id, app) {
               job.status = 'running';
               draw();
             }
+          } else if (ev.event === 'log') {
+            // the log panel follows GET /jobs/:id/logs itself
           } else if (ev.event === 'end') {
             if (data && data.job_id) { job = Object.assign({}, job, data); draw(); }
             refreshSoon();

@@ -24,6 +24,10 @@ function chips(byState) {
 function capacityText(cap) {
   if (cap === null || cap === undefined) return '—';
   if (typeof cap !== 'object') return String(cap);
+  if (typeof cap.slots === 'number' && typeof cap.max_workers === 'number' && typeof cap.max_jobs === 'number') {
+    const hosts = typeof cap.hosts === 'number' ? cap.hosts : 1;
+    return [h('div', null, plural(cap.slots, 'slot')), h('div', { class: 'muted' }, plural(cap.max_workers, 'worker') + ' × ' + cap.max_jobs + ' jobs × ' + plural(hosts, 'host'))];
+  }
   const parts = Object.entries(cap).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => k.replace(/_/g, ' ') + ' ' + (typeof v === 'object' ? JSON.stringify(v) : v));
   return parts.length ? parts.join(' · ') : '—';
 }
@@ -60,7 +64,8 @@ function queueRows(status, knownTypes) {
 }
 
 function workerRows(status, now) {
-  const ws = Object.values(status.worker_details || {}).sort((a, b) => (a.worker_type === b.worker_type ? ms(a.created_at) - ms(b.created_at) : a.worker_type < b.worker_type ? -1 : 1));
+  const rank = (w) => (w.status === 'exited' ? 1 : 0);
+  const ws = Object.values(status.worker_details || {}).sort((a, b) => rank(a) - rank(b) || (a.worker_type === b.worker_type ? ms(a.created_at) - ms(b.created_at) : a.worker_type < b.worker_type ? -1 : 1));
   if (!ws.length) return [empty('No workers: they start when jobs arrive and stop when idle.', 10)];
   return ws.map((w) => {
     const exit = w.exit || null;
