@@ -151,7 +151,7 @@ button.danger:hover { background: var(--failed-bg); }
 .log-count { font-size: 12px; color: var(--muted); }
 .toggle { font-size: 12px; color: var(--muted); display: inline-flex; align-items: center; gap: 4px; }
 .log-lines { background: #0f172a; color: #e2e8f0; border-radius: 8px; padding: 8px 0; min-height: 120px; max-height: 420px; overflow: auto; font-family: var(--mono); font-size: 12.5px; line-height: 1.55; }
-.log-lines:empty::after { content: "no output yet"; color: #64748b; padding: 0 12px; }
+.log-lines:empty::after { content: "no output"; color: #64748b; padding: 0 12px; }
 .log-line { display: grid; grid-template-columns: 92px 52px 1fr; gap: 10px; padding: 0 12px; white-space: pre-wrap; word-break: break-word; }
 .log-lines.nowrap .log-line { white-space: pre; }
 .log-line:hover { background: #1e293b; }

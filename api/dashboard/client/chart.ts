@@ -85,7 +85,7 @@ export function createChart() {
   function draw(history) {
     const data = toSeries(history);
     if (data.points.length === 0) {
-      plot.replaceChildren(h('p', { class: 'empty' }, 'Nothing reported yet: the chart draws what the job reports with ctx.progress(value, message, metrics).'));
+      plot.replaceChildren(h('p', { class: 'empty' }, 'No progress reported. The chart draws what a job reports with ctx.progress(value, message, metrics).'));
       legend.replaceChildren();
       readout.textContent = '';
       return;

@@ -65,17 +65,18 @@ export function jobWhat(job) {
   return job ? job.kind : '';
 }
 
-/** Queue wait and run time: the API's timings when it reports them, else from the timestamps. */
+/** Queue wait and run time: the API's timings when it reports them, else from the timestamps (live while it waits or runs). */
 export function jobTimes(job, now) {
   const t = job.timings || {};
   const created = ms(job.created_at);
   const started = ms(job.started_at);
   const finished = ms(job.finished_at);
-  const end = finished !== null ? finished : now;
-  let wait = t.queue_wait_ms;
-  if (wait === null || wait === undefined) wait = started !== null && created !== null ? started - created : (job.status === 'queued' && created !== null ? now - created : null);
-  let run = t.run_ms;
-  if (run === null || run === undefined) run = started !== null ? end - started : null;
+  const waiting = job.status === 'queued' || job.status === 'delayed';
+  const num = (v) => typeof v === 'number' && Number.isFinite(v);
+  let wait = num(t.queue_wait_ms) ? t.queue_wait_ms : null;
+  if (wait === null && created !== null) wait = waiting ? now - created : started !== null ? started - created : null;
+  let run = num(t.run_ms) && !waiting ? t.run_ms : null;
+  if (run === null && started !== null && !waiting) run = (finished !== null ? finished : now) - started;
   return { wait, run };
 }
 

@@ -85,12 +85,14 @@ function workerRows(status, now) {
   });
 }
 
-function jobRows(jobs, now, app) {
+function jobRows(jobs, now, app, status) {
+  const types = status.types && typeof status.types === 'object' ? status.types : {};
+  const typeReason = (j) => (types[j.worker_type] && types[j.worker_type].waiting_reason) || (status.type_state || {})[j.worker_type] || null;
   if (!jobs.length) return [empty('No jobs match. Submit one with “New job”.', 9)];
   return jobs.map((j) => {
     const { wait, run } = jobTimes(j, now);
     const href = '#/jobs/' + encodeURIComponent(j.job_id);
-    const note = j.status === 'queued' && j.waiting_reason ? j.waiting_reason : j.status === 'failed' && j.error ? j.error.message : null;
+    const note = j.status === 'queued' ? j.waiting_reason || typeReason(j) : j.status === 'failed' && j.error ? j.error.message : null;
     return h('tr', { class: 'clickable', dataset: { jobId: j.job_id, state: j.status }, onclick: (e) => { if (!e.target.closest('a')) app.go(href); } },
       h('td', null, h('a', { href, title: j.job_id }, h('code', null, shortId(j.job_id)))),
       h('td', null, h('code', null, j.worker_type)),
@@ -183,7 +185,7 @@ export function mountOverview(root, app) {
       paintStats(status, jobs, !filters.status && !filters.type);
       render(queuesBody, JSON.stringify([status.types, status.type_state, workersByType(status), knownTypes]), () => queueRows(status, knownTypes));
       render(workersBody, JSON.stringify([status.worker_details, Math.floor(now / 1000)]), () => workerRows(status, now));
-      render(jobsBody, JSON.stringify([jobs, Math.floor(now / 1000)]), () => jobRows(jobs, now, app));
+      render(jobsBody, JSON.stringify([jobs, status.types, status.type_state, Math.floor(now / 1000)]), () => jobRows(jobs, now, app, status));
       app.fresh();
     } catch (err) {
       if (!signal.aborted) app.failed(err);
