@@ -99,10 +99,10 @@ export function createChart() {
       ? niceTicks(leftValues.length ? Math.min(...leftValues) : 0, leftValues.length ? Math.max(...leftValues) : 1, 5)
       : { lo: 0, hi: 100, ticks: [0, 25, 50, 75, 100] };
     const t0 = data.points[0].t;
-    const span = Math.max(1, data.points[data.points.length - 1].t - t0);
+    const span = data.points.length > 1 ? Math.max(1, data.points[data.points.length - 1].t - t0) : 1000;
     const unit = timeUnit(span);
-    const xt = niceTicks(0, span / unit.div, 6);
-    const xMax = Math.max(span / unit.div, xt.ticks[xt.ticks.length - 1] || 1);
+    const xMax = span / unit.div;
+    const xt = niceTicks(0, xMax, 6);
     const pw = W - M.l - M.r;
     const ph = H - M.t - M.b;
     const X = (t) => M.l + ((t - t0) / unit.div / xMax) * pw;
