@@ -63,6 +63,8 @@ async function openPage(): Promise<{ page: Page; requests: Request[]; errors: st
   let loads = 0;
   page.on('request', (r) => requests.push(r));
   page.on('pageerror', (e) => errors.push(e.message));
+  // a Content-Security-Policy violation is a console error, not a page error
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text()); });
   page.on('load', () => loads++);
   return { page, requests, errors, loads: () => loads };
 }
