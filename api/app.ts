@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { limitBody } from './body-limit';
 import { requireToken } from './auth';
+import { dashboardRoutes } from './dashboard/routes';
 import { redisHealth } from '../core/health';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
@@ -19,6 +20,7 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));
   app.route('/jobs', jobRoutes(deps));
   app.route('/workers', workerRoutes(deps));
+  app.route('/', dashboardRoutes());
   app.get('/health', async (c) => {
     const [redis, spawner] = await Promise.all([redisHealth(() => deps.redis.ping()), deps.spawner.health()]);
     const healthy = redis === 'ok';

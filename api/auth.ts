@@ -8,10 +8,17 @@ function sameString(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** Every route but GET /health needs `Authorization: Bearer <token>`. */
+/** Reads that carry no data: the health check, the dashboard's page and assets, the API's description. */
+const PUBLIC_PATHS = new Set(['/health', '/', '/docs', '/openapi.json']);
+
+export function isPublicRead(method: string, path: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && (PUBLIC_PATHS.has(path) || path.startsWith('/ui/'));
+}
+
+/** Every data route needs `Authorization: Bearer <token>`; the public reads above do not. */
 export function requireToken(token: string): MiddlewareHandler {
   return async (c, next) => {
-    if (c.req.method === 'GET' && c.req.path === '/health') return next();
+    if (isPublicRead(c.req.method, c.req.path)) return next();
     const m = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
     if (!m || !sameString(m[1]!.trim(), token)) {
       return c.json({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token: send Authorization: Bearer <KILN_API_TOKEN>' } }, 401);

@@ -14,7 +14,7 @@ export interface ApiConfig {
   failedRetentionMs: number;
   /** Answer 409 to requires_gpu jobs when no spawner has a GPU (else queue them). */
   rejectGpuWithoutGpus: boolean;
-  /** When set, every route but GET /health needs this bearer token. */
+  /** When set, every data route needs this bearer token (not /health, the dashboard page and its assets). */
   apiToken: string | undefined;
   /** When set, an absolute data_path must lie inside it (the runner checks again on the host). */
   dataRoot: string | undefined;

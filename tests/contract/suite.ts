@@ -240,6 +240,27 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(Object.keys(t.body.types)).toEqual(expect.arrayContaining(['node', 'sklearn', 'tensorflow']));
     });
 
+    it('GET / serves the dashboard page and its assets, with a strict CSP', async () => {
+      const page = await req('GET', '/');
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      const csp = page.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(String(page.body)).toContain('<script type="module" src="/ui/app.js"></script>');
+      const js = await req('GET', '/ui/app.js');
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toContain('text/javascript');
+      expect(String(js.body)).toContain("from './job-page.js'");
+      const css = await req('GET', '/ui/app.css');
+      expect(css.status).toBe(200);
+      expect(css.headers.get('content-type')).toContain('text/css');
+      const missing = await req('GET', '/ui/nope.js');
+      expect(missing.status).toBe(404);
+      expect(missing.body.error.code).toBe('NOT_FOUND');
+    });
+
     it('GET /health and GET /workers/status', async () => {
       const h = await req('GET', '/health');
       expect(h.status).toBe(200);
