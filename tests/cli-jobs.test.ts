@@ -136,7 +136,7 @@ describe('kiln jobs submit / get / list / cancel', () => {
 
 describe('kiln jobs watch', () => {
   it('exits 0 for a succeeded job and prints one plain line per change when stdout is not a TTY', async () => {
-    const r = await kiln(['jobs', 'submit', '--function', 'progress', '--input', '{"steps": 3, "ms": 60}', '--watch']);
+    const r = await kiln(['jobs', 'submit', '--function', 'progress', '--input', '{"steps": 3, "ms": 300}', '--watch']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
@@ -151,7 +151,7 @@ describe('kiln jobs watch', () => {
   });
 
   it('--json prints one JSON object per line, ending with the job', async () => {
-    const r = await kiln(['jobs', 'submit', '--function', 'progress', '--input', '{"steps": 2, "ms": 30}', '--watch', '--json']);
+    const r = await kiln(['jobs', 'submit', '--function', 'progress', '--input', '{"steps": 2, "ms": 400}', '--watch', '--json']);
     expect(r.code).toBe(0);
     const events = jsonLines(r.stdout);
     expect(events[0]).toMatchObject({ event: 'submitted', status: 'queued' });
@@ -180,9 +180,8 @@ describe('kiln jobs watch', () => {
   });
 
   it('draws a live bar redrawn in place on a TTY', async () => {
-    const id = await submit('--function', 'progress', '--input', '{"steps": 4, "ms": 150}');
     // `script` gives the CLI a pseudo-terminal; -e passes its exit status through
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(KILN)} jobs watch ${id}`;
+    const cmd = [process.execPath, KILN, 'jobs', 'submit', '--function', 'progress', '--input', '{"steps": 4, "ms": 250}', '--watch'].map((a) => `'${a}'`).join(' ');
     const r = await new Promise<Run>((resolve) => {
       execFile('script', ['-qefc', cmd, '/dev/null'], { env: { ...baseEnv(), COLUMNS: '100', LINES: '30' }, timeout: 30_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));

@@ -37,7 +37,8 @@ export const num = (v: unknown): number | null => {
   return typeof n === 'number' && Number.isFinite(n) ? n : null;
 };
 
-function numbers(v: unknown): Record<string, number> | null {
+/** The finite numbers of an object (progress metrics), or null when none. */
+export function numbers(v: unknown): Record<string, number> | null {
   const r = asRecord(v);
   const out: Record<string, number> = {};
   for (const [k, x] of Object.entries(r)) if (typeof x === 'number' && Number.isFinite(x)) out[k] = x;
@@ -72,4 +73,10 @@ export function readJob(body: unknown): JobInfo {
 /** Wall time the job has run (to its end, or to now), or undefined before it starts. */
 export function runMs(job: Pick<JobInfo, 'startedMs' | 'finishedMs'>, now: number): number | undefined {
   return job.startedMs === undefined ? undefined : (job.finishedMs ?? now) - job.startedMs;
+}
+
+/** `loss=0.312 accuracy=0.9` (4 significant digits). */
+export function formatMetrics(m: Record<string, number> | null): string {
+  if (!m) return '';
+  return Object.entries(m).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(4))}`).join(' ');
 }

@@ -7,7 +7,7 @@ import { KilnError } from '../../core/errors';
 import type { CliContext } from './context';
 import { exitCodeOfStatus } from './exit-codes';
 import { callJson, openEventStream } from './http';
-import { asRecord, isFinished, type JobInfo, num, readJob, str } from './job-view';
+import { asRecord, isFinished, type JobInfo, num, numbers, readJob, str } from './job-view';
 import { jobPath } from './jobs';
 import { intOption } from './options';
 import { readSse } from './sse';
@@ -36,6 +36,7 @@ export function applyEvent(job: JobInfo, event: string, data: Record<string, unk
   if (event === 'progress' || data.progress !== undefined) {
     next.progress = num(data.progress) ?? job.progress;
     next.message = str(data.message) || null;
+    if (data.metrics !== undefined) next.metrics = numbers(data.metrics);
   }
   if (status) {
     next.status = status;
@@ -64,7 +65,7 @@ async function readStream(f: Follow, state: { job: JobInfo; lastId: string | und
   if (!state.replayed) {
     // the stream replays the job from its submit: start the picture from there
     state.replayed = true;
-    state.job = { ...state.job, status: 'queued', progress: 0, message: null, startedMs: undefined };
+    state.job = { ...state.job, status: 'queued', progress: 0, message: null, metrics: null, startedMs: undefined };
   }
   for await (const ev of readSse(body)) {
     if (ev.id && state.lastId && compareStreamIds(ev.id, state.lastId) <= 0) continue;

@@ -3,7 +3,7 @@ import { print, type CliContext } from './context';
 import { usageError } from './exit-codes';
 import { clip, duration, percent, table } from './format';
 import { callJson } from './http';
-import { asRecord, type JobInfo, readJob, runMs } from './job-view';
+import { asRecord, formatMetrics, type JobInfo, readJob, runMs } from './job-view';
 import { intOption } from './options';
 
 export function jobIdArg(ctx: CliContext, command: string): string {
@@ -34,7 +34,7 @@ export function describeJob(job: JobInfo, now: number): string {
     `attempts  ${job.attempts}/${job.maxAttempts}`,
     `progress  ${percent(job.progress)}${job.message ? `  ${job.message}` : ''}`,
   ];
-  if (job.metrics) lines.push(`metrics   ${Object.entries(job.metrics).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (job.metrics) lines.push(`metrics   ${formatMetrics(job.metrics)}`);
   if (job.workerId) lines.push(`worker    ${job.workerId}`);
   if (job.createdMs !== undefined) lines.push(`created   ${new Date(job.createdMs).toISOString()} (${duration(now - job.createdMs)} ago)`);
   if (job.startedMs !== undefined) lines.push(`started   ${new Date(job.startedMs).toISOString()}`);

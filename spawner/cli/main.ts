@@ -110,16 +110,25 @@ function processIo(): CliIo {
   };
 }
 
-/** The entry of a bin: runs the command line and sets the exit status. */
+/**
+ * Exits once stdout and stderr have taken every write: fetch keeps an idle
+ * keep-alive socket that would hold the process open for most of a second.
+ */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+/** The entry of a bin: runs the command line and exits with its status (`serve` keeps running). */
 export function runMain(program: Program): void {
   const io = processIo();
   runCli(program, process.argv.slice(2), io).then(
     (code) => {
-      if (code >= 0) process.exitCode = code;
+      if (code >= 0) exitAfterFlush(code);
     },
     (err: unknown) => {
       io.err(`${program}: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = exitCodeOf(err);
+      exitAfterFlush(exitCodeOf(err));
     },
   );
 }

@@ -4,7 +4,7 @@
  */
 import { printLine, type CliContext } from './context';
 import { bar, clip, duration, percent } from './format';
-import type { JobInfo } from './job-view';
+import { formatMetrics, type JobInfo } from './job-view';
 
 export interface WatchRenderer {
   /** The job changed (ev: the event that changed it, when one did). */
@@ -26,13 +26,15 @@ const verb = (job: JobInfo) => (job.startedMs === undefined && job.status !== 'r
 export function liveLine(job: JobInfo, now: number, width: number): string {
   const barWidth = Math.max(10, Math.min(30, width - 50));
   const head = `${job.status.padEnd(10)} ${bar(job.progress, barWidth)} ${percent(job.progress).padStart(4)}  ${verb(job)} ${duration(elapsedMs(job, now))}`;
-  const tail = job.waitingReason && job.status === 'queued' ? `waiting: ${job.waitingReason}` : job.message ?? '';
+  const tail = job.waitingReason && job.status === 'queued'
+    ? `waiting: ${job.waitingReason}`
+    : [job.message, formatMetrics(job.metrics)].filter(Boolean).join('  ');
   return clip(tail ? `${head}  ${tail}` : head, Math.max(20, width - 1));
 }
 
 /** The plain line of a change (no terminal). */
 export function plainLine(job: JobInfo, now: number): string {
-  const msg = job.message ? ` ${job.message}` : '';
+  const msg = [job.message, formatMetrics(job.metrics)].filter(Boolean).map((t) => ` ${t}`).join('');
   return `${job.status} ${percent(job.progress)}${msg} (${verb(job)} ${duration(elapsedMs(job, now))})`;
 }
 
@@ -85,7 +87,7 @@ function ttyRenderer(ctx: CliContext, first: JobInfo): WatchRenderer {
 function plainRenderer(ctx: CliContext): WatchRenderer {
   let last = '';
   const show = (j: JobInfo) => {
-    const key = `${j.status}|${percent(j.progress)}|${j.message ?? ''}`;
+    const key = `${j.status}|${percent(j.progress)}|${j.message ?? ''}|${formatMetrics(j.metrics)}`;
     if (key === last) return;
     last = key;
     ctx.io.out(`${plainLine(j, ctx.io.now())}\n`);
