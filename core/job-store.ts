@@ -72,7 +72,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       lua.completeJob,
       [
         keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('succeeded'), keys.events(),
-        keys.queue(type), keys.byStatus('queued'), keys.notify(type),
+        keys.queue(type), keys.byStatus('queued'), keys.notify(type), keys.logs(jobId),
       ],
       [jobId, workerId, now, JSON.stringify(result ?? null), okRetention, maxLen, next, keys.jobPrefix],
     )) as unknown[];
@@ -145,7 +145,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         [
           keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('failed'),
           keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(), keys.byStatus('delayed'), keys.events(),
-          keys.byStatus('cancelled'),
+          keys.byStatus('cancelled'), keys.logs(jobId),
         ],
         [jobId, workerId, opts.now, JSON.stringify(error), opts.retryable ? '1' : '0', opts.backoffMs, failRetention, maxLen],
       );
@@ -163,7 +163,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     async cancel(job: { id: string; type: string }, reason: string, now: number): Promise<{ outcome: 'cancelled' | 'cancelling' | 'finished' | 'missing'; detail?: string }> {
       const r = (await redis.runScript(
         lua.cancelJob,
-        [keys.job(job.id), keys.queue(job.type), keys.byStatus('queued'), keys.delayed(), keys.byStatus('delayed'), keys.byStatus('cancelled'), keys.events()],
+        [keys.job(job.id), keys.queue(job.type), keys.byStatus('queued'), keys.delayed(), keys.byStatus('delayed'), keys.byStatus('cancelled'), keys.events(), keys.logs(job.id)],
         [job.id, now, failRetention, maxLen, keys.cancelChannel(), reason],
       )) as string[];
       return { outcome: r[0] as 'cancelled', ...(r[1] !== undefined && { detail: String(r[1]) }) };
@@ -203,7 +203,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
           keys.byStatus('failed'), keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(),
           keys.byStatus('delayed'), keys.events(), keys.byStatus('cancelled'),
         ],
-        [workerId, opts.now, JSON.stringify(error), failRetention, maxLen, keys.jobPrefix, opts.forget ? '1' : '0'],
+        [workerId, opts.now, JSON.stringify(error), failRetention, maxLen, keys.jobPrefix, opts.forget ? '1' : '0', keys.logPrefix],
       )) as [number, number];
       return { requeued: Number(r[0]), failed: Number(r[1]) };
     },

@@ -10,6 +10,10 @@ export interface Keys {
   /** Prefix of job hashes, for scripts that learn a job id only while running. */
   readonly jobPrefix: string;
   job(id: string): string;
+  /** Stream of a job's log lines (fields `s` stream, `t` text; the entry id gives the time). */
+  logs(jobId: string): string;
+  /** Prefix of job log streams, for scripts that learn a job id only while running. */
+  readonly logPrefix: string;
   queue(type: string): string;
   notify(type: string): string;
   active(workerId: string): string;
@@ -38,6 +42,8 @@ export function createKeys(prefix = 'kiln'): Keys {
     prefix,
     jobPrefix: `${p}job:`,
     job: (id) => `${p}job:${id}`,
+    logs: (jobId) => `${p}logs:${jobId}`,
+    logPrefix: `${p}logs:`,
     queue: (type) => `${p}queue:${type}`,
     notify: (type) => `${p}notify:${type}`,
     active: (workerId) => `${p}active:${workerId}`,

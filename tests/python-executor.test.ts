@@ -63,12 +63,14 @@ function context() {
   const controller = new AbortController();
   const progress: [number, string | undefined][] = [];
   const logs: [string, string][] = [];
+  const output: [string, string][] = [];
   const ctx: ExecContext = {
     signal: controller.signal,
     progress: (value, message) => progress.push([value, message]),
     log: (level, message) => logs.push([level, message]),
+    output: (stream, text) => output.push([stream, text]),
   };
-  return { ctx, controller, progress, logs };
+  return { ctx, controller, progress, logs, output };
 }
 
 async function failure(promise: Promise<unknown>): Promise<JobFailure> {
@@ -117,14 +119,16 @@ describe.skipIf(!hasPython)('python executor', () => {
     const pid = e.pid();
     expect(pid).toBeGreaterThan(0);
     expect(await e.start()).toEqual(ready); // already warm: same runner
-    const { ctx, progress, logs } = context();
+    const { ctx, progress, logs, output } = context();
     expect(await e.run(job({ handler: 'progress', steps: 2 }), ctx)).toEqual({ steps: 2 });
     expect(progress).toEqual([[0.5, 'step 1/2'], [1, 'step 2/2']]);
     expect(logs).toEqual([['warn', 'halfway there']]);
+    // print() and sys.stdout go to the job's output; a raw write to fd 1 to the runner's stderr
+    expect(output).toEqual([['stdout', 'print() from a handler'], ['stdout', 'sys.stdout.write from a handler']]);
     const j = job({ a: [1, 2] }, 'training');
     expect(await e.run(j, context().ctx)).toEqual({ echo: { a: [1, 2] }, kind: 'training', attempt: 1 });
     expect(e.pid()).toBe(pid);
-    await until('stderr from the handler', () => e.stderrTail().includes('print() from a handler'));
+    await until('stderr from the handler', () => e.stderrTail().includes('raw write to fd 1 from a handler'));
   });
 
   it('starts on demand and serialises concurrent runs', async () => {
@@ -163,10 +167,12 @@ describe.skipIf(!hasPython)('python executor', () => {
     const e = executor();
     await e.start();
     const first = e.pid();
-    const f = await failure(e.run(job({ handler: 'crash', code: 7 }), context().ctx));
+    const { ctx, output } = context();
+    const f = await failure(e.run(job({ handler: 'crash', code: 7 }), ctx));
     expect(f.error).toMatchObject({ type: 'runner_crashed', exit_code: 7, signal: null });
     expect(f.error.message).toContain('exited with code 7');
-    expect(f.error.stderr_tail).toContain('fixture crash: about to os._exit');
+    expect(f.error.stderr_tail).toContain('fixture crash: about to os._exit (fd 2)');
+    expect(output).toEqual([['stderr', 'fixture crash: about to os._exit (sys.stderr)']]); // the job's own last words
     expect(f.fatal).toBe(true);
     expect(f.retryable).toBe(true);
     expect(await e.run(job({ handler: 'echo' }), context().ctx)).toBeTruthy();

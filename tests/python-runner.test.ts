@@ -129,7 +129,7 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     expect(ready.python).toMatch(/^3\.\d+\.\d+/);
   });
 
-  it('keeps print() and writes to fd 1 off the protocol and forwards progress and logs', async () => {
+  it('sends print() as the job\'s output, keeps writes to fd 1 off the protocol, and forwards progress and logs', async () => {
     const r = fake();
     await r.ready();
     r.run('p1', { handler: 'progress', steps: 4 });
@@ -138,10 +138,11 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     const progress = r.messages.filter((m) => m.type === 'progress' && m.job_id === 'p1');
     expect(progress.map((m) => [m.progress, m.message])).toEqual([[0.25, 'step 1/4'], [0.5, 'step 2/4'], [0.75, 'step 3/4'], [1, 'step 4/4']]);
     expect(r.messages).toContainEqual({ type: 'log', job_id: 'p1', level: 'warn', message: 'halfway there' });
+    expect(r.messages).toContainEqual({ type: 'log', job_id: 'p1', stream: 'stdout', message: 'print() from a handler' });
+    expect(r.messages).toContainEqual({ type: 'log', job_id: 'p1', stream: 'stdout', message: 'sys.stdout.write from a handler' });
     for (const line of r.rawLines) expect(() => JSON.parse(line)).not.toThrow();
     await expect.poll(() => r.stderr).toContain('raw write to fd 1 from a handler');
-    expect(r.stderr).toContain('print() from a handler');
-    expect(r.stderr).toContain('sys.stdout.write from a handler');
+    expect(r.stderr).not.toContain('print() from a handler');
   });
 
   it('reports handler errors with type, traceback and whether a retry can help', async () => {

@@ -8,7 +8,10 @@ export interface ExecContext {
   /** Aborted on cancel or timeout; the execution must stop soon after. */
   readonly signal: AbortSignal;
   progress(value: number, message?: string): void;
+  /** A line (or lines) for the job's log, under its level; never filtered by the worker's log level. */
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /** What the job wrote to stdout or stderr (Node console.*, Python print / sys.stderr), for its log. */
+  output?(stream: 'stdout' | 'stderr', text: string): void;
 }
 
 export interface ReadyInfo {

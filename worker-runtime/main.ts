@@ -11,6 +11,8 @@ import { createKeys } from '../core/keys';
 import { spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
 import { type Executor, ExecutorStartError } from './executor';
 import { builtinFunctions } from './functions/builtins';
+import { installJobConsole } from './job-console';
+import { createJobLogWriter, logConnectionOptions } from './job-log-writer';
 import { createNodeExecutor, loadFunctions } from './node-executor';
 import { createPythonExecutor } from './python-executor';
 import { createWorker } from './worker';
@@ -41,7 +43,7 @@ function runnerEnv(boot: WorkerBoot): Record<string, string> {
 }
 
 async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
-  if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module));
+  if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
   return createPythonExecutor({
     python: boot.python ?? 'python3',
     framework: boot.framework,
@@ -81,6 +83,10 @@ async function main(): Promise<void> {
   const blocking = new Redis(boot.redis_url, { ...redisOpts, enableAutoPipelining: false, lazyConnect: false });
   for (const c of [redis, blocking]) c.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
   const keys = createKeys(boot.prefix);
+  // Job logs get a connection of their own (see logConnectionOptions).
+  const logRedis = new Redis(boot.redis_url, logConnectionOptions(boot.worker_id));
+  logRedis.on('error', () => {}); // each failed flush is counted and reported by the writer
+  const logs = createJobLogWriter({ redis: logRedis, keys, workerId: boot.worker_id, log });
   const store = createJobStore(createIoredisPort(redis), {
     keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms,
   });
@@ -100,7 +106,7 @@ async function main(): Promise<void> {
   }
 
   const worker = createWorker({
-    boot, redis, blocking, store, executor, log,
+    boot, redis, blocking, store, executor, log, logs,
     abandonAfterMs: boot.framework === 'node' ? boot.cancel_grace_ms : boot.cancel_grace_ms + 2000,
     now: Date.now,
     abandon(reason) {
@@ -117,6 +123,7 @@ async function main(): Promise<void> {
       send({ v: 1, type: 'draining', running: worker.running.size });
       void worker.drain().then(async () => {
         await executor.stop();
+        await logs.close();
         redis.disconnect();
         blocking.disconnect();
         process.exit(0);
@@ -142,6 +149,7 @@ async function main(): Promise<void> {
     send({ v: 1, type: 'recycling', reason: `took its ${boot.max_total_jobs} jobs (recycle_after_jobs)` });
     await worker.drain();
     await executor.stop();
+    await logs.close();
     process.exit(0);
   }
 }

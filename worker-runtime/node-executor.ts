@@ -1,9 +1,13 @@
-/** Runs Node functions in the worker's own process. */
+/**
+ * Runs Node functions in the worker's own process. With a JobConsole, a function's
+ * console output goes to its job's log (ctx.output).
+ */
 import type { JobRecord } from '../core/schemas/job';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { FunctionRegistry } from './functions/types';
+import type { JobConsole } from './job-console';
 
-export function createNodeExecutor(functions: FunctionRegistry): Executor {
+export function createNodeExecutor(functions: FunctionRegistry, jobConsole?: JobConsole): Executor {
   return {
     async start() {
       return { framework: 'node', version: process.versions.node };
@@ -18,7 +22,9 @@ export function createNodeExecutor(functions: FunctionRegistry): Executor {
           { retryable: false },
         );
       }
-      return await fn(payload.input, { ...ctx, jobId: job.id, attempt: job.attempts });
+      const call = () => fn(payload.input, { ...ctx, jobId: job.id, attempt: job.attempts });
+      const output = ctx.output?.bind(ctx);
+      return await (jobConsole && output ? jobConsole.run(output, call) : call());
     },
     async stop() {},
   };

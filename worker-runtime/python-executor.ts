@@ -115,7 +115,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       r.onMessage = (m) => {
         if (settled) return onMessage(r, m);
         if (m.type === 'fatal') return fail(m.code, `${m.message}${tailText(r)}`);
-        if (m.type === 'log') return log(m.level, `python runner: ${m.message}`);
+        if (m.type === 'log') return log(m.level ?? 'info', `python runner: ${m.message}`);
         if (m.type !== 'ready') return fail('PROTOCOL_ERROR', `the runner sent ${m.type} before ready`);
         const info: ReadyInfo = { framework: m.framework, version: m.version };
         if (m.python !== undefined) info.python = m.python;
@@ -151,7 +151,9 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     if (m.type === 'fatal') return log('error', `python runner reported ${m.code}: ${m.message}`);
     const job = active?.runner === r && m.job_id === active.id ? active : undefined;
     if (m.type === 'log') {
-      return job ? safely(() => job.ctx.log(m.level, m.message)) : log(m.level, `python runner: ${m.message}`);
+      if (!job) return log(m.level ?? (m.stream === 'stderr' ? 'warn' : 'info'), `python runner: ${m.message}`);
+      const stream = m.stream;
+      return safely(() => (stream ? job.ctx.output?.(stream, m.message) : job.ctx.log(m.level ?? 'info', m.message)));
     }
     if (m.type === 'progress') return job && safely(() => job.ctx.progress(m.progress, m.message ?? undefined));
     if (!job) return log('warn', `python runner answered for job ${m.job_id}, which it is not running`);

@@ -28,7 +28,12 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
   z.object({ type: z.literal('progress'), job_id: z.string(), progress: z.number().min(0).max(1), message: z.string().nullish() }),
-  z.object({ type: z.literal('log'), job_id: z.string().nullish(), level, message: z.string() }),
+  // A job's output: `stream` for print / sys.stdout / sys.stderr, `level` for ctx.log and logging
+  // records (neither: info). Lines of a job go to its log; without job_id, to the worker's log.
+  z.object({
+    type: z.literal('log'), job_id: z.string().nullish(), level: level.optional(), stream: z.enum(['stdout', 'stderr']).optional(),
+    message: z.string(),
+  }),
   z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
   z.object({
     type: z.literal('error'), job_id: z.string(),

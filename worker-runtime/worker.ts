@@ -9,6 +9,7 @@ import type { JobStore } from '../core/job-store';
 import type { JobError, JobRecord } from '../core/schemas/job';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
+import type { JobLogSink } from './job-log-writer';
 
 export interface WorkerDeps {
   boot: WorkerBoot;
@@ -16,6 +17,8 @@ export interface WorkerDeps {
   blocking: Redis;
   store: JobStore;
   executor: Executor;
+  /** Where a job's own output goes (ctx.log, console.*, Python print): the job's log. */
+  logs: JobLogSink;
   now(): number;
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Called when an execution would not stop: the process must be replaced. */
@@ -130,7 +133,10 @@ export function createWorker(deps: WorkerDeps) {
         else timer ??= setTimeout(() => void flush(), wait);
       },
       log(level, message) {
-        deps.log(level === 'debug' ? 'info' : level, `[job ${job.id}] ${message}`);
+        deps.logs.write(job.id, level, message);
+      },
+      output(stream, text) {
+        deps.logs.write(job.id, stream, text);
       },
     };
     return { ctx, settle };
@@ -173,6 +179,7 @@ export function createWorker(deps: WorkerDeps) {
       const result = await Promise.race([execution, abandoned]);
       if (controller.signal.aborted) throw controller.signal.reason;
       await settle();
+      await deps.logs.flush(job.id); // bounded: logs are complete when the job is seen finished
       // The freed slot (and any other free one) is refilled by the same script call.
       next = await reserve(slotsToClaim(1), async (n) =>
         (await store.completeAndClaim(job.id, boot.worker_type, boot.worker_id, result, deps.now(), n)).next);
@@ -180,6 +187,7 @@ export function createWorker(deps: WorkerDeps) {
       const { error, retryable } = toFailure(err, controller.signal);
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
       const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
+      await deps.logs.flush(job.id);
       await store
         .fail(job.id, job.type, boot.worker_id, { ...error, attempt: job.attempts, worker_id: boot.worker_id, at: deps.now() }, { retryable, backoffMs: wait, now: deps.now() })
         .catch((e: unknown) => {

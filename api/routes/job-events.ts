@@ -1,7 +1,8 @@
 /**
  * GET /jobs/:id/events — the job's transitions as Server-Sent Events, from its
- * creation on, ending when the job ends. Reads the capped events stream at an
- * interval (no blocking command, so it runs in workerd too).
+ * creation on, ending when the job ends, with its log lines as `log` events. Reads
+ * the capped events stream and the job's log at an interval (no blocking command,
+ * so it runs in workerd too).
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -10,6 +11,7 @@ import type { JobStore } from '../../core/job-store';
 import { FINISHED_STATUSES, jobView } from '../../core/schemas/job';
 import type { JobStatus } from '../../core/keys';
 import type { AppDeps } from '../deps';
+import { logTail } from './job-logs';
 
 export async function jobEvents(c: Context, deps: AppDeps, store: JobStore): Promise<Response> {
   const id = c.req.param('id') ?? '';
@@ -24,7 +26,9 @@ export async function jobEvents(c: Context, deps: AppDeps, store: JobStore): Pro
     let after = `${Math.max(0, job.created_at - 1)}-0`;
     let polls = 0;
     let ended = false;
+    const logs = logTail(deps, id, (line) => stream.writeSSE({ event: 'log', data: JSON.stringify({ job_id: id, ...line }) }));
     while (!closed && !ended) {
+      await logs.next(() => closed);
       const entries = await deps.redis.xrangeAfter(deps.keys.events(), after, 500);
       for (const e of entries) {
         after = e.id;
@@ -42,6 +46,8 @@ export async function jobEvents(c: Context, deps: AppDeps, store: JobStore): Pro
       if (!ended) await stream.sleep(pollMs);
     }
     if (ended && !closed) {
+      await logs.next(() => closed); // the lines written before the job ended
+      if (closed) return;
       const last = await store.get(id);
       await stream.writeSSE({ event: 'end', data: JSON.stringify(last ? jobView(last) : { job_id: id, status: 'expired' }) });
     }

@@ -8,6 +8,7 @@ import {
 import type { AppDeps } from '../deps';
 import { validationError } from '../errors';
 import { jobEvents } from './job-events';
+import { jobLogs } from './job-logs';
 import { genericSubmission, submitJob, trainingSubmission, type Submission } from '../submit';
 
 async function readJson(req: Request): Promise<unknown> {
@@ -85,6 +86,7 @@ export function jobRoutes(deps: AppDeps): Hono {
   app.post('/:id/cancel', cancel);
   app.delete('/:id', cancel);
   app.get('/:id/events', (c) => jobEvents(c, deps, store));
+  app.get('/:id/logs', (c) => jobLogs(c, deps, store));
 
   app.get('/:id', async (c) => {
     const id = c.req.param('id');

@@ -1,8 +1,9 @@
 -- Shared fragment: after a failed attempt, put the job back (queue or delayed set)
--- while attempts remain and the error is retryable, or fail it for good.
+-- while attempts remain and the error is retryable, or fail it for good. A job that ends
+-- here gives its log stream (logKey) the job's own expiry.
 local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey, notifyKey,
                               delayedKey, delayedIdx, cancelledIdx, events, id, now, errJson, retryable,
-                              backoffMs, retentionMs, maxlen)
+                              backoffMs, retentionMs, maxlen, logKey)
   push_error(jobKey, errJson)
   local job = redis.call('HMGET', jobKey, 'attempts', 'max_attempts', 'seq', 'priority', 'type', 'cancel_requested')
   local attempts, maxAttempts, seq = tonumber(job[1]), tonumber(job[2]), job[3]
@@ -12,6 +13,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
     redis.call('HSET', jobKey, 'status', 'cancelled', 'finished_at', now)
     redis.call('ZADD', cancelledIdx, seq, id)
     redis.call('PEXPIRE', jobKey, retentionMs)
+    redis.call('PEXPIRE', logKey, retentionMs)
     emit(events, maxlen, 'job', id, 'status', 'cancelled', 'type', job[5], 'ts', now)
     return 'cancelled'
   end
@@ -36,6 +38,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
   redis.call('HSET', jobKey, 'status', 'failed', 'finished_at', now)
   redis.call('ZADD', failedIdx, seq, id)
   redis.call('PEXPIRE', jobKey, retentionMs)
+  redis.call('PEXPIRE', logKey, retentionMs)
   emit(events, maxlen, 'job', id, 'status', 'failed', 'type', job[5], 'ts', now)
   return 'failed'
 end

@@ -1,6 +1,7 @@
 --[[ cancel-job: cancel a waiting job at once, or ask the worker running it to stop.
 KEYS[1] job hash   KEYS[2] queue zset of its type   KEYS[3] queued index   KEYS[4] delayed zset
 KEYS[5] delayed index   KEYS[6] cancelled index   KEYS[7] events stream
+KEYS[8] log stream of the job (expires with the job; lines of earlier attempts)
 ARGV[1] job id   ARGV[2] now (ms)   ARGV[3] retention ms   ARGV[4] events maxlen
 ARGV[5] cancel channel prefix (the worker id is appended)   ARGV[6] reason
 Returns {'cancelled'} | {'cancelling', worker id} | {'finished', status} | {'missing'}
@@ -19,6 +20,7 @@ if status == 'queued' or status == 'delayed' then
     'error', cjson.encode({type = 'cancelled', message = ARGV[6]}))
   redis.call('ZADD', KEYS[6], job[2], id)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[8], ARGV[3])
   emit(KEYS[7], ARGV[4], 'job', id, 'status', 'cancelled', 'type', job[4], 'ts', now)
   return {'cancelled'}
 end

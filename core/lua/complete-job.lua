@@ -3,6 +3,7 @@ claim the worker's next jobs in the same call, as its slot is free again.
 KEYS[1] job hash   KEYS[2] active zset of the worker   KEYS[3] worker hash
 KEYS[4] running index   KEYS[5] succeeded index   KEYS[6] events stream
 KEYS[7] queue zset of the type   KEYS[8] queued index   KEYS[9] notify list of the type
+KEYS[10] log stream of the job (expires with the job)
 ARGV[1] job id   ARGV[2] worker id   ARGV[3] now (ms)   ARGV[4] result JSON
 ARGV[5] retention ms   ARGV[6] events maxlen   ARGV[7] claim at most this many next jobs (0: none)
 ARGV[8] job key prefix
@@ -17,6 +18,7 @@ redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result', ARGV[4], 'finished_
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZADD', KEYS[5], redis.call('HGET', KEYS[1], 'seq'), id)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[10], ARGV[5])
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'job_count', 1) end
 emit(KEYS[6], ARGV[6], 'job', id, 'status', 'succeeded', 'worker', ARGV[2], 'ts', now)
 local out = {1}

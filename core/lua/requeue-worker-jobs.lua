@@ -6,6 +6,7 @@ KEYS[12] events stream   KEYS[13] cancelled index
 ARGV[1] worker id   ARGV[2] now (ms)   ARGV[3] error JSON for the interrupted attempt
 ARGV[4] retention ms of failed jobs   ARGV[5] events maxlen   ARGV[6] job key prefix
 ARGV[7] '1' to delete the worker record, '0' to keep it (the caller updates it)
+ARGV[8] job log stream prefix (a job that fails or is cancelled here: its log expires with it)
 Returns {requeued count, failed count}.
 ]]
 --@include _helpers
@@ -17,7 +18,7 @@ for _, id in ipairs(ids) do
   local jobKey = ARGV[6] .. id
   if redis.call('HGET', jobKey, 'status') == 'running' then
     local r = settle_failure(jobKey, KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11],
-      KEYS[13], KEYS[12], id, now, ARGV[3], true, 0, ARGV[4], ARGV[5])
+      KEYS[13], KEYS[12], id, now, ARGV[3], true, 0, ARGV[4], ARGV[5], ARGV[8] .. id)
     if r == 'failed' or r == 'cancelled' then failed = failed + 1 else requeued = requeued + 1 end
   end
 end

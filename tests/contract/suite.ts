@@ -4,9 +4,19 @@
  * Only vitest and web-standard APIs here: no Node imports.
  */
 import { describe, expect, it } from 'vitest';
+import { LOG_JOBS, LOG_T0 } from '../helpers/contract-seed';
 
 export interface ContractClient {
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+/** Server-Sent Events of a finished response body. */
+export function parseSse(text: string): { event: string; id?: string; data: any }[] {
+  return text.split('\n\n').filter((b) => b.trim()).map((block) => {
+    const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+    const id = field('id');
+    return { event: field('event') ?? 'message', ...(id !== undefined && { id }), data: JSON.parse(field('data') ?? 'null') };
+  });
 }
 
 export function defineContractSuite(name: string, client: () => ContractClient): void {
@@ -140,6 +150,73 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(c.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     });
 
+    it('GET /jobs/:id/logs returns the kept lines, led by what was cut, and ends with a null cursor', async () => {
+      const r = await req('GET', `/jobs/${LOG_JOBS.done}/logs`);
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({
+        job_id: LOG_JOBS.done,
+        lines: [
+          { ts: new Date(LOG_T0).toISOString(), stream: 'warn', text: '[kiln] 3 earlier lines were cut (limit: 5,000 lines / 1 MiB per job)' },
+          { ts: new Date(LOG_T0).toISOString(), stream: 'stdout', text: 'hello from stdout' },
+          { ts: new Date(LOG_T0 + 1000).toISOString(), stream: 'stderr', text: 'a warning on stderr' },
+          { ts: new Date(LOG_T0 + 2000).toISOString(), stream: 'info', text: 'step 1/2' },
+          { ts: new Date(LOG_T0 + 3000).toISOString(), stream: 'info', text: 'step 2/2' },
+          { ts: new Date(LOG_T0 + 4000).toISOString(), stream: 'error', text: 'last line' },
+        ],
+        next_cursor: null,
+      });
+    });
+
+    it('GET /jobs/:id/logs pages with limit and cursor; a running job always has a next_cursor', async () => {
+      const texts = (b: any) => b.lines.map((l: { text: string }) => l.text);
+      const p1 = await req('GET', `/jobs/${LOG_JOBS.done}/logs?limit=2`);
+      expect(texts(p1.body)).toEqual([expect.stringContaining('3 earlier lines were cut'), 'hello from stdout']);
+      expect(p1.body.next_cursor).toBe(`${LOG_T0}-0`);
+      const p2 = await req('GET', `/jobs/${LOG_JOBS.done}/logs?limit=3&cursor=${p1.body.next_cursor}`);
+      expect(texts(p2.body)).toEqual(['a warning on stderr', 'step 1/2', 'step 2/2']);
+      expect(p2.body.next_cursor).toBe(`${LOG_T0 + 3000}-0`);
+      const p3 = await req('GET', `/jobs/${LOG_JOBS.done}/logs?limit=3&cursor=${p2.body.next_cursor}`);
+      expect(texts(p3.body)).toEqual(['last line']);
+      expect(p3.body.next_cursor).toBeNull();
+      const running = await req('GET', `/jobs/${LOG_JOBS.running}/logs`);
+      expect(texts(running.body)).toEqual(['still running']);
+      expect(running.body.next_cursor).toBe(`${LOG_T0}-0`);
+      const later = await req('GET', `/jobs/${LOG_JOBS.running}/logs?cursor=${running.body.next_cursor}`);
+      expect(later.body).toEqual({ job_id: LOG_JOBS.running, lines: [], next_cursor: `${LOG_T0}-0` });
+    });
+
+    it('GET /jobs/:id/logs?follow=true on a finished job sends the kept lines, then end; Last-Event-ID resumes', async () => {
+      const r = await req('GET', `/jobs/${LOG_JOBS.done}/logs?follow=true`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toContain('text/event-stream');
+      const events = parseSse(String(r.body));
+      expect(events.map((e) => e.event)).toEqual(['log', 'log', 'log', 'log', 'log', 'log', 'end']);
+      expect(events[1]).toEqual({ event: 'log', id: `${LOG_T0}-0`, data: { ts: new Date(LOG_T0).toISOString(), stream: 'stdout', text: 'hello from stdout' } });
+      expect(events.at(-1)?.data).toMatchObject({ job_id: LOG_JOBS.done, status: 'succeeded' });
+      const resumed = parseSse(String((await req('GET', `/jobs/${LOG_JOBS.done}/logs?follow=true`, undefined, { 'last-event-id': `${LOG_T0 + 2000}-0` })).body));
+      expect(resumed.map((e) => e.data.text ?? e.event)).toEqual(['step 2/2', 'last line', 'end']);
+    });
+
+    it('GET /jobs/:id/events carries the job\'s log lines', async () => {
+      const events = parseSse(String((await req('GET', `/jobs/${LOG_JOBS.done}/events`)).body));
+      const logs = events.filter((e) => e.event === 'log');
+      expect(logs).toHaveLength(6);
+      expect(logs[1]?.data).toEqual({ job_id: LOG_JOBS.done, ts: new Date(LOG_T0).toISOString(), stream: 'stdout', text: 'hello from stdout' });
+      expect(events.at(-1)?.event).toBe('end');
+    });
+
+    it('GET /jobs/:id/logs: an unknown job is 404, a bad cursor or limit is 400 naming it', async () => {
+      const nf = await req('GET', '/jobs/no-such-job/logs');
+      expect(nf.status).toBe(404);
+      expect(nf.body.error.code).toBe('JOB_NOT_FOUND');
+      expect((await req('GET', '/jobs/no-such-job/logs?follow=true')).status).toBe(404);
+      for (const [query, field] of [['cursor=abc', 'cursor'], ['limit=0', 'limit'], ['limit=5001', 'limit'], ['follow=maybe', 'follow']]) {
+        const r = await req('GET', `/jobs/${LOG_JOBS.done}/logs?${query}`);
+        expect(r.status, query).toBe(400);
+        expect(r.body.error.field, query).toBe(field);
+      }
+    });
+
     it('GET /workers/types lists what the spawners registered', async () => {
       const t = await req('GET', '/workers/types');
       expect(t.status).toBe(200);
@@ -183,6 +260,12 @@ export const BAD_REQUESTS: [method: string, path: string, body?: unknown, header
   ['POST', '/jobs/nope/cancel'],
   ['DELETE', '/jobs/nope'],
   ['GET', '/jobs/nope/events'],
+  ['GET', '/jobs/nope/logs'],
+  ['GET', '/jobs/nope/logs?follow=true'],
+  ['GET', '/jobs/contract-logs-done/logs?cursor=1-2-3'],
+  ['GET', '/jobs/contract-logs-done/logs?limit=many'],
+  ['GET', '/jobs/contract-logs-done/logs?colour=red'],
+  ['GET', '/jobs/contract-logs-done/logs?follow=true', undefined, { 'last-event-id': 'not-a-cursor' }],
   ['GET', '/workers/nope'],
   ['PUT', '/jobs'],
   ['POST', '/health'],

@@ -8,10 +8,27 @@ import { createKeys } from '../../core/keys';
 
 export const CONTRACT_PREFIX = 'contract';
 
+/** Jobs with logs for the contract suite: one finished (with cut lines), one running. */
+export const LOG_JOBS = { done: 'contract-logs-done', running: 'contract-logs-running' } as const;
+/** The seeded lines' times: 2023-11-14T22:13:20.000Z and on, a second apart. */
+export const LOG_T0 = 1_700_000_000_000;
+
 export async function seedContractRedis(redis: Redis, prefix = CONTRACT_PREFIX): Promise<void> {
   const keys = createKeys(prefix);
   // the default worker types
   await redis.hset(keys.types(), { node: '{}', sklearn: '{}', 'pytorch-2.1': '{}', 'pytorch-2.1-gpu': '{}', tensorflow: '{}' });
   // a spawner with a GPU, so requires_gpu jobs are accepted
   await redis.hset(keys.hosts(), 'gpu-host', JSON.stringify({ gpus: 1, gpus_free: 1, heartbeat: Date.now() + 3_600_000 }));
+  // a finished job whose oldest 3 lines were cut, and a running one (as a worker leaves them)
+  const job = (id: string, status: string) => ({
+    id, seq: 1, type: 'node', kind: 'function', payload: '{"function":"echo"}', status, priority: 0, attempts: 1,
+    max_attempts: 3, timeout_ms: 60000, progress: status === 'succeeded' ? 1 : 0.5, created_at: LOG_T0 - 1000, started_at: LOG_T0 - 500,
+    ...(status === 'succeeded' && { finished_at: LOG_T0 + 10_000, result: '{"ok":true}' }),
+  });
+  await redis.hset(keys.job(LOG_JOBS.done), { ...job(LOG_JOBS.done, 'succeeded'), log_cut: 3 });
+  const lines: [string, string][] = [['stdout', 'hello from stdout'], ['stderr', 'a warning on stderr'], ['info', 'step 1/2'], ['info', 'step 2/2'], ['error', 'last line']];
+  for (const [i, [s, t]] of lines.entries()) await redis.xadd(keys.logs(LOG_JOBS.done), `${LOG_T0 + i * 1000}-0`, 's', s, 't', t);
+  await redis.xadd(keys.events(), '*', 'job', LOG_JOBS.done, 'status', 'succeeded', 'ts', String(LOG_T0 + 10_000));
+  await redis.hset(keys.job(LOG_JOBS.running), job(LOG_JOBS.running, 'running'));
+  await redis.xadd(keys.logs(LOG_JOBS.running), `${LOG_T0}-0`, 's', 'stdout', 't', 'still running');
 }

@@ -43,7 +43,7 @@ export const builtinFunctions: FunctionRegistry = {
     throw new JobFailure({ type: 'FunctionError', message }, { retryable: o.retryable !== false });
   },
 
-  /** Reports `steps` progress updates `ms` apart (defaults 5 and 20). */
+  /** Reports `steps` progress updates `ms` apart (defaults 5 and 20), and logs a line per step. */
   progress: async (input, ctx) => {
     const o = obj(input);
     const steps = typeof o.steps === 'number' && o.steps > 0 ? Math.min(1000, Math.floor(o.steps)) : 5;
@@ -51,6 +51,7 @@ export const builtinFunctions: FunctionRegistry = {
     for (let i = 1; i <= steps; i++) {
       await sleep(each, ctx.signal);
       ctx.progress(i / steps, `step ${i}/${steps}`);
+      ctx.log('info', `step ${i}/${steps}`);
     }
     return { steps };
   },

@@ -1,12 +1,14 @@
 """Entry point: `python -u -m kiln_runner`.
 
-Claims stdout for the protocol, imports the framework named by KILN_FRAMEWORK,
+Claims stdout for the protocol, routes a running job's output (print, sys.stderr,
+logging) to the job's log, imports the framework named by KILN_FRAMEWORK,
 reports `ready` (or `fatal` and exits 3), then serves jobs until shutdown or EOF.
 """
 import os
 import sys
 
 from kiln_runner import frameworks
+from kiln_runner.output import JobOutput
 from kiln_runner.protocol import Channel
 from kiln_runner.runner import Runner
 
@@ -39,6 +41,8 @@ def _die_with_parent():
 
 def main():
     channel = Channel.take_stdout()
+    output = JobOutput(channel, sys.stderr)
+    output.install(sys)
     stdin = _take_stdin()
     _die_with_parent()
     framework = os.environ.get("KILN_FRAMEWORK", "")
@@ -48,7 +52,7 @@ def main():
         channel.send({"type": "fatal", "code": exc.code, "message": str(exc)})
         return EXIT_CONFIG if exc.code == "UNKNOWN_FRAMEWORK" else EXIT_FRAMEWORK
     channel.send({"type": "ready", **info, "pid": os.getpid()})
-    Runner(channel, framework, module).serve(stdin)
+    Runner(channel, framework, module, output=output).serve(stdin)
     return 0
 
 

@@ -1,8 +1,9 @@
 """The JSON-lines channel to the worker.
 
 The runner keeps a private duplicate of the original stdout for protocol messages
-and points fd 1 (and sys.stdout) at stderr, so print() in a handler or a write to
-fd 1 from C code lands in the worker's stderr log instead of the protocol.
+and points fd 1 (and sys.stdout) at stderr, so a write to fd 1 from C code lands in
+the worker's stderr log instead of the protocol. While a job runs, print() and
+sys.stderr go to the job's log as `log` messages (see output.py).
 """
 import json
 import math

@@ -17,8 +17,9 @@ _TRACEBACK_LIMIT = 20000
 
 
 class Runner:
-    def __init__(self, channel, framework, framework_module, env=os.environ):
+    def __init__(self, channel, framework, framework_module, env=os.environ, output=None):
         self.channel = channel
+        self.output = output  # JobOutput: the running job's print/stderr/logging go to its log
         self.framework = framework
         self.framework_module = framework_module
         self.data_root = env.get("KILN_DATA_ROOT") or None
@@ -62,11 +63,15 @@ class Runner:
         thread.start()
 
     def _run(self, ctx):
+        if self.output is not None:
+            self.output.begin(ctx.job_id)
         try:
             handle = dispatch.select(ctx.job, self.framework, self.framework_module, self.handlers_dir)
             outcome = {"type": "result", "job_id": ctx.job_id, "result": to_jsonable(user.call(handle, ctx.job, ctx))}
         except BaseException as exc:  # SystemExit from a handler fails the job, not the runner
             outcome = {"type": "error", "job_id": ctx.job_id, "error": describe(exc)}
+        if self.output is not None:
+            self.output.end()  # the job's last partial lines go before its outcome
         with self._lock:
             self._current = None  # before sending: the worker may send the next job at once
         self.channel.send(outcome)

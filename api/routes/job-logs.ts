@@ -1,0 +1,90 @@
+/**
+ * GET /jobs/:id/logs — a job's log lines, a page at a time (`cursor`, `limit`), or with
+ * `?follow=true` as Server-Sent Events until the job ends. Polls with a Lua read (no
+ * blocking command), so it runs in workerd too.
+ */
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { badRequest, notFound } from '../../core/errors';
+import { LOG_CURSOR, lineView, readJobLogs } from '../../core/job-logs';
+import type { JobStore } from '../../core/job-store';
+import { jobView } from '../../core/schemas/job';
+import type { AppDeps } from '../deps';
+import { validationError } from '../errors';
+
+const cursor = z.string().regex(LOG_CURSOR, 'cursor is the next_cursor of an earlier answer (a stream id such as 1700000000000-0)');
+
+const logsQuery = z.strictObject({
+  cursor: cursor.optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  follow: z.enum(['true', 'false', '1', '0']).optional(),
+});
+
+/** Lines per read while following (more are read at once when the log is behind). */
+const FOLLOW_BATCH = 500;
+
+const missing = (id: string) => notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);
+
+export async function jobLogs(c: Context, deps: AppDeps, store: JobStore): Promise<Response> {
+  const id = c.req.param('id') ?? '';
+  const q = logsQuery.safeParse(c.req.query());
+  if (!q.success) throw validationError(q.error);
+  const follow = q.data.follow === 'true' || q.data.follow === '1';
+  if (!follow) {
+    const page = await readJobLogs(deps.redis, deps.keys, id, { cursor: q.data.cursor, limit: q.data.limit });
+    if (!page) throw missing(id);
+    return c.json({ job_id: id, lines: page.lines.map(lineView), next_cursor: page.nextCursor });
+  }
+  const lastEventId = c.req.header('last-event-id');
+  if (lastEventId !== undefined && !LOG_CURSOR.test(lastEventId)) {
+    throw badRequest('VALIDATION_ERROR', 'Last-Event-ID: not a log cursor (the id of an earlier log event)', 'Last-Event-ID');
+  }
+  let after = lastEventId ?? q.data.cursor;
+  const first = await readJobLogs(deps.redis, deps.keys, id, { cursor: after, limit: 1 });
+  if (!first) throw missing(id);
+  const pollMs = Math.max(100, deps.config.ssePollMs);
+  return streamSSE(c, async (stream) => {
+    let closed = false;
+    stream.onAbort(() => {
+      closed = true;
+    });
+    while (!closed) {
+      const page = await readJobLogs(deps.redis, deps.keys, id, { cursor: after, limit: FOLLOW_BATCH });
+      if (!page) break; // expired while followed
+      for (const line of page.lines) {
+        if (closed) return;
+        await stream.writeSSE({ id: line.id, event: 'log', data: JSON.stringify(lineView(line)) });
+        after = line.id;
+      }
+      if (page.nextCursor === null) break; // ended, and every kept line was sent
+      if (!page.more) await stream.sleep(pollMs);
+    }
+    if (closed) return;
+    const job = await store.get(id);
+    await stream.writeSSE({ event: 'end', data: JSON.stringify(job ? jobView(job) : { job_id: id, status: 'expired' }) });
+  });
+}
+
+/**
+ * Reads a job's log from its first kept line on, a batch per call, for a stream that
+ * carries more than logs (GET /jobs/:id/events). `next()` hands each new line to `emit`
+ * and returns once it has caught up.
+ */
+export function logTail(deps: AppDeps, id: string, emit: (line: ReturnType<typeof lineView>) => Promise<void>) {
+  let after: string | undefined;
+  return {
+    async next(isClosed: () => boolean): Promise<void> {
+      for (;;) {
+        const page = await readJobLogs(deps.redis, deps.keys, id, { cursor: after, limit: FOLLOW_BATCH });
+        if (!page) return;
+        for (const line of page.lines) {
+          if (isClosed()) return;
+          await emit(lineView(line));
+          after = line.id;
+        }
+        if (!page.more) return;
+      }
+    },
+  };
+}
