@@ -93,25 +93,29 @@ describe('kiln jobs submit / get / list / cancel', () => {
     const id = await submit('--function', 'echo', '--input', '{"x": 1}', '--priority', '5');
     expect((await finished(id)).status).toBe('succeeded');
 
-    const got = await kiln(['jobs', 'get', id, '--json']);
+    const [got, human, table, listedRun, noneRun] = await Promise.all([
+      kiln(['jobs', 'get', id, '--json']),
+      kiln(['jobs', 'get', id]),
+      kiln(['jobs', 'list']),
+      kiln(['jobs', 'list', '--json', '--type', 'node', '--limit', '10']),
+      kiln(['jobs', 'list', '--json', '--status', 'failed']),
+    ]);
     expect(got.code).toBe(0);
     const view = JSON.parse(got.stdout);
     expect(view).toMatchObject({ job_id: id, status: 'succeeded', priority: 5, result: { x: 1 } });
 
-    const human = await kiln(['jobs', 'get', id]);
     expect(human.stdout).toMatch(new RegExp(`^job\\s+${id}$`, 'm'));
     expect(human.stdout).toMatch(/^status\s+succeeded$/m);
     expect(human.stdout).toContain('result    {"x":1}');
 
-    const table = await kiln(['jobs', 'list']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^JOB_ID\s+TYPE\s+STATUS\s+ATTEMPTS\s+PROGRESS\s+AGE\s+DURATION/m);
     const row = lines(table.stdout).find((l) => l.startsWith(id));
     expect(row).toMatch(/\bnode\s+succeeded\s+1\/3\s+100%\s+[\d.]+m?s\s+\d+ms\s+-$/);
 
-    const listed = JSON.parse((await kiln(['jobs', 'list', '--json', '--type', 'node', '--limit', '10'])).stdout);
+    const listed = JSON.parse(listedRun.stdout);
     expect(listed.jobs.map((j: { job_id: string }) => j.job_id)).toContain(id);
-    const none = JSON.parse((await kiln(['jobs', 'list', '--json', '--status', 'failed'])).stdout);
+    const none = JSON.parse(noneRun.stdout);
     expect(none.jobs.map((j: { job_id: string }) => j.job_id)).not.toContain(id);
   });
 
@@ -215,11 +219,15 @@ describe('kiln jobs logs', () => {
   });
 
   it('-f follows a running job until it ends', async () => {
-    const id = await submit('--function', 'progress', '--input', '{"steps": 4, "ms": 150}');
-    const r = await kiln(['jobs', 'logs', id, '-f', '--json']);
+    const id = await submit('--function', 'progress', '--input', '{"steps": 3, "ms": 700}');
+    const follow = kilnBackground(['jobs', 'logs', id, '-f', '--json']);
+    await sys.waitFor('the first followed line', async () => follow.stdout().includes('"step 1/3"'));
+    // the line came while the job still ran: it was followed, not read afterwards
+    expect((await sys.job(id)).status).toBe('running');
+    const r = await follow.done;
     expect(r.code).toBe(0);
     const events = jsonLines(r.stdout);
-    expect(events.filter((e) => e.event === 'log').map((e) => e.text)).toEqual(expect.arrayContaining(['step 1/4', 'step 4/4']));
+    expect(events.filter((e) => e.event === 'log').map((e) => e.text)).toEqual(['step 1/3', 'step 2/3', 'step 3/3']);
     expect(events.at(-1)).toMatchObject({ event: 'end', job: { job_id: id, status: 'succeeded' } });
   });
 
