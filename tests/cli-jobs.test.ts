@@ -257,11 +257,11 @@ describe('kiln status', () => {
     const text = statusText({
       total_workers: 1, active_workers: 1,
       worker_details: { 'node-1': { worker_id: 'node-1', worker_type: 'node', process_id: 42, status: 'busy', job_count: 4, max_jobs: 4, last_activity: new Date(1000).toISOString() } },
-      types: { node: { queued: 7, delayed: 1, running: 4, workers: { busy: 1 }, capacity: { max_workers: 1, max_jobs: 4 }, waiting_reason: 'at max_workers (1)', warning: null } },
+      types: { node: { queued: 7, delayed: 1, running: 4, workers: { busy: 1 }, capacity: { max_workers: 1, max_jobs: 4, slots: 4, hosts: 1 }, waiting_reason: 'at max_workers (1)', warning: null } },
     }, 3000);
     expect(text).toMatch(/^node-1\s+node\s+42\s+busy\s+4\s+4\s+-\s+-\s+2.0s ago/m);
     expect(text).toMatch(/^TYPE\s+QUEUED\s+DELAYED\s+RUNNING\s+WORKERS\s+CAPACITY\s+WAITING$/m);
-    expect(text).toMatch(/^node\s+7\s+1\s+4\s+busy=1\s+max_workers=1 max_jobs=4\s+at max_workers \(1\)$/m);
+    expect(text).toMatch(/^node\s+7\s+1\s+4\s+busy=1\s+4 slots \(1 workers × 4 jobs × 1 host\)\s+at max_workers \(1\)$/m);
     expect(statusText({ total_workers: 0, active_workers: 0, worker_details: {}, type_state: { sklearn: 'errored: no python' } }, 0)).toContain('sklearn: errored: no python');
   });
 });

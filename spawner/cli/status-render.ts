@@ -21,6 +21,14 @@ function workersTable(details: Rec[], now: number): string {
 
 const pairs = (v: unknown): string => Object.entries(asRecord(v)).map(([k, x]) => `${k}=${typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)}`).join(' ');
 
+/** `64 slots (4 workers × 16 jobs × 1 host)` for the API's capacity object; other shapes as key=value. */
+function capacity(v: unknown): string {
+  const c = asRecord(v);
+  if (!('slots' in c)) return pairs(c);
+  const hosts = num(c.hosts);
+  return `${num(c.slots) ?? '?'} slots (${num(c.max_workers) ?? '?'} workers × ${num(c.max_jobs) ?? '?'} jobs × ${hosts ?? '?'} host${hosts === 1 ? '' : 's'})`;
+}
+
 function typesTable(types: Rec): string {
   const rows: Rec[] = Object.entries(types).map(([name, t]) => ({ ...asRecord(t), name }));
   return table(rows, [
@@ -29,7 +37,7 @@ function typesTable(types: Rec): string {
     { header: 'DELAYED', value: (t) => num(t.delayed), right: true },
     { header: 'RUNNING', value: (t) => num(t.running), right: true },
     { header: 'WORKERS', value: (t) => pairs(t.workers) },
-    { header: 'CAPACITY', value: (t) => pairs(t.capacity) },
+    { header: 'CAPACITY', value: (t) => capacity(t.capacity) },
     { header: 'WAITING', value: (t) => clip([str(t.waiting_reason), str(t.warning) && `warning: ${str(t.warning)}`].filter(Boolean).join('; '), 70) },
   ]);
 }
