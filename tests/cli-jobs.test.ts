@@ -7,6 +7,8 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSse } from '../spawner/cli/sse';
 import { statusText } from '../spawner/cli/status-render';
@@ -206,6 +208,51 @@ describe('kiln jobs watch', () => {
   });
 });
 
+/**
+ * A fixture API that misbehaves: job "drops" has an event stream that breaks
+ * after two events (and replays from the start on reconnect); job "nostream"
+ * has no event stream at all, only GET /jobs/:id.
+ */
+function flakyApi(): Hono {
+  const view = (id: string, status: string, progress: number) => ({
+    job_id: id, status, worker_type: 'node', kind: 'function', attempts: 1, max_attempts: 1, progress, progress_message: null,
+    result: status === 'succeeded' ? { ok: true } : null, error: null, created_at: new Date(0).toISOString(), started_at: new Date(0).toISOString(), finished_at: null,
+  });
+  const app = new Hono();
+  let connections = 0;
+  let polls = 0;
+  const events = [
+    { id: '1-0', event: 'status', data: { status: 'running', ts: 1 } },
+    { id: '2-0', event: 'progress', data: { status: 'running', progress: 0.5, message: 'half', ts: 2 } },
+    { id: '3-0', event: 'progress', data: { status: 'running', progress: 1, message: 'all', ts: 3 } },
+  ];
+  app.get('/jobs/drops', (c) => c.json(view('drops', 'running', 0)));
+  app.get('/jobs/drops/events', (c) => streamSSE(c, async (stream) => {
+    connections++;
+    for (const e of connections === 1 ? events.slice(0, 2) : events) await stream.writeSSE({ id: e.id, event: e.event, data: JSON.stringify(e.data) });
+    if (connections > 1) await stream.writeSSE({ event: 'end', data: JSON.stringify(view('drops', 'succeeded', 1)) });
+  }));
+  app.get('/jobs/nostream', (c) => c.json(view('nostream', ++polls < 3 ? 'running' : 'succeeded', polls < 3 ? 0.3 : 1)));
+  return app;
+}
+
+describe('kiln jobs watch against a misbehaving API', () => {
+  it('reconnects a dropped event stream without repeating what it showed, and polls an API without one', async () => {
+    const http = await serveHttp(flakyApi());
+    try {
+      const dropped = await kiln(['jobs', 'watch', 'drops', '--api-url', http.url, '--interval-ms', '50']);
+      expect(dropped.code).toBe(0);
+      expect(lines(dropped.stdout).map((l) => l.replace(/ \(.*\)$/, ''))).toEqual(['running 0%', 'running 50% half', 'running 100% all', expect.stringMatching(/^succeeded in /), 'result: {"ok":true}']);
+
+      const polled = await kiln(['jobs', 'watch', 'nostream', '--api-url', http.url, '--interval-ms', '50']);
+      expect(polled.code).toBe(0);
+      expect(lines(polled.stdout).map((l) => l.replace(/ \(.*\)$/, ''))).toEqual(['running 30%', expect.stringMatching(/^succeeded in /), 'result: {"ok":true}']);
+    } finally {
+      await http.close();
+    }
+  });
+});
+
 describe('kiln jobs logs', () => {
   it('prints the kept lines of a finished job, page by page', async () => {
     const id = await submit('--function', 'progress', '--input', '{"steps": 3, "ms": 10}');
@@ -337,8 +384,8 @@ describe('event-stream parser', () => {
     for await (const e of readSse(body)) events.push(e);
     expect(events).toEqual([
       { event: 'progress', data: '{"a":\n1}', id: '1-0' },
-      { event: 'message', data: 'plain', id: '1-0' },
-      { event: 'end', data: '{}', id: '1-0' },
+      { event: 'message', data: 'plain', id: undefined },
+      { event: 'end', data: '{}', id: undefined },
     ]);
   });
 });

@@ -89,17 +89,19 @@ async function follow(f: Follow, first: JobInfo): Promise<JobInfo> {
   let sse = true;
   let failingSince: number | undefined;
   const failed = (err: unknown) => {
-    if (f.signal.aborted) throw err;
-    if (!(err instanceof KilnError)) throw err;
-    if (err.status === 404) throw err;
-    if (err.code === 'UNREACHABLE') {
+    if (f.signal.aborted || !(err instanceof KilnError) || err.code === 'JOB_NOT_FOUND') throw err;
+    // an API without the event stream (a missing route, a proxy that buffers it): poll instead
+    if (sse && (err.code === 'NOT_AN_EVENT_STREAM' || err.status === 404)) {
+      sse = false;
+      return;
+    }
+    // unreachable or 5xx: try again for a while
+    if (err.code === 'UNREACHABLE' || err.status >= 500) {
       failingSince ??= f.ctx.io.now();
       if (f.ctx.io.now() - failingSince > GIVE_UP_MS) throw err;
       return;
     }
-    // an API without the event stream (or a proxy that breaks it): poll instead
-    if (sse) sse = false;
-    else throw err;
+    throw err;
   };
   for (;;) {
     if (sse) {

@@ -21,7 +21,7 @@ function timingsLines(t: Record<string, unknown> | null): string[] {
   out.push(`timings   queue wait ${ms(t.queue_wait_ms)} · run ${ms(t.run_ms)}`);
   const cold = asRecord(t.cold_start);
   if (Object.keys(cold).length > 0) {
-    out.push(`cold start  spawn ${ms(cold.spawn_ms)} · runtime ready ${ms(cold.runtime_ready_ms)} · framework import ${ms(cold.framework_import_ms)} · total ${ms(cold.total_ms)}`);
+    out.push(`cold start spawn ${ms(cold.spawn_ms)} · runtime ready ${ms(cold.runtime_ready_ms)} · framework import ${ms(cold.framework_import_ms)} · total ${ms(cold.total_ms)}`);
   }
   return out;
 }

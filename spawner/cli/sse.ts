@@ -6,6 +6,7 @@
 export interface SseEvent {
   event: string;
   data: string;
+  /** This event's own `id:` (not carried over from earlier events, unlike a browser's lastEventId). */
   id: string | undefined;
 }
 
@@ -30,6 +31,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
           if (data.length > 0) yield { event: event || 'message', data: data.join('\n'), id };
           event = '';
           data = [];
+          id = undefined;
           continue;
         }
         if (line.startsWith(':')) continue;
