@@ -3,6 +3,7 @@
  * exit, 20 runs each (RUNS=n to change), next to `node -e` in the same run.
  * `jobs list` and `status` run against a real API (redis + spawner + API over HTTP).
  *   npm run bench:cli
+ *   COMPARE_CLI=/path/to/other/cli.mjs npm run bench:cli    # adds `<that> --help`
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ try {
     ['kiln types', [KILN, 'types']],
     ['kiln jobs list', [KILN, 'jobs', 'list']],
     ['kiln status', [KILN, 'status']],
+    ...(process.env.COMPARE_CLI ? [['compare --help', [process.env.COMPARE_CLI, '--help']] as [string, string[]]] : []),
   ];
   console.log(`${RUNS} runs each, interleaved; median / p90 of spawn → first stdout byte, and of spawn → exit`);
   const samples = cases.map(() => ({ first: [] as number[], exit: [] as number[] }));

@@ -6,6 +6,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -371,20 +372,14 @@ describe('kiln types, errors and tokens', () => {
 
 describe('event-stream parser', () => {
   it('parses events split anywhere, with CRLF, comments and multi-line data', async () => {
-    const text = ': hello\r\nevent: progress\r\nid: 1-0\r\ndata: {"a":\r\ndata: 1}\r\n\r\ndata: plain\n\nevent: end\ndata: {}\n\n';
-    const bytes = new TextEncoder().encode(text);
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        // one byte at a time: every boundary, including inside a CRLF
-        for (const b of bytes) c.enqueue(new Uint8Array([b]));
-        c.close();
-      },
-    });
+    const text = ': hello\r\nevent: progress\r\nid: 1-0\r\ndata: {"a":\r\ndata: 1}\r\n\r\ndata: plain ✓\n\nevent: end\ndata: {}\n\n';
+    // one byte at a time: every boundary, inside a CRLF and inside a multi-byte character
+    const bytes = [...new TextEncoder().encode(text)].map((b) => new Uint8Array([b]));
     const events = [];
-    for await (const e of readSse(body)) events.push(e);
+    for await (const e of readSse(Readable.from(bytes))) events.push(e);
     expect(events).toEqual([
       { event: 'progress', data: '{"a":\n1}', id: '1-0' },
-      { event: 'message', data: 'plain', id: undefined },
+      { event: 'message', data: 'plain ✓', id: undefined },
       { event: 'end', data: '{}', id: undefined },
     ]);
   });

@@ -1,8 +1,9 @@
 /**
- * What every command gets: the parsed options, the terminal, the clock, fetch and
+ * What every command gets: the parsed options, the terminal, the clock, HTTP and
  * the two servers. Built once from the real process in main.ts.
  */
-import { type Endpoint, type Fetch } from './http';
+import type { Endpoint } from './http';
+import type { Transport } from './transport';
 import type { Opts } from './options';
 
 export type Program = 'kiln' | 'spawner';
@@ -16,7 +17,7 @@ export interface CliIo {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   env: Record<string, string | undefined>;
-  fetch: Fetch;
+  http: Transport;
   /** Runs fn on Ctrl-C / SIGTERM instead of dying at once; returns the unsubscribe. */
   onInterrupt(fn: () => void): () => void;
 }

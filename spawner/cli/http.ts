@@ -3,6 +3,7 @@
  * streams, with errors that say what to do next (start the server, set the token).
  */
 import { KilnError } from '../../core/errors';
+import type { Transport, TransportResponse } from './transport';
 
 export interface Endpoint {
   /** How messages name the server. */
@@ -15,8 +16,6 @@ export interface Endpoint {
   tokenHint: string;
 }
 
-export type Fetch = typeof fetch;
-
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 function headers(ep: Endpoint, extra: Record<string, string> = {}): Record<string, string> {
@@ -24,15 +23,16 @@ function headers(ep: Endpoint, extra: Record<string, string> = {}): Record<strin
 }
 
 function unreachable(ep: Endpoint, err: unknown): KilnError {
-  const cause = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  const why = cause?.name === 'TimeoutError' ? 'no answer in time' : cause?.cause?.code ?? cause?.cause?.message ?? cause?.message ?? String(err);
+  const e = err as { name?: string; code?: string; message?: string; cause?: { name?: string } };
+  const timedOut = e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError';
+  const why = timedOut ? 'no answer in time' : e?.code ?? e?.message ?? String(err);
   return new KilnError('UNREACHABLE', `cannot reach the ${ep.name} at ${ep.base} (${why}); ${ep.startHint}`, { status: 503, cause: err });
 }
 
-async function answerError(ep: Endpoint, res: Response): Promise<KilnError> {
+async function answerError(ep: Endpoint, res: TransportResponse): Promise<KilnError> {
   const text = await res.text().catch(() => '');
   let code = 'HTTP_ERROR';
-  let message = text.trim().slice(0, 300) || res.statusText || 'no detail';
+  let message = text.trim().slice(0, 300) || 'no detail';
   let field: string | undefined;
   try {
     const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
@@ -53,25 +53,26 @@ export interface JsonAnswer {
 }
 
 export async function callJson(
-  fetchFn: Fetch,
+  http: Transport,
   ep: Endpoint,
   method: string,
   path: string,
   opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<JsonAnswer> {
-  let res: Response;
+  let res: TransportResponse;
+  let text: string;
   try {
-    res = await fetchFn(`${ep.base}${path}`, {
+    res = await http(`${ep.base}${path}`, {
       method,
       headers: headers(ep, { ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers }),
       ...(opts.body === undefined ? {} : { body: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }),
       signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     });
+    if (res.status < 200 || res.status > 299) throw await answerError(ep, res);
+    text = await res.text();
   } catch (err) {
-    throw unreachable(ep, err);
+    throw err instanceof KilnError ? err : unreachable(ep, err);
   }
-  if (!res.ok) throw await answerError(ep, res);
-  const text = await res.text();
   try {
     return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as unknown) };
   } catch {
@@ -80,19 +81,20 @@ export async function callJson(
 }
 
 /** Opens a Server-Sent Events stream; the caller reads `body` (see sse.ts) and aborts through `signal`. */
-export async function openEventStream(fetchFn: Fetch, ep: Endpoint, path: string, signal: AbortSignal, lastEventId?: string): Promise<ReadableStream<Uint8Array>> {
-  let res: Response;
+export async function openEventStream(http: Transport, ep: Endpoint, path: string, signal: AbortSignal, lastEventId?: string): Promise<AsyncIterable<Uint8Array>> {
+  let res: TransportResponse;
   try {
-    res = await fetchFn(`${ep.base}${path}`, {
+    res = await http(`${ep.base}${path}`, {
+      method: 'GET',
       headers: headers(ep, { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }),
       signal,
     });
   } catch (err) {
     throw unreachable(ep, err);
   }
-  if (!res.ok) throw await answerError(ep, res);
-  if (!res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
-    await res.body?.cancel();
+  if (res.status < 200 || res.status > 299) throw await answerError(ep, res);
+  if (!res.contentType.includes('text/event-stream')) {
+    res.cancel();
     throw new KilnError('NOT_AN_EVENT_STREAM', `${ep.base}${path} did not answer with an event stream`, { status: 502 });
   }
   return res.body;

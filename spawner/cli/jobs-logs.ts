@@ -45,7 +45,7 @@ interface Page {
 
 async function page(ctx: CliContext, id: string, cursor: string | null): Promise<Page> {
   const q = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
-  const body = asRecord((await callJson(ctx.io.fetch, ctx.api(), 'GET', jobPath(id, `/logs${q}`))).body);
+  const body = asRecord((await callJson(ctx.io.http, ctx.api(), 'GET', jobPath(id, `/logs${q}`))).body);
   return { lines: (Array.isArray(body.lines) ? body.lines : []).map(readLine), next: str(body.next_cursor) };
 }
 
@@ -89,7 +89,7 @@ async function follow(ctx: CliContext, id: string, signal: AbortSignal): Promise
   for (;;) {
     try {
       const q = `?follow=true${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-      const body = await openEventStream(ctx.io.fetch, ctx.api(), jobPath(id, `/logs${q}`), signal, cursor ?? undefined);
+      const body = await openEventStream(ctx.io.http, ctx.api(), jobPath(id, `/logs${q}`), signal, cursor ?? undefined);
       failingSince = undefined;
       for await (const ev of readSse(body)) {
         if (ev.event === 'end') {

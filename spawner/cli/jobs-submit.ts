@@ -97,7 +97,7 @@ export function buildSubmission(ctx: CliContext): { path: string; body: Record<s
 export async function jobsSubmit(ctx: CliContext): Promise<number> {
   const { path, body } = buildSubmission(ctx);
   const key = ctx.opts['idempotency-key'];
-  const answer = await callJson(ctx.io.fetch, ctx.api(), 'POST', path, { body, ...(key !== undefined && { headers: { 'idempotency-key': key } }) });
+  const answer = await callJson(ctx.io.http, ctx.api(), 'POST', path, { body, ...(key !== undefined && { headers: { 'idempotency-key': key } }) });
   const a = asRecord(answer.body);
   const id = str(a.job_id);
   if (!id) throw new Error(`the API accepted the job but named no job_id: ${JSON.stringify(answer.body)}`);

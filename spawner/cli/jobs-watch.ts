@@ -1,5 +1,5 @@
 /**
- * `jobs watch <id>`: follows GET /jobs/:id/events (SSE read from fetch's body),
+ * `jobs watch <id>`: follows GET /jobs/:id/events (SSE read from the response body),
  * reconnects when the stream drops, falls back to polling GET /jobs/:id when the
  * API has no event stream, and exits 0 / 1 / 2 for succeeded / failed / cancelled.
  */
@@ -56,12 +56,12 @@ interface Follow {
 }
 
 async function getJob(ctx: CliContext, id: string): Promise<JobInfo> {
-  return readJob((await callJson(ctx.io.fetch, ctx.api(), 'GET', jobPath(id))).body);
+  return readJob((await callJson(ctx.io.http, ctx.api(), 'GET', jobPath(id))).body);
 }
 
 /** Reads one connection of the event stream; the finished job, or undefined when it dropped first. */
 async function readStream(f: Follow, state: { job: JobInfo; lastId: string | undefined; replayed: boolean }): Promise<JobInfo | undefined> {
-  const body = await openEventStream(f.ctx.io.fetch, f.ctx.api(), jobPath(f.id, '/events'), f.signal);
+  const body = await openEventStream(f.ctx.io.http, f.ctx.api(), jobPath(f.id, '/events'), f.signal);
   if (!state.replayed) {
     // the stream replays the job from its submit: start the picture from there
     state.replayed = true;

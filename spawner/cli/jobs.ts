@@ -49,7 +49,7 @@ export function describeJob(job: JobInfo, now: number): string {
 }
 
 export async function jobsGet(ctx: CliContext): Promise<number> {
-  const { body } = await callJson(ctx.io.fetch, ctx.api(), 'GET', jobPath(jobIdArg(ctx, 'get')));
+  const { body } = await callJson(ctx.io.http, ctx.api(), 'GET', jobPath(jobIdArg(ctx, 'get')));
   print(ctx, body, () => describeJob(readJob(body), ctx.io.now()));
   return 0;
 }
@@ -75,7 +75,7 @@ export async function jobsList(ctx: CliContext): Promise<number> {
   if (ctx.opts.type) q.set('worker_type', ctx.opts.type);
   if (ctx.opts.cursor) q.set('cursor', ctx.opts.cursor);
   const qs = q.toString();
-  const { body } = await callJson(ctx.io.fetch, ctx.api(), 'GET', `/jobs${qs ? `?${qs}` : ''}`);
+  const { body } = await callJson(ctx.io.http, ctx.api(), 'GET', `/jobs${qs ? `?${qs}` : ''}`);
   const page = asRecord(body);
   const jobs = (Array.isArray(page.jobs) ? page.jobs : []).map(readJob);
   print(ctx, body, () => (jobs.length === 0 ? 'no jobs' : jobsTable(jobs, ctx.io.now())));
@@ -87,7 +87,7 @@ export async function jobsList(ctx: CliContext): Promise<number> {
 
 export async function jobsCancel(ctx: CliContext): Promise<number> {
   const id = jobIdArg(ctx, 'cancel');
-  const { body } = await callJson(ctx.io.fetch, ctx.api(), 'POST', jobPath(id, '/cancel'));
+  const { body } = await callJson(ctx.io.http, ctx.api(), 'POST', jobPath(id, '/cancel'));
   const r = asRecord(body);
   print(ctx, body, () => (r.status === 'cancelled'
     ? `cancelled ${id}`

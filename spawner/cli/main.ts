@@ -6,6 +6,7 @@
 import type { CliContext, CliIo, Program } from './context';
 import { apiEndpoint, spawnerEndpoint } from './endpoints';
 import { exitCodeOf, usageError } from './exit-codes';
+import { exitAfterFlush, processIo } from './process-io';
 import { jobsHelp, mainHelp, submitHelp } from './help';
 import { type Opts, parseCommandLine } from './options';
 
@@ -70,53 +71,6 @@ export async function runCli(program: Program, argv: string[], io: CliIo): Promi
     default:
       throw usageError(`unknown command "${cmd}"; see "${program} --help"`);
   }
-}
-
-function processIo(): CliIo {
-  // `kiln jobs list | head`: a closed pipe ends the command quietly
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
-  return {
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
-    isTTY: process.stdout.isTTY === true,
-    columns: () => process.stdout.columns || 80,
-    now: Date.now,
-    sleep: (ms, signal) => new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal?.reason);
-      };
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-    env: process.env,
-    fetch: globalThis.fetch,
-    onInterrupt(fn) {
-      const h = () => fn();
-      process.on('SIGINT', h);
-      process.on('SIGTERM', h);
-      return () => {
-        process.off('SIGINT', h);
-        process.off('SIGTERM', h);
-      };
-    },
-  };
-}
-
-/**
- * Exits once stdout and stderr have taken every write: fetch keeps an idle
- * keep-alive socket that would hold the process open for most of a second.
- */
-function exitAfterFlush(code: number): void {
-  process.exitCode = code;
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
 /** The entry of a bin: runs the command line and exits with its status (`serve` keeps running). */

@@ -1,5 +1,5 @@
 /**
- * Server-Sent Events parsed from a fetch body stream (the WHATWG event-stream
+ * Server-Sent Events parsed from a response body read chunk by chunk (the WHATWG event-stream
  * format: `event:`, `data:` (joined by newlines), `id:`, comments, blank-line
  * dispatch; LF, CRLF or CR line ends).
  */
@@ -10,40 +10,35 @@ export interface SseEvent {
   id: string | undefined;
 }
 
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+/** Leaving the loop early (break, return, throw) closes the body, and with it the connection. */
+export async function* readSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
   let buf = '';
   let event = '';
   let data: string[] = [];
   let id: string | undefined;
-  try {
+  for await (const chunk of body) {
+    buf += decoder.decode(chunk, { stream: true });
     for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += value;
-      for (;;) {
-        const m = /\r\n|\r|\n/.exec(buf);
-        // a lone CR at the end may be the first half of a CRLF: wait for more
-        if (!m || (m[0] === '\r' && m.index === buf.length - 1)) break;
-        const line = buf.slice(0, m.index);
-        buf = buf.slice(m.index + m[0].length);
-        if (line === '') {
-          if (data.length > 0) yield { event: event || 'message', data: data.join('\n'), id };
-          event = '';
-          data = [];
-          id = undefined;
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = val;
-        else if (field === 'data') data.push(val);
-        else if (field === 'id' && !val.includes('\0')) id = val;
+      const m = /\r\n|\r|\n/.exec(buf);
+      // a lone CR at the end may be the first half of a CRLF: wait for more
+      if (!m || (m[0] === '\r' && m.index === buf.length - 1)) break;
+      const line = buf.slice(0, m.index);
+      buf = buf.slice(m.index + m[0].length);
+      if (line === '') {
+        if (data.length > 0) yield { event: event || 'message', data: data.join('\n'), id };
+        event = '';
+        data = [];
+        id = undefined;
+        continue;
       }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') event = val;
+      else if (field === 'data') data.push(val);
+      else if (field === 'id' && !val.includes('\0')) id = val;
     }
-  } finally {
-    await reader.cancel().catch(() => undefined);
   }
 }

@@ -15,7 +15,7 @@ function source(ctx: CliContext): Endpoint {
 
 export async function status(ctx: CliContext): Promise<number> {
   const ep = source(ctx);
-  const fetchStatus = async () => (await callJson(ctx.io.fetch, ep, 'GET', '/workers/status')).body;
+  const fetchStatus = async () => (await callJson(ctx.io.http, ep, 'GET', '/workers/status')).body;
   if (!ctx.opts.watch) {
     const body = await fetchStatus();
     print(ctx, body, () => statusText(body, ctx.io.now()));

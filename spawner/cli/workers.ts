@@ -12,7 +12,7 @@ function arg(ctx: CliContext, cmd: string, what: string): string {
 
 export async function startOrEnsure(ctx: CliContext, cmd: 'start' | 'ensure'): Promise<number> {
   const type = arg(ctx, cmd, 'worker type');
-  const { body } = await callJson(ctx.io.fetch, ctx.spawner(), 'POST', `/workers/${cmd}/${encodeURIComponent(type)}`);
+  const { body } = await callJson(ctx.io.http, ctx.spawner(), 'POST', `/workers/${cmd}/${encodeURIComponent(type)}`);
   const r = asRecord(body);
   print(ctx, body, () => (cmd === 'start'
     ? `started ${String(r.worker_id)} (pid ${String(r.process_id)})`
@@ -23,7 +23,7 @@ export async function startOrEnsure(ctx: CliContext, cmd: 'start' | 'ensure'): P
 export async function stop(ctx: CliContext): Promise<number> {
   const id = arg(ctx, 'stop', 'worker id');
   const grace = ctx.opts['grace-ms'];
-  const { body } = await callJson(ctx.io.fetch, ctx.spawner(), 'POST', `/workers/stop/${encodeURIComponent(id)}${grace ? `?grace_ms=${encodeURIComponent(grace)}` : ''}`, {
+  const { body } = await callJson(ctx.io.http, ctx.spawner(), 'POST', `/workers/stop/${encodeURIComponent(id)}${grace ? `?grace_ms=${encodeURIComponent(grace)}` : ''}`, {
     // a drain waits for running jobs: give the call the grace time on top
     timeoutMs: 30_000 + (Number(grace) || 0),
   });
