@@ -15,8 +15,8 @@ jobs (the API: --api-url, or KILN_API_URL, or http://API_HOST:API_PORT, default 
 
 workers:
   status [--watch]       workers and, per type, queued/running jobs, capacity and why work waits
-                         (${p === 'kiln' ? 'from the API; --url asks a spawner instead' : 'from the spawner'}); --watch redraws every
-                         --interval-ms (default 2000), --count N stops after N frames
+                         (${p === 'kiln' ? 'from the API; --url asks a spawner instead' : 'from the spawner'})
+                         --watch redraws it every --interval-ms (default 2000); --count N stops after N
   types                  worker types of this host's configuration (no daemon needed)
   start <type>           start a worker of a type (spawner: --url, WORKER_MANAGER_URL, default 127.0.0.1:8001)
   ensure <type>          make sure a worker of a type is running (idempotent)
