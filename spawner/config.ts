@@ -4,8 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
 import { KilnError } from '../core/errors';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
@@ -13,9 +12,9 @@ import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
   DEFAULT_WORKER_TYPES, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema,
 } from '../core/schemas/worker-type';
+import { PROJECT_ROOT } from './project-root';
 
-/** The project root: two levels up from this file, whether it runs from spawner/ or dist/. */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { PROJECT_ROOT };
 
 export interface SpawnerConfig {
   host: string;
