@@ -154,7 +154,7 @@ describe('kiln jobs watch', () => {
     expect(r.stdout).not.toMatch(/[\r\x1b]/);
     const changes = out.slice(1, -2);
     expect(changes[0]).toMatch(/^queued 0% \(waiting \d/);
-    for (const step of ['33% step 1/3', '67% step 2/3', '100% step 3/3']) expect(changes.some((l) => l.startsWith(`running ${step} (elapsed `))).toBe(true);
+    for (const step of ['33% step 1/3', '67% step 2/3', '100% step 3/3']) expect(changes.some((l) => l.startsWith(`running ${step} `) && /loss=[\d.]+ accuracy=[\d.]+ \(elapsed /.test(l)), step).toBe(true);
     expect(new Set(changes).size).toBe(changes.length);
     expect(out.at(-2)).toMatch(/^succeeded in \d/);
     expect(out.at(-1)).toBe('result: {"steps":3}');

@@ -286,7 +286,7 @@ describe('LOG_LEVEL and LOG_FORMAT of a spawner process', () => {
       return err!;
     };
     const spawner = await fail('cli.mjs', { LOG_LEVEL: 'verbose' });
-    expect(spawner.code).toBe(1);
+    expect(spawner.code).toBe(5); // the CLI's exit status for a bad local config
     expect(spawner.stderr.trim()).toBe('spawner: LOG_LEVEL=verbose is not a log level; use one of debug, info, warn, error');
     const format = await fail('cli.mjs', { LOG_FORMAT: 'xml' });
     expect(format.stderr).toContain('LOG_FORMAT=xml is not a log format; use one of text, json');
