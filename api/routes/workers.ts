@@ -1,25 +1,26 @@
-import { Hono } from 'hono';
 import { parseWorkers } from '../../core/worker-store';
 import { notFound } from '../../core/errors';
 import { workersStatusView, workerView } from '../../core/schemas/worker';
 import type { AppDeps } from '../deps';
+import { addRoute, createRouter, type Router } from '../openapi/router';
+import { getWorkerRoute, workersStatusRoute, workerTypesRoute } from './workers-spec';
 
-export function workerRoutes(deps: AppDeps): Hono {
-  const app = new Hono();
-  app.get('/status', async (c) => {
+export function workerRoutes(deps: AppDeps): Router {
+  const app = createRouter();
+  addRoute(app, workersStatusRoute, async (c) => {
     const ids = await deps.redis.smembers(deps.keys.workers());
     const hashes = await deps.redis.hgetallMany(ids.map((id) => deps.keys.worker(id)));
     const status = workersStatusView(parseWorkers(hashes));
     const typeState = await deps.redis.hgetall(deps.keys.typeState());
     return c.json({ ...status, type_state: typeState });
   });
-  app.get('/types', async (c) => {
+  addRoute(app, workerTypesRoute, async (c) => {
     const types = await deps.redis.hgetall(deps.keys.types());
     const out: Record<string, unknown> = {};
     for (const [name, json] of Object.entries(types)) out[name] = JSON.parse(json) as unknown;
     return c.json({ types: out });
   });
-  app.get('/:id', async (c) => {
+  addRoute(app, getWorkerRoute, async (c) => {
     const id = c.req.param('id');
     const [w] = parseWorkers([await deps.redis.hgetall(deps.keys.worker(id))]);
     if (!w) throw notFound('WORKER_NOT_FOUND', `no worker ${id}; a worker's record is kept for an hour after it exits`);
