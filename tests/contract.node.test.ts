@@ -20,9 +20,12 @@ afterAll(async () => {
 defineContractSuite('node', () => ({ request: (...args) => api.request(...args) }));
 
 describe('API token (KILN_API_TOKEN)', () => {
-  it('guards every route but GET /health when set', async () => {
+  it('guards every route but GET /health, /openapi.json and /docs when set', async () => {
     const guarded = createTestApi({ redis: server.client(), prefix: 'contract', config: { apiToken: 's3cret' } });
     expect((await guarded.request('GET', '/health')).status).toBe(200);
+    expect((await guarded.request('GET', '/openapi.json')).body.openapi).toBe('3.1.0');
+    expect((await guarded.request('GET', '/docs')).headers.get('content-type')).toContain('text/html');
+    expect((await guarded.request('GET', '/workers/status')).status).toBe(401);
     const denied = await guarded.request('GET', '/jobs');
     expect(denied.status).toBe(401);
     expect(denied.body.error.code).toBe('UNAUTHORIZED');
