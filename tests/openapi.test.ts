@@ -216,7 +216,7 @@ describe('how a route declares itself', () => {
     expect(await (await app.request('/n?n=3')).json()).toEqual({ n: 3 });
     const bad = await app.request('/n?n=x');
     expect(bad.status).toBe(400);
-    const body = await bad.json();
+    const body = (await bad.json()) as { error: unknown };
     expectMatches(errorSchema, body, 'hook error');
     expect(body.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'n' });
   });
