@@ -77,6 +77,9 @@ async function checkGpuAvailable(deps: AppDeps): Promise<void> {
   );
 }
 
+/** What an Idempotency-Key header may hold. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
 async function fingerprint(kind: string, body: unknown): Promise<string> {
   const bytes = new TextEncoder().encode(`${kind}\n${JSON.stringify(body)}`);
   const digest = await crypto.subtle.digest('SHA-256', bytes);
@@ -85,7 +88,7 @@ async function fingerprint(kind: string, body: unknown): Promise<string> {
 
 export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown, idempotencyKey: string | undefined) {
   const { config } = deps;
-  if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new KilnError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', { status: 400, field: 'Idempotency-Key' });
   }
   if (config.rejectGpuWithoutGpus && (sub.payload as { requires_gpu?: unknown } | null)?.requires_gpu === true) await checkGpuAvailable(deps);

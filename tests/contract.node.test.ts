@@ -20,7 +20,7 @@ afterAll(async () => {
 defineContractSuite('node', () => ({ request: (...args) => api.request(...args) }));
 
 describe('API token (KILN_API_TOKEN)', () => {
-  it('guards every data route when set; /health and the dashboard page and assets stay open', async () => {
+  it('guards every data route when set; /health, /openapi.json, /docs and the dashboard page and assets stay open', async () => {
     const guarded = createTestApi({ redis: server.client(), prefix: 'contract', config: { apiToken: 's3cret' } });
     expect((await guarded.request('GET', '/health')).status).toBe(200);
     expect((await guarded.request('GET', '/')).status).toBe(200);
@@ -29,6 +29,8 @@ describe('API token (KILN_API_TOKEN)', () => {
     expect((await guarded.request('POST', '/')).status).toBe(401);
     expect((await guarded.request('GET', '/workers/status')).status).toBe(401);
     expect((await guarded.request('GET', '/jobs/x/events')).status).toBe(401);
+    expect((await guarded.request('GET', '/openapi.json')).body.openapi).toBe('3.1.0');
+    expect((await guarded.request('GET', '/docs')).headers.get('content-type')).toContain('text/html');
     const denied = await guarded.request('GET', '/jobs');
     expect(denied.status).toBe(401);
     expect(denied.body.error.code).toBe('UNAUTHORIZED');

@@ -5,21 +5,13 @@
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { z } from 'zod';
 import { badRequest, notFound } from '../../core/errors';
 import { LOG_CURSOR, lineView, readJobLogs } from '../../core/job-logs';
 import type { JobStore } from '../../core/job-store';
 import { jobView } from '../../core/schemas/job';
 import type { AppDeps } from '../deps';
 import { validationError } from '../errors';
-
-const cursor = z.string().regex(LOG_CURSOR, 'cursor is the next_cursor of an earlier answer (a stream id such as 1700000000000-0)');
-
-const logsQuery = z.strictObject({
-  cursor: cursor.optional(),
-  limit: z.coerce.number().int().min(1).max(5000).default(1000),
-  follow: z.enum(['true', 'false', '1', '0']).optional(),
-});
+import { jobLogsQuery as logsQuery } from './job-logs-spec';
 
 /** Lines per read while following (more are read at once when the log is behind). */
 const FOLLOW_BATCH = 500;

@@ -1,15 +1,19 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { badRequest, conflict, KilnError, notFound } from '../../core/errors';
 import { createJobStore } from '../../core/job-store';
 import {
-  functionRequestSchema, inferenceRequestSchema, JOB_STATUSES, jobView, trainingRequestSchema, typedRequestSchema,
+  functionRequestSchema, genericRequestSchema, inferenceRequestSchema, jobView, trainingRequestSchema, typedRequestSchema,
 } from '../../core/schemas/job';
 import { historyPointView } from '../../core/schemas/progress';
 import type { AppDeps } from '../deps';
 import { validationError } from '../errors';
+import { addRoute, createRouter, type Router } from '../openapi/router';
 import { jobEvents } from './job-events';
 import { jobLogs } from './job-logs';
+import { jobLogsRoute } from './job-logs-spec';
+import {
+  cancelJobRoute, deleteJobRoute, getJobRoute, jobEventsRoute, listJobsQuery, listJobsRoute, submitInferenceRoute, submitJobRoute, submitTrainingRoute,
+} from './jobs-spec';
 import { genericSubmission, submitJob, trainingSubmission, type Submission } from '../submit';
 
 async function readJson(req: Request): Promise<unknown> {
@@ -31,17 +35,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
-const genericSchema = z.union([functionRequestSchema, typedRequestSchema]);
-
-const listQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional(),
-  worker_type: z.string().min(1).max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^\d+$/, 'cursor is the next_cursor of a previous page').optional(),
-});
-
-export function jobRoutes(deps: AppDeps): Hono {
-  const app = new Hono();
+export function jobRoutes(deps: AppDeps): Router {
+  const app = createRouter();
   const store = createJobStore(deps.redis, { keys: deps.keys });
 
   const submit = (toSubmission: (body: unknown) => Submission) => async (c: import('hono').Context) => {
@@ -57,18 +52,18 @@ export function jobRoutes(deps: AppDeps): Hono {
     return c.json(out.body, out.status as 200 | 202);
   };
 
-  app.post('/training', submit((raw) => trainingSubmission(parse(trainingRequestSchema, raw), 'training', deps.config.dataRoot)));
-  app.post('/inference', submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference', deps.config.dataRoot)));
-  app.post('/', submit((raw) => {
+  addRoute(app, submitTrainingRoute, submit((raw) => trainingSubmission(parse(trainingRequestSchema, raw), 'training', deps.config.dataRoot)));
+  addRoute(app, submitInferenceRoute, submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference', deps.config.dataRoot)));
+  addRoute(app, submitJobRoute, submit((raw) => {
     // pick the schema by its distinguishing field, so the error names the right problem
     const has = (k: string) => typeof raw === 'object' && raw !== null && k in raw;
     if (has('function')) return genericSubmission(parse(functionRequestSchema, raw));
     if (has('payload') || has('worker_type')) return genericSubmission(parse(typedRequestSchema, raw));
-    return genericSubmission(parse(genericSchema, raw));
+    return genericSubmission(parse(genericRequestSchema, raw));
   }));
 
-  app.get('/', async (c) => {
-    const q = listQuery.safeParse(c.req.query());
+  addRoute(app, listJobsRoute, async (c) => {
+    const q = listJobsQuery.safeParse(c.req.query());
     if (!q.success) throw validationError(q.error);
     const page = await store.list({ limit: q.data.limit, ...(q.data.status && { status: q.data.status }), ...(q.data.worker_type && { type: q.data.worker_type }), ...(q.data.cursor && { cursor: q.data.cursor }) });
     return c.json({ jobs: page.jobs.map(jobView), next_cursor: page.nextCursor });
@@ -84,12 +79,12 @@ export function jobRoutes(deps: AppDeps): Hono {
     if (r.outcome === 'cancelled') return c.json({ job_id: id, status: 'cancelled' });
     return c.json({ job_id: id, status: 'cancelling', worker_id: r.detail || null, message: 'the worker was asked to stop the job; GET the job to see it cancelled' }, 202);
   };
-  app.post('/:id/cancel', cancel);
-  app.delete('/:id', cancel);
-  app.get('/:id/events', (c) => jobEvents(c, deps, store));
-  app.get('/:id/logs', (c) => jobLogs(c, deps, store));
+  addRoute(app, cancelJobRoute, cancel);
+  addRoute(app, deleteJobRoute, cancel);
+  addRoute(app, jobEventsRoute, (c) => jobEvents(c, deps, store));
+  addRoute(app, jobLogsRoute, (c) => jobLogs(c, deps, store));
 
-  app.get('/:id', async (c) => {
+  addRoute(app, getJobRoute, async (c) => {
     const id = c.req.param('id');
     const job = await store.get(id);
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);

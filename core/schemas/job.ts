@@ -1,54 +1,60 @@
 import { z } from 'zod';
 import type { JobStatus } from '../keys';
 import { metricsJson } from './progress';
+import { KNOWN_MODEL_TYPES } from '../model-types';
 
 const typeName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a worker type name such as "node" or "sklearn"');
 const jsonObject = z.record(z.string(), z.unknown());
 
 /** Options every submit accepts. */
 const common = {
-  priority: z.number().int().min(-1000).max(1000).optional(),
-  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
-  max_attempts: z.number().int().min(1).max(100).optional(),
-  worker_type: typeName.optional(),
+  priority: z.number().int().min(-1000).max(1000).optional().describe('higher runs first; FIFO within a priority (default 0)'),
+  timeout_s: z.number().positive().max(7 * 24 * 3600).optional().describe("seconds one attempt may run (default: the worker type's, else KILN_DEFAULT_TIMEOUT_S)"),
+  max_attempts: z.number().int().min(1).max(100).optional().describe('attempts before the job fails (default: KILN_MAX_ATTEMPTS)'),
+  worker_type: typeName.optional().describe('run on this worker type instead of the one chosen for you'),
   /** Retry backoff: first delay, doubled each attempt up to max_ms, with jitter. */
   backoff: z.strictObject({
     delay_ms: z.number().int().min(0).max(24 * 3600 * 1000),
     max_ms: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional(),
-  }).optional(),
+  }).optional().describe('retry backoff: first delay, doubled each attempt up to max_ms, with jitter'),
 };
 
 const relativeOrAbsPath = z.string().min(1).max(4096);
 
+const modelType = z.string().min(1).max(128).describe(`picks the worker type; known: ${KNOWN_MODEL_TYPES.join(', ')}`);
+
 export const trainingRequestSchema = z.strictObject({
-  model_type: z.string().min(1).max(128),
-  data_path: relativeOrAbsPath,
+  model_type: modelType,
+  data_path: relativeOrAbsPath.describe('training data, relative to the data root (or absolute inside it)'),
   requires_gpu: z.boolean().default(false),
   hyperparameters: jsonObject.optional(),
   ...common,
-});
+}).meta({ id: 'TrainingRequest', description: 'POST /jobs/training: train a model on a Python worker type' });
 
 export const inferenceRequestSchema = z.strictObject({
-  model_type: z.string().min(1).max(128),
-  model_path: relativeOrAbsPath.optional(),
-  inputs: z.unknown().optional(),
-  data_path: relativeOrAbsPath.optional(),
+  model_type: modelType,
+  model_path: relativeOrAbsPath.optional().describe('the model to load: the id of the training job that wrote it'),
+  inputs: z.unknown().optional().describe('inputs to predict on'),
+  data_path: relativeOrAbsPath.optional().describe('or a data file to predict on, inside the data root'),
   requires_gpu: z.boolean().default(false),
   hyperparameters: jsonObject.optional(),
   ...common,
-});
+}).meta({ id: 'InferenceRequest', description: 'POST /jobs/inference: predict with a trained model' });
 
 export const functionRequestSchema = z.strictObject({
-  function: z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'a function name such as "echo"'),
-  input: z.unknown().optional(),
+  function: z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'a function name such as "echo"').describe('a Node function registered with the worker runtime'),
+  input: z.unknown().optional().describe("the function's input (any JSON)"),
   ...common,
-});
+}).meta({ id: 'FunctionRequest', description: 'POST /jobs: run a Node function (worker type node unless worker_type says otherwise)' });
 
 export const typedRequestSchema = z.strictObject({
   ...common,
-  worker_type: typeName,
-  payload: z.unknown(),
-});
+  worker_type: typeName.describe('the worker type that runs the payload'),
+  payload: z.unknown().describe("handed to the worker type's handler as is"),
+}).meta({ id: 'TypedRequest', description: 'POST /jobs: hand a payload to a worker type' });
+
+/** POST /jobs takes either; the route picks one by its distinguishing field (`function`, else `payload`/`worker_type`). */
+export const genericRequestSchema = z.union([functionRequestSchema, typedRequestSchema]).meta({ id: 'GenericJobRequest' });
 
 export type TrainingRequest = z.infer<typeof trainingRequestSchema>;
 export type InferenceRequest = z.infer<typeof inferenceRequestSchema>;
@@ -73,7 +79,7 @@ export const jobErrorSchema = z.object({
   worker_id: z.string().optional(),
   /** When the attempt failed (ms since the epoch). */
   at: z.number().optional(),
-});
+}).meta({ id: 'JobError', description: "why an attempt failed; the job's `error` is the last one" });
 export type JobError = z.infer<typeof jobErrorSchema>;
 
 const num = z.coerce.number();

@@ -289,6 +289,24 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(job.body).toMatchObject({ status: 'queued', waiting_reason: null, timings: { queue_wait_ms: null, run_ms: null, cold_start: null } });
       await req('POST', `/jobs/${id}/cancel`);
     });
+
+    it('GET /openapi.json is an OpenAPI 3.1 document with the submit routes', async () => {
+      const r = await req('GET', '/openapi.json');
+      expect(r.status).toBe(200);
+      expect(r.body.openapi).toMatch(/^3\.1/);
+      for (const path of ['/jobs', '/jobs/training', '/jobs/inference']) {
+        expect(r.body.paths[path]?.post?.requestBody?.content?.['application/json']?.schema, path).toBeDefined();
+      }
+      expect(r.body.paths['/jobs/{id}']?.get?.responses?.['200']).toBeDefined();
+    });
+
+    it('GET /docs is an HTML page of the document', async () => {
+      const r = await req('GET', '/docs');
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toContain('text/html');
+      expect(String(r.body)).toMatch(/^<!doctype html>/);
+      expect(String(r.body)).toContain('<code>/jobs/training</code>');
+    });
   });
   defineBadInputSuite(name, client);
 }

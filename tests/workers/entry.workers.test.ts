@@ -50,12 +50,17 @@ describe('workerd entry (api/worker.ts)', () => {
     expect(await res.json()).toMatchObject({ status: 'queued', worker_ensured: false, ensure_error: expect.stringContaining('401') });
   });
 
-  it('KILN_API_TOKEN (a secret binding) guards every data route, not /health or the dashboard', async () => {
+  it('KILN_API_TOKEN (a secret binding) guards every data route, not /health, /openapi.json, /docs or the dashboard', async () => {
     const guarded: WorkerEnv = { ...base, KILN_API_TOKEN: 's3cret' };
     expect((await worker.fetch(new Request('http://kiln.test/health'), guarded)).status).toBe(200);
     expect((await worker.fetch(new Request('http://kiln.test/'), guarded)).status).toBe(200);
     expect((await worker.fetch(new Request('http://kiln.test/ui/app.js'), guarded)).status).toBe(200);
     expect((await worker.fetch(new Request('http://kiln.test/workers/status'), guarded)).status).toBe(401);
+    const doc = await worker.fetch(new Request('http://kiln.test/openapi.json'), guarded);
+    expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    const docs = await worker.fetch(new Request('http://kiln.test/docs'), guarded);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-type')).toContain('text/html');
     expect((await worker.fetch(new Request('http://kiln.test/jobs'), guarded)).status).toBe(401);
     const ok = await worker.fetch(new Request('http://kiln.test/jobs', { headers: { authorization: 'Bearer s3cret' } }), guarded);
     expect(ok.status).toBe(200);

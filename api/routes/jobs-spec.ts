@@ -1,0 +1,148 @@
+/**
+ * The /jobs routes as OpenAPI sees them: one `createRoute` per route, served by
+ * api/routes/jobs.ts with `addRoute(app, <route>, handler)`. Paths are relative
+ * to the /jobs mount.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import { z } from 'zod';
+import { genericRequestSchema, inferenceRequestSchema, JOB_STATUSES, trainingRequestSchema } from '../../core/schemas/job';
+import {
+  cancelledSchema, cancellingSchema, jobListSchema, jobViewSchema, submitAcceptedSchema, submitReplaySchema,
+} from '../../core/schemas/job-view';
+import { dataRoute, dataRouteErrors, errors, json } from '../openapi/responses';
+import { IDEMPOTENCY_KEY_PATTERN } from '../submit';
+
+const tags = ['jobs'];
+
+export const jobIdParams = z.object({ id: z.string().describe('the job id a submit answered') });
+
+/** GET /jobs's query; unknown parameters are refused. */
+export const listJobsQuery = z.strictObject({
+  status: z.enum(JOB_STATUSES).optional().describe('only jobs in this state'),
+  worker_type: z.string().min(1).max(64).optional().describe('only jobs of this worker type'),
+  limit: z.coerce.number().int().min(1).max(500).default(50).describe('page size'),
+  cursor: z.string().regex(/^\d+$/, 'cursor is the next_cursor of a previous page').optional().describe('the next_cursor of the previous page'),
+});
+
+const submitHeaders = z.object({
+  'idempotency-key': z.string().regex(IDEMPOTENCY_KEY_PATTERN).optional()
+    .describe('1-255 printable ASCII characters: the same key and body within 24 h answer the first job (200) instead of a new one'),
+});
+
+const submitErrors = (bad: string) => ({
+  ...errors({
+    400: `${bad}; INVALID_JSON, EMPTY_BODY, UNKNOWN_WORKER_TYPE (lists the known ones), INVALID_IDEMPOTENCY_KEY`,
+    409: 'NO_GPU: requires_gpu is true and no running spawner has a GPU',
+    413: 'PAYLOAD_TOO_LARGE: the body is over KILN_MAX_BODY_BYTES (1 MiB by default)',
+    422: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key came before with another body',
+    ...dataRouteErrors,
+  }),
+});
+
+const submitResponses = (bad: string) => ({
+  202: json(submitAcceptedSchema, 'Queued; a worker is started for it if none runs', {
+    job_id: '3f0c9a4e-5b7d-4c1e-9a0b-2d6f8e1c7a55', status: 'queued', worker_type: 'sklearn', worker_ensured: true, ensure_action: 'started',
+  }),
+  200: json(submitReplaySchema, 'An Idempotency-Key replay: the job the same request created before'),
+  ...submitErrors(bad),
+});
+
+type Examples = Record<string, { summary: string; value: unknown }>;
+const body = (schema: z.ZodType, examples: Examples) => ({ required: true, content: { 'application/json': { schema, examples } } });
+
+export const submitTrainingRoute = createRoute({
+  method: 'post', path: '/training', tags, ...dataRoute, operationId: 'submitTraining',
+  summary: 'Submit a training job',
+  description: 'The worker type comes from `model_type` (and `requires_gpu`) unless `worker_type` names one.',
+  request: {
+    headers: submitHeaders,
+    body: body(trainingRequestSchema, {
+      sklearn: { summary: 'a random forest on a CSV', value: { model_type: 'random_forest', data_path: 'iris.csv', hyperparameters: { n_estimators: 100 } } },
+      gpu: { summary: 'fine-tune BERT on a GPU', value: { model_type: 'bert', data_path: 'reviews.csv', requires_gpu: true, hyperparameters: { epochs: 3 }, timeout_s: 7200 } },
+    }),
+  },
+  responses: submitResponses('VALIDATION_ERROR (field names it), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH'),
+});
+
+export const submitInferenceRoute = createRoute({
+  method: 'post', path: '/inference', tags, ...dataRoute, operationId: 'submitInference',
+  summary: 'Submit an inference job',
+  request: {
+    headers: submitHeaders,
+    body: body(inferenceRequestSchema, {
+      inputs: { summary: 'predict with the model a training job wrote', value: { model_type: 'random_forest', model_path: '3f0c9a4e-5b7d-4c1e-9a0b-2d6f8e1c7a55', inputs: [[5.1, 3.5, 1.4, 0.2]] } },
+    }),
+  },
+  responses: submitResponses('VALIDATION_ERROR (field names it), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH'),
+});
+
+export const submitJobRoute = createRoute({
+  method: 'post', path: '/', tags, ...dataRoute, operationId: 'submitJob',
+  summary: 'Submit a function or a payload for a worker type',
+  description: 'A body with `function` is a FunctionRequest; one with `payload` or `worker_type` (and no `function`) a TypedRequest.',
+  request: {
+    headers: submitHeaders,
+    body: body(genericRequestSchema, {
+      function: { summary: 'run the built-in echo function', value: { function: 'echo', input: { hello: 'world' } } },
+      typed: { summary: 'a payload for a worker type', value: { worker_type: 'sklearn', payload: { handler: 'score', rows: 10 }, priority: 5 } },
+    }),
+  },
+  responses: submitResponses('VALIDATION_ERROR (field names it)'),
+});
+
+export const listJobsRoute = createRoute({
+  method: 'get', path: '/', tags, ...dataRoute, operationId: 'listJobs',
+  summary: 'List jobs, newest first',
+  request: { query: listJobsQuery },
+  responses: {
+    200: json(jobListSchema, 'A page of jobs (without metrics_history)'),
+    ...errors({ 400: 'VALIDATION_ERROR: a bad or unknown query parameter', ...dataRouteErrors }),
+  },
+});
+
+const cancelResponses = {
+  200: json(cancelledSchema, 'The job was queued or delayed: it is cancelled'),
+  202: json(cancellingSchema, 'The job is running: its worker was asked to stop it; GET the job to see it cancelled'),
+  ...errors({
+    404: 'JOB_NOT_FOUND: it never existed or expired after its retention time',
+    409: 'JOB_FINISHED: the job already succeeded, failed or was cancelled',
+    ...dataRouteErrors,
+  }),
+};
+
+export const cancelJobRoute = createRoute({
+  method: 'post', path: '/{id}/cancel', tags, ...dataRoute, operationId: 'cancelJob',
+  summary: 'Cancel a job',
+  request: { params: jobIdParams },
+  responses: cancelResponses,
+});
+
+export const deleteJobRoute = createRoute({
+  method: 'delete', path: '/{id}', tags, ...dataRoute, operationId: 'deleteJob',
+  summary: 'Cancel a job (the same as POST /jobs/{id}/cancel)',
+  request: { params: jobIdParams },
+  responses: cancelResponses,
+});
+
+export const jobEventsRoute = createRoute({
+  method: 'get', path: '/{id}/events', tags, ...dataRoute, operationId: 'jobEvents',
+  summary: "Follow a job's transitions as Server-Sent Events",
+  description:
+    'From its creation on: `status` events (`{"job_id","status",…}`), `progress` events (`{"job_id","status":"running","progress","message",…}`) ' +
+    'and `log` events (`{"job_id","ts","stream","text"}`), each with the event id as `id:`; the stream ends with an `end` event whose data is the job.',
+  request: { params: jobIdParams },
+  responses: {
+    200: { description: 'An event stream, until the job ends', content: { 'text/event-stream': { schema: z.string() } } },
+    ...errors({ 404: 'JOB_NOT_FOUND', ...dataRouteErrors }),
+  },
+});
+
+export const getJobRoute = createRoute({
+  method: 'get', path: '/{id}', tags, ...dataRoute, operationId: 'getJob',
+  summary: 'A job: status, progress, result or error, attempts, timings',
+  request: { params: jobIdParams },
+  responses: {
+    200: json(jobViewSchema, 'The job'),
+    ...errors({ 404: 'JOB_NOT_FOUND: it never existed or expired after its retention time', ...dataRouteErrors }),
+  },
+});
