@@ -8,6 +8,7 @@ import { KNOWN_MODEL_TYPES, workerTypeForModel } from '../core/model-types';
 import type { FunctionRequest, InferenceRequest, JobKind, TrainingRequest, TypedRequest } from '../core/schemas/job';
 import { DEFAULT_WORKER_TYPE_NAMES } from '../core/schemas/worker-type';
 import type { AppDeps } from './deps';
+import { checkModelRef } from './model-ref';
 
 export interface Submission {
   kind: JobKind;
@@ -30,7 +31,6 @@ export function trainingSubmission(body: TrainingRequest | InferenceRequest, kin
     );
   }
   checkDataPath(body.data_path, 'data_path', dataRoot);
-  if (kind === 'inference') checkDataPath((body as InferenceRequest).model_path, 'model_path', undefined);
   return { kind, type, payload, priority, timeout_s, max_attempts, backoff };
 }
 
@@ -91,6 +91,7 @@ export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new KilnError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', { status: 400, field: 'Idempotency-Key' });
   }
+  if (sub.kind === 'inference') await checkModelRef(deps, sub.type, sub.payload as InferenceRequest);
   if (config.rejectGpuWithoutGpus && (sub.payload as { requires_gpu?: unknown } | null)?.requires_gpu === true) await checkGpuAvailable(deps);
   const store = createJobStore(deps.redis, { keys: deps.keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
   const known = DEFAULT_WORKER_TYPE_NAMES.includes(sub.type);

@@ -12,7 +12,9 @@ import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
   DEFAULT_WORKER_TYPES, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema,
 } from '../core/schemas/worker-type';
+import { ARTIFACT_KEY_FILE_NAME } from './artifact-key';
 import { PROJECT_ROOT } from './project-root';
+import { checkRootsApart } from './roots';
 
 export { PROJECT_ROOT };
 
@@ -38,6 +40,8 @@ export interface SpawnerConfig {
   failedRetentionMs: number;
   dataRoot: string;
   artifactRoot: string;
+  /** KILN_ARTIFACT_KEY_FILE: the 0600 file with the key that seals model artifacts (default KILN_STATE_DIR/artifact.key). */
+  artifactKeyFile: string;
   handlersDir: string | undefined;
   functionsModule: string | undefined;
   strictRedis: boolean;
@@ -91,6 +95,9 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
 export function loadSpawnerConfig(env: Env): SpawnerConfig {
   const stateDir = resolve(env.KILN_STATE_DIR || join(PROJECT_ROOT, '.kiln'));
   const logs = logSettingsFromEnv(env);
+  const dataRoot = resolve(env.DATA_ROOT || join(PROJECT_ROOT, 'data'));
+  const artifactRoot = resolve(env.ARTIFACT_ROOT || join(stateDir, 'artifacts'));
+  checkRootsApart(dataRoot, artifactRoot);
   return {
     host: env.SPAWNER_HOST || '127.0.0.1',
     port: intEnv(env, 'SPAWNER_PORT', 8001),
@@ -111,8 +118,9 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     backoff: { base_ms: intEnv(env, 'KILN_BACKOFF_BASE_MS', 1000), max_ms: intEnv(env, 'KILN_BACKOFF_MAX_MS', 60_000) },
     succeededRetentionMs: intEnv(env, 'KILN_RETENTION_SUCCEEDED_S', 24 * 3600) * 1000,
     failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', 7 * 24 * 3600) * 1000,
-    dataRoot: resolve(env.DATA_ROOT || join(PROJECT_ROOT, 'data')),
-    artifactRoot: resolve(env.ARTIFACT_ROOT || join(stateDir, 'artifacts')),
+    dataRoot,
+    artifactRoot,
+    artifactKeyFile: resolve(env.KILN_ARTIFACT_KEY_FILE || join(stateDir, ARTIFACT_KEY_FILE_NAME)),
     handlersDir: env.KILN_HANDLERS_DIR ? resolve(env.KILN_HANDLERS_DIR) : undefined,
     functionsModule: env.KILN_FUNCTIONS_MODULE ? resolve(env.KILN_FUNCTIONS_MODULE) : undefined,
     strictRedis: boolEnv(env, 'KILN_STRICT_REDIS', false),

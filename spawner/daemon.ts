@@ -10,6 +10,7 @@ import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/logger';
+import { ensureArtifactKey } from './artifact-key';
 import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { createControlApi } from './control-api';
@@ -34,6 +35,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const logger: Logger = typeof logTo === 'function' ? loggerFromFn(logTo) : logTo;
   const log: LogFn = logger.log;
   const token = ensureToken(config.stateDir, config.token);
+  ensureArtifactKey(config.artifactKeyFile);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true, connectionName: `kiln-spawner-${config.hostId}` });
   redis.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
   await redis.ping();

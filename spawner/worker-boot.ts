@@ -23,6 +23,7 @@ export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg:
     ...(config.functionsModule && { functions_module: config.functionsModule }),
     data_root: config.dataRoot,
     artifact_root: config.artifactRoot,
+    ...(cfg.framework !== 'node' && { artifact_key_file: config.artifactKeyFile }),
     ...(config.handlersDir && { handlers_dir: config.handlersDir }),
     python_path: cfg.python_path ?? [],
     ...(cfg.recycle_after_jobs !== undefined && { max_total_jobs: cfg.recycle_after_jobs }),

@@ -319,7 +319,9 @@ describe.skipIf(!hasPython)('python executor', () => {
     mkdirSync(data, { recursive: true });
     const rows = ['x1,x2,y', ...Array.from({ length: 60 }, (_, i) => `${i % 10},${(i * 7) % 13},${i % 10 > 4 ? 1 : 0}`)];
     writeFileSync(join(data, 'd.csv'), `${rows.join('\n')}\n`);
-    const e = executor({ framework: 'sklearn', expectedVersion: '1.3.0' }, { KILN_DATA_ROOT: data, KILN_ARTIFACT_ROOT: artifacts });
+    const keyFile = join(work, 'artifact.key');
+    writeFileSync(keyFile, `${'k'.repeat(43)}\n`, { mode: 0o600 });
+    const e = executor({ framework: 'sklearn', expectedVersion: '1.3.0' }, { KILN_DATA_ROOT: data, KILN_ARTIFACT_ROOT: artifacts, KILN_ARTIFACT_KEY_FILE: keyFile });
     expect((await e.start()).framework).toBe('sklearn');
     const { ctx, progress } = context();
     const train = job({ model_type: 'decision_tree', data_path: 'd.csv' }, 'training');

@@ -118,6 +118,12 @@ const tempDir = (prefix: string) => {
 afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
+/** An artifact key for runners started by hand (the spawner makes one in its state folder). */
+const keyFile = (dir: string) => {
+  const file = join(dir, 'artifact.key');
+  writeFileSync(file, `${'k'.repeat(43)}\n`, { mode: 0o600 });
+  return file;
+};
 
 describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
   const fake = (env: Record<string, string> = {}) => new RunnerProc({ KILN_FRAMEWORK: 'fake', ...env });
@@ -275,8 +281,9 @@ describe.skipIf(!hasSklearn)('python runner: scikit-learn built-ins', () => {
   let r: RunnerProc;
   let data: string;
   let artifacts: string;
+  let base: string;
   beforeAll(() => {
-    const base = tempDir('kiln-sklearn-');
+    base = tempDir('kiln-sklearn-');
     data = join(base, 'data');
     artifacts = join(base, 'artifacts');
     mkdirSync(data);
@@ -284,7 +291,7 @@ describe.skipIf(!hasSklearn)('python runner: scikit-learn built-ins', () => {
     writeTabular(data);
   });
   const start = async () => {
-    r = new RunnerProc({ KILN_FRAMEWORK: 'sklearn', KILN_DATA_ROOT: data, KILN_ARTIFACT_ROOT: artifacts });
+    r = new RunnerProc({ KILN_FRAMEWORK: 'sklearn', KILN_DATA_ROOT: data, KILN_ARTIFACT_ROOT: artifacts, KILN_ARTIFACT_KEY_FILE: keyFile(base) });
     expect(await r.ready()).toMatchObject({ type: 'ready', framework: 'sklearn', version: expect.stringMatching(/^\d+\.\d+/) });
   };
   const train = async (id: string, payload: Msg) => {
@@ -321,7 +328,7 @@ describe.skipIf(!hasSklearn)('python runner: scikit-learn built-ins', () => {
 
     r.run('inf1', { model_type: 'random_forest', model_path: 'rf1', inputs: [[0.9, 0.5, 0, 0], { f1: -0.9, f2: -0.5, f3: 0, f4: 0 }] }, 'inference');
     expect((await r.outcome('inf1')).result).toMatchObject({ predictions: ['yes', 'no'], n: 2 });
-    r.run('inf2', { model_path: 'lr1/model.pkl', data_path: 'train.csv', return_probabilities: true }, 'inference');
+    r.run('inf2', { model_path: 'lr1', data_path: 'train.csv', return_probabilities: true }, 'inference');
     const all = (await r.outcome('inf2')).result as Msg;
     expect(all.predictions).toHaveLength(200);
     expect(all.probabilities[0]).toHaveLength(2);
@@ -340,11 +347,12 @@ describe.skipIf(!hasSklearn)('python runner: scikit-learn built-ins', () => {
       ['b2', { model_type: 'svm', data_path: 'missing.csv' }, /missing\.csv/],
       ['b3', { model_type: 'no_such_model', data_path: 'train.csv' }, /unknown scikit-learn model_type/],
       ['b4', { model_type: 'svm', data_path: 'train.csv', hyperparameters: { target: 'nope' } }, /target column 'nope'/],
-      ['b5', { model_path: '../../etc', inputs: [[1, 2, 3, 4]] }, /outside the artifact root/],
+      ['b5', { model_path: '../../etc', inputs: [[1, 2, 3, 4]] }, /is not a job id: pass the id of the training job/],
+      ['b7', { model_path: 'lr1/model.pkl', inputs: [[1, 2, 3, 4]] }, /is not a job id/],
       ['b6', { model_path: 'reg1', inputs: [[1, 2]] }, /list of 4 values/],
     ];
     for (const [id, payload, pattern] of bad) {
-      const { error } = await r.call(id, payload, id === 'b5' || id === 'b6' ? 'inference' : 'training');
+      const { error } = await r.call(id, payload, ['b5', 'b6', 'b7'].includes(id) ? 'inference' : 'training');
       expect(error.retryable, id).toBe(false);
       expect(error.message, id).toMatch(pattern);
     }
@@ -359,7 +367,7 @@ describe.skipIf(!hasTorch)('python runner: PyTorch built-ins', () => {
     mkdirSync(data);
     mkdirSync(artifacts);
     writeTabular(data);
-    const r = new RunnerProc({ KILN_FRAMEWORK: 'pytorch', KILN_DATA_ROOT: data, KILN_ARTIFACT_ROOT: artifacts });
+    const r = new RunnerProc({ KILN_FRAMEWORK: 'pytorch', KILN_DATA_ROOT: data, KILN_ARTIFACT_ROOT: artifacts, KILN_ARTIFACT_KEY_FILE: keyFile(base) });
     expect(await r.ready()).toMatchObject({ type: 'ready', framework: 'pytorch', cuda: expect.any(Boolean), gpus: expect.any(Number) });
     const hyperparameters = { epochs: 2, batch_size: 16, learning_rate: 0.01 };
     r.run('mlp1', { model_type: 'mlp', data_path: 'train.csv', hyperparameters }, 'training');

@@ -88,6 +88,7 @@ function runnerEnv(boot: WorkerBoot): Record<string, string> {
     ...boot.env,
     KILN_DATA_ROOT: boot.data_root,
     KILN_ARTIFACT_ROOT: boot.artifact_root,
+    ...(boot.artifact_key_file && { KILN_ARTIFACT_KEY_FILE: boot.artifact_key_file }),
     ...(boot.handlers_dir && { KILN_HANDLERS_DIR: boot.handlers_dir }),
   };
 }

@@ -23,6 +23,9 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   NO_GPU: { message: 'requires_gpu is true but no running spawner has a GPU (none registered in the last 60 s); …', field: 'requires_gpu' },
   PAYLOAD_TOO_LARGE: { message: 'request body is larger than 1048576 bytes; put large inputs in a file under the data root and pass its path' },
   IDEMPOTENCY_KEY_REUSED: { message: 'this Idempotency-Key was already used with a different request body; use a new key for a new job' },
+  MODEL_NOT_FOUND: { message: 'model_path: no job 3f0c9a4e-… (it never existed, or expired after its retention time); pass the job_id of a training job that succeeded', field: 'model_path' },
+  MODEL_NOT_READY: { message: 'model_path: training job 3f0c9a4e-… is still running; wait until it has succeeded (GET /jobs/3f0c9a4e-…) and submit again', field: 'model_path' },
+  MODEL_INCOMPATIBLE: { message: 'model_path: training job 3f0c9a4e-… made a pytorch model (worker type pytorch-2.1), and this inference would run on sklearn (worker type sklearn); …', field: 'model_path' },
   REDIS_UNAVAILABLE: { message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' },
 };
 

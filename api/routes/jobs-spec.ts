@@ -67,13 +67,20 @@ export const submitTrainingRoute = createRoute({
 export const submitInferenceRoute = createRoute({
   method: 'post', path: '/inference', tags, ...dataRoute, operationId: 'submitInference',
   summary: 'Submit an inference job',
+  description: '`model_path` is the id of the training job that made the model (never a path). It must have succeeded on a worker type of the same framework; the runner checks the model\'s keyed digest before it loads it.',
   request: {
     headers: submitHeaders,
     body: body(inferenceRequestSchema, {
       inputs: { summary: 'predict with the model a training job wrote', value: { model_type: 'random_forest', model_path: '3f0c9a4e-5b7d-4c1e-9a0b-2d6f8e1c7a55', inputs: [[5.1, 3.5, 1.4, 0.2]] } },
     }),
   },
-  responses: submitResponses('VALIDATION_ERROR (field names it), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH'),
+  responses: {
+    ...submitResponses('VALIDATION_ERROR (field names it; a model_path that is not a job id, such as a path), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH, MODEL_INCOMPATIBLE (the training job ran on another framework, or made another model_type)'),
+    ...errors({
+      404: 'MODEL_NOT_FOUND: model_path names no job (never existed, or expired), or a job that is not a training job',
+      409: 'MODEL_NOT_READY: the training job model_path names has not succeeded (still queued or running, or failed or cancelled); NO_GPU: requires_gpu is true and no running spawner has a GPU',
+    }),
+  },
 });
 
 export const submitJobRoute = createRoute({

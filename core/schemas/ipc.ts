@@ -67,6 +67,8 @@ export const workerBootSchema = z.object({
   functions_module: z.string().optional(),
   data_root: z.string(),
   artifact_root: z.string(),
+  /** The file holding the install's artifact key: Python runners seal and verify models with it (the path, never the key). */
+  artifact_key_file: z.string().optional(),
   handlers_dir: z.string().optional(),
   python_path: z.array(z.string()).default([]),
   /** Take at most this many jobs, then drain and exit (recycle_after_jobs). */

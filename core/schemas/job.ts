@@ -21,6 +21,14 @@ const common = {
 
 const relativeOrAbsPath = z.string().min(1).max(4096);
 
+/** What a job id looks like (ids are UUIDs; never a path): model_path must be one. */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+const MODEL_REF_HINT = 'the id of the training job that made the model (the job_id its POST /jobs/training answered)';
+const modelRef = z.string({ error: (issue) => (issue.input === undefined ? `required: ${MODEL_REF_HINT}` : `must be a string: ${MODEL_REF_HINT}`) })
+  .regex(JOB_ID_PATTERN, `must be ${MODEL_REF_HINT}, not a file path`)
+  .describe('the id of a training job that succeeded on a worker type of the same framework: its model is loaded, after its digest is checked');
+
 const modelType = z.string().min(1).max(128).describe(`picks the worker type; known: ${KNOWN_MODEL_TYPES.join(', ')}`);
 
 export const trainingRequestSchema = z.strictObject({
@@ -33,7 +41,7 @@ export const trainingRequestSchema = z.strictObject({
 
 export const inferenceRequestSchema = z.strictObject({
   model_type: modelType,
-  model_path: relativeOrAbsPath.optional().describe('the model to load: the id of the training job that wrote it'),
+  model_path: modelRef,
   inputs: z.unknown().optional().describe('inputs to predict on'),
   data_path: relativeOrAbsPath.optional().describe('or a data file to predict on, inside the data root'),
   requires_gpu: z.boolean().default(false),

@@ -49,7 +49,7 @@ function readBodyFile(file: string): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function need(ctx: CliContext, flag: 'model-type' | 'data-path' | 'function', mode: string): string {
+function need(ctx: CliContext, flag: 'model-type' | 'model-path' | 'data-path' | 'function', mode: string): string {
   const v = ctx.opts[flag];
   if (!v) throw usageError(`${ctx.program} jobs submit ${mode} needs --${flag} (see "${ctx.program} jobs submit --help")`);
   return v;
@@ -71,7 +71,7 @@ export function buildSubmission(ctx: CliContext): { path: string; body: Record<s
   } else if (mode === 'inference') {
     body = {
       model_type: need(ctx, 'model-type', mode),
-      ...(o['model-path'] !== undefined && { model_path: o['model-path'] }),
+      model_path: need(ctx, 'model-path', mode),
       ...(o.inputs !== undefined && { inputs: jsonOption(o, 'inputs') }),
       ...(o['data-path'] !== undefined && { data_path: o['data-path'] }),
     };

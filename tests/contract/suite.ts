@@ -4,7 +4,7 @@
  * Only vitest and web-standard APIs here: no Node imports.
  */
 import { describe, expect, it } from 'vitest';
-import { LOG_JOBS, LOG_T0 } from '../helpers/contract-seed';
+import { LOG_JOBS, LOG_T0, MODEL_JOBS } from '../helpers/contract-seed';
 
 export interface ContractClient {
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
@@ -47,7 +47,7 @@ export function defineContractSuite(name: string, client: () => ContractClient):
     });
 
     it('POST /jobs/inference and the generic POST /jobs', async () => {
-      const inf = await req('POST', '/jobs/inference', { model_type: 'svm', model_path: 'job-123', inputs: [[1, 2]] });
+      const inf = await req('POST', '/jobs/inference', { model_type: 'svm', model_path: MODEL_JOBS.sklearn, inputs: [[1, 2]] });
       expect(inf.status).toBe(202);
       expect(inf.body.worker_type).toBe('sklearn');
       const fn = await req('POST', '/jobs', { function: 'echo', input: { a: 1 } });
@@ -57,6 +57,33 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       const typed = await req('POST', '/jobs', { worker_type: 'sklearn', payload: { handler: 'mine' } });
       expect(typed.status).toBe(202);
       expect((await req('GET', `/jobs/${typed.body.job_id}`)).body).toMatchObject({ kind: 'generic', worker_type: 'sklearn', payload: { handler: 'mine' } });
+    });
+
+    it('POST /jobs/inference: model_path is a training job that succeeded, of the same framework — else a 4xx naming model_path', async () => {
+      const ok = await req('POST', '/jobs/inference', { model_type: 'svm', model_path: MODEL_JOBS.sklearn, inputs: [[1, 2]] });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(202);
+      expect((await req('GET', `/jobs/${ok.body.job_id}`)).body.payload.model_path).toBe(MODEL_JOBS.sklearn);
+      const torch = await req('POST', '/jobs/inference', { model_type: 'mlp', model_path: MODEL_JOBS.torch, inputs: [[1, 2]] });
+      expect(torch.status, JSON.stringify(torch.body)).toBe(202);
+      expect(torch.body.worker_type).toBe('pytorch-2.1');
+      const refused = async (body: Record<string, unknown>, status: number, code: string, says: RegExp) => {
+        const r = await req('POST', '/jobs/inference', { inputs: [[1, 2]], ...body });
+        expect(r.status, JSON.stringify(body)).toBe(status);
+        expect(r.body.error, JSON.stringify(body)).toMatchObject({ code, field: 'model_path' });
+        expect(r.body.error.message, JSON.stringify(body)).toMatch(says);
+      };
+      for (const path of [`${MODEL_JOBS.sklearn}/model.pkl`, '/etc/passwd', '../artifacts/x', 'model.pkl', '']) {
+        await refused({ model_type: 'svm', model_path: path }, 400, 'VALIDATION_ERROR', /id of the training job/);
+      }
+      await refused({ model_type: 'svm' }, 400, 'VALIDATION_ERROR', /required: the id of the training job/);
+      await refused({ model_type: 'svm', model_path: 'no-such-job' }, 404, 'MODEL_NOT_FOUND', /no job no-such-job.*training job that succeeded/);
+      await refused({ model_type: 'svm', model_path: MODEL_JOBS.fn }, 404, 'MODEL_NOT_FOUND', /function job, not a training job/);
+      await refused({ model_type: 'svm', model_path: MODEL_JOBS.queued }, 409, 'MODEL_NOT_READY', /still queued; wait until it has succeeded/);
+      await refused({ model_type: 'svm', model_path: MODEL_JOBS.failed }, 409, 'MODEL_NOT_READY', /failed, so it made no model/);
+      await refused({ model_type: 'svm', model_path: MODEL_JOBS.torch }, 400, 'MODEL_INCOMPATIBLE', /pytorch model .*would run on sklearn/);
+      await refused({ model_type: 'bert', model_path: MODEL_JOBS.sklearn }, 400, 'MODEL_INCOMPATIBLE', /sklearn model .*would run on pytorch/);
+      await refused({ model_type: 'random_forest', model_path: MODEL_JOBS.sklearn }, 400, 'MODEL_INCOMPATIBLE', /made a svm model, not random_forest/);
+      await refused({ model_type: 'svm', model_path: MODEL_JOBS.sklearn, worker_type: 'pytorch-2.1' }, 400, 'MODEL_INCOMPATIBLE', /worker type pytorch-2\.1/);
     });
 
     it('GET /jobs lists newest first, filters, and pages with a cursor', async () => {
@@ -326,6 +353,9 @@ export const BAD_REQUESTS: [method: string, path: string, body?: unknown, header
   ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', backoff: { delay_ms: 'soon' } }],
   ['POST', '/jobs/training', { model_type: 'svm', data_path: 'x.csv', worker_type: 'Bad Type' }],
   ['POST', '/jobs/inference', { model_type: 'svm', model_path: '../../etc/passwd' }],
+  ['POST', '/jobs/inference', { model_type: 'svm', inputs: [[1]] }],
+  ['POST', '/jobs/inference', { model_type: 'svm', model_path: 'no-such-job' }],
+  ['POST', '/jobs/inference', { model_type: 'svm', model_path: 'contract-model-queued' }],
   ['POST', '/jobs', {}],
   ['POST', '/jobs', { function: 'rm -rf /' }],
   ['POST', '/jobs', { function: 'echo', worker_type: 'node', payload: {} }],

@@ -18,6 +18,12 @@ export const LOG_JOBS = { done: 'contract-logs-done', running: 'contract-logs-ru
 /** The seeded lines' times: 2023-11-14T22:13:20.000Z and on, a second apart. */
 export const LOG_T0 = 1_700_000_000_000;
 
+/** Training jobs that inference's model_path may (or may not) name. */
+export const MODEL_JOBS = {
+  sklearn: 'contract-model-sklearn', torch: 'contract-model-torch', queued: 'contract-model-queued',
+  failed: 'contract-model-failed', fn: 'contract-model-function',
+} as const;
+
 export async function seedContractRedis(redis: Redis, prefix = CONTRACT_PREFIX): Promise<void> {
   const keys = createKeys(prefix);
   // the default worker types
@@ -37,6 +43,20 @@ export async function seedContractRedis(redis: Redis, prefix = CONTRACT_PREFIX):
   await redis.hset(keys.job(LOG_JOBS.running), job(LOG_JOBS.running, 'running'));
   await redis.xadd(keys.logs(LOG_JOBS.running), `${LOG_T0}-0`, 's', 'stdout', 't', 'still running');
   await seedMetricsJob(redis, prefix);
+  await seedModelJobs(redis, prefix);
+}
+
+async function seedModelJobs(redis: Redis, prefix: string): Promise<void> {
+  const keys = createKeys(prefix);
+  const job = (id: string, type: string, kind: string, status: string, payload: unknown) => ({
+    id, seq: 1, type, kind, payload: JSON.stringify(payload), status, priority: 0, attempts: 1, max_attempts: 1, timeout_ms: 0,
+    created_at: LOG_T0, ...(status === 'succeeded' && { finished_at: LOG_T0 + 1000, result: '{"metrics":{}}' }),
+  });
+  await redis.hset(keys.job(MODEL_JOBS.sklearn), job(MODEL_JOBS.sklearn, 'sklearn', 'training', 'succeeded', { model_type: 'svm', data_path: 'x.csv' }));
+  await redis.hset(keys.job(MODEL_JOBS.torch), job(MODEL_JOBS.torch, 'pytorch-2.1', 'training', 'succeeded', { model_type: 'mlp', data_path: 'x.csv' }));
+  await redis.hset(keys.job(MODEL_JOBS.queued), job(MODEL_JOBS.queued, 'sklearn', 'training', 'queued', { model_type: 'svm', data_path: 'x.csv' }));
+  await redis.hset(keys.job(MODEL_JOBS.failed), job(MODEL_JOBS.failed, 'sklearn', 'training', 'failed', { model_type: 'svm', data_path: 'x.csv' }));
+  await redis.hset(keys.job(MODEL_JOBS.fn), job(MODEL_JOBS.fn, 'node', 'function', 'succeeded', { function: 'echo' }));
 }
 
 async function seedMetricsJob(redis: Redis, prefix: string): Promise<void> {

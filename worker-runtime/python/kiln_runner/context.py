@@ -12,7 +12,7 @@ _LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "warning": "warn", 
 
 
 class JobContext:
-    def __init__(self, job, channel, data_root=None, artifact_root=None):
+    def __init__(self, job, channel, data_root=None, artifact_root=None, artifact_key_file=None):
         self.job = job
         self.job_id = str(job["id"])
         self.kind = job.get("kind")
@@ -20,6 +20,7 @@ class JobContext:
         self.attempt = job.get("attempt", 1)
         self.data_root = data_root
         self.artifact_root = artifact_root
+        self.artifact_key_file = artifact_key_file  # the path of the install's artifact key (never the key)
         self.cancelled = threading.Event()
         self._channel = channel
         self._artifact_dir = None

@@ -13,6 +13,10 @@ class SandboxError(NonRetryableError):
     """A path in the payload resolves outside the root it must stay in."""
 
 
+class ArtifactError(NonRetryableError):
+    """A model artifact cannot be trusted (modified, or not written by this Kiln), or no artifact key is set."""
+
+
 class JobCancelled(NonRetryableError):
     """The worker cancelled the job; raised by ctx.check_cancelled()."""
 

@@ -24,6 +24,7 @@ class Runner:
         self.framework_module = framework_module
         self.data_root = env.get("KILN_DATA_ROOT") or None
         self.artifact_root = env.get("KILN_ARTIFACT_ROOT") or None
+        self.artifact_key_file = env.get("KILN_ARTIFACT_KEY_FILE") or None
         self.handlers_dir = env.get("KILN_HANDLERS_DIR") or None
         self.shutdown_grace = float(env.get("KILN_SHUTDOWN_GRACE_S") or 2)
         self._lock = threading.Lock()
@@ -57,7 +58,7 @@ class Runner:
                 self.channel.send({"type": "error", "job_id": str(job["id"]), "error": {
                     "type": "RunnerBusy", "message": f"the runner is still running job {busy}", "retryable": True}})
                 return
-            ctx = JobContext(job, self.channel, self.data_root, self.artifact_root)
+            ctx = JobContext(job, self.channel, self.data_root, self.artifact_root, self.artifact_key_file)
             thread = threading.Thread(target=self._run, args=(ctx,), name=f"kiln-job-{ctx.job_id}", daemon=True)
             self._current = (ctx, thread)
         thread.start()

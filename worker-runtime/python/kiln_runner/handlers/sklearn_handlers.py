@@ -21,6 +21,7 @@ def train(job, ctx):
     import sklearn
 
     payload = _payload(job)
+    artifacts.signing_key(ctx)  # no key, no model that inference could trust: fail before fitting
     model_type = str(payload.get("model_type") or "").lower()
     hp = payload.get("hyperparameters") or {}
     if not isinstance(hp, dict):
@@ -48,9 +49,7 @@ def train(job, ctx):
     metrics = _metrics(task, estimator, X[eval_idx], None if y is None else y[eval_idx], X_train)
     metrics["evaluated_on"] = "test" if test_idx else "train"
     ctx.progress(0.9, "saving the model")
-    directory = ctx.artifact_dir
-    with open(os.path.join(directory, MODEL_FILE), "wb") as handle:
-        pickle.dump(estimator, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    model_bytes = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
     classes = getattr(estimator, "classes_", None)
     meta = {
         "framework": "sklearn", "framework_version": sklearn.__version__, "model_type": model_type,
@@ -59,12 +58,12 @@ def train(job, ctx):
         "classes": None if classes is None else np.asarray(classes).tolist(), "metrics": metrics,
         "job_id": ctx.job_id,
     }
-    artifacts.write_meta(directory, meta)
+    model_path = artifacts.save(ctx, MODEL_FILE, model_bytes, meta)
     # the final metrics (accuracy, f1 / r2, mae, rmse / inertia, silhouette) as the job's progress metrics
     ctx.progress(1.0, "done", numbers_only(metrics))
     return {
         "model_type": model_type, "task": task, "estimator": meta["estimator"], "metrics": metrics,
-        "artifact_path": os.path.join(directory, MODEL_FILE), "artifact_dir": directory,
+        "artifact_path": model_path, "artifact_dir": os.path.dirname(model_path),
         "features": data["features"], "target": data["target"], "classes": meta["classes"],
         "n_train": len(train_idx), "n_test": len(test_idx), "framework_version": sklearn.__version__,
     }
@@ -90,12 +89,13 @@ def _metrics(task, estimator, X, y, X_train):
 
 def infer(job, ctx):
     payload = _payload(job)
-    model_file, meta = artifacts.open_model(ctx, payload.get("model_path"), "sklearn")
+    data, meta, digest = artifacts.open_model(ctx, payload.get("model_path"), "sklearn")
     artifacts.check_model_type(payload, meta)
     rows = tabular.inference_rows(ctx, payload, meta["features"])
     X = tabular.encode_rows(meta["feature_spec"], rows)
     ctx.progress(0.3, f"predicting {len(rows)} rows")
-    model = artifacts.cached(model_file, _load)
+    # unpickled only after its bytes matched the digest Kiln recorded when it trained the model
+    model = artifacts.cached(("sklearn", digest), lambda: pickle.loads(data))
     result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(rows)}
     if payload.get("return_probabilities") and hasattr(model, "predict_proba"):
         result["probabilities"] = model.predict_proba(X).tolist()
@@ -103,7 +103,3 @@ def infer(job, ctx):
     ctx.progress(1.0, "done")
     return result
 
-
-def _load(model_file):
-    with open(model_file, "rb") as handle:
-        return pickle.load(handle)

@@ -4,6 +4,7 @@ Weights go to model.weights.h5 and the architecture to meta.json, so inference
 rebuilds the model without unpickling anything.
 """
 import os
+import tempfile
 
 from ..errors import InputError
 from ..metrics import numbers_only
@@ -83,6 +84,7 @@ def train(job, ctx):
     import tensorflow as tf
 
     payload = _payload(job)
+    artifacts.signing_key(ctx)  # no key, no model that inference could trust: fail before training
     hp = payload.get("hyperparameters") or {}
     model_type = str(payload.get("model_type") or "").lower()
     arch = _arch(model_type)
@@ -112,16 +114,15 @@ def train(job, ctx):
     metrics = {**supervised.metrics(prep, model.predict(X[eval_idx], verbose=0), y[eval_idx]),
                "loss": history[-1]["loss"], "evaluated_on": "test" if test_idx else "train"}
     ctx.progress(0.95, "saving the model")
-    directory = ctx.artifact_dir
-    model.save_weights(os.path.join(directory, MODEL_FILE))
+    model.save_weights(os.path.join(ctx.artifact_dir, MODEL_FILE))
     meta = {"framework": "tensorflow", "framework_version": tf.__version__, "model_type": model_type, "arch": spec,
             "prep": prep, "features": prep["features"], "target": prep["target"], "task": prep["task"],
             "model_file": MODEL_FILE, "metrics": metrics, "history": history, "job_id": ctx.job_id}
-    artifacts.write_meta(directory, meta)
+    model_path = artifacts.save(ctx, MODEL_FILE, None, meta)  # sealed as written
     ctx.progress(1.0, "done")
     gpus = tf.config.list_physical_devices("GPU")
     return {"model_type": model_type, "arch": arch, "task": prep["task"], "metrics": metrics, "history": history,
-            "artifact_path": os.path.join(directory, MODEL_FILE), "artifact_dir": directory,
+            "artifact_path": model_path, "artifact_dir": os.path.dirname(model_path),
             "features": prep["features"], "target": prep["target"], "classes": prep["classes"],
             "device": "gpu" if gpus else "cpu", "epochs": epochs, "n_train": len(train_idx), "n_test": len(test_idx),
             "framework_version": tf.__version__}
@@ -131,17 +132,22 @@ def infer(job, ctx):
     import tensorflow as tf
 
     payload = _payload(job)
-    model_file, meta = artifacts.open_model(ctx, payload.get("model_path"), "tensorflow")
+    data, meta, digest = artifacts.open_model(ctx, payload.get("model_path"), "tensorflow")
     artifacts.check_model_type(payload, meta)
     prep = meta["prep"]
     X = supervised.transform(prep, tabular.inference_rows(ctx, payload, prep["features"]))
 
-    def load(path):
+    def load():
+        # Keras reads weights from a path: give it a private copy of the verified bytes
         model = build(tf, meta["arch"])
-        model.load_weights(path)
+        with tempfile.TemporaryDirectory(prefix="kiln-weights-") as scratch:
+            path = os.path.join(scratch, MODEL_FILE)
+            with open(path, "wb") as handle:
+                handle.write(data)
+            model.load_weights(path)
         return model
 
-    model = artifacts.cached(model_file, load)
+    model = artifacts.cached(("tensorflow", digest), load)
     ctx.progress(0.5, f"predicting {len(X)} rows")
     outputs = model.predict(X, verbose=0)
     result = {**supervised.decode(prep, outputs, bool(payload.get("return_probabilities"))),

@@ -1,4 +1,5 @@
 """PyTorch training and inference: small models on tabular CSV data, on the GPU when there is one."""
+import io
 import math
 import os
 
@@ -35,6 +36,7 @@ def train(job, ctx):
     from . import torch_models
 
     payload = _payload(job)
+    artifacts.signing_key(ctx)  # no key, no model that inference could trust: fail before training
     hp = payload.get("hyperparameters") or {}
     model_type = str(payload.get("model_type") or "").lower()
     arch = torch_models.arch_for(model_type)
@@ -97,17 +99,17 @@ def train(job, ctx):
     if "val_loss" in history[-1]:
         metrics["val_loss"] = history[-1]["val_loss"]
     ctx.progress(0.95, "saving the model")
-    directory = ctx.artifact_dir
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, os.path.join(directory, MODEL_FILE))
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
     meta = {"framework": "pytorch", "framework_version": torch.__version__, "model_type": model_type, "arch": spec,
             "prep": prep, "features": prep["features"], "target": prep["target"], "task": prep["task"],
             "model_file": MODEL_FILE, "metrics": metrics, "history": history, "job_id": ctx.job_id,
             "hyperparameters": {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr}}
-    artifacts.write_meta(directory, meta)
+    model_path = artifacts.save(ctx, MODEL_FILE, buffer.getvalue(), meta)
     ctx.progress(1.0, "done")
     return {"model_type": model_type, "arch": arch, "task": prep["task"], "metrics": metrics, "history": history,
-            "artifact_path": os.path.join(directory, MODEL_FILE), "artifact_dir": directory,
+            "artifact_path": model_path, "artifact_dir": os.path.dirname(model_path),
             "features": prep["features"], "target": prep["target"], "classes": prep["classes"],
             "device": str(device), "epochs": epochs, "n_train": len(data["train"]), "n_test": len(data["test"]),
             "framework_version": torch.__version__}
@@ -137,22 +139,23 @@ def infer(job, ctx):
     from . import torch_models
 
     payload = _payload(job)
-    model_file, meta = artifacts.open_model(ctx, payload.get("model_path"), "pytorch")
+    data, meta, digest = artifacts.open_model(ctx, payload.get("model_path"), "pytorch")
     artifacts.check_model_type(payload, meta)
     prep = meta["prep"]
     X = supervised.transform(prep, tabular.inference_rows(ctx, payload, prep["features"]))
     device = _device(torch, payload.get("hyperparameters") or {})
 
-    def load(path):
+    def load():
+        # the verified bytes, never a second read of the file; weights_only as a second line of defence
         model = torch_models.build(meta["arch"])
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except TypeError:  # torch without weights_only
-            state = torch.load(path, map_location="cpu")
+            state = torch.load(io.BytesIO(data), map_location="cpu")
         model.load_state_dict(state)
         return model.to(device).eval()
 
-    model = artifacts.cached(model_file, load, str(device))
+    model = artifacts.cached(("pytorch", digest, str(device)), load)
     ctx.progress(0.5, f"predicting {len(X)} rows on {device}")
     outputs = _outputs(torch, model, torch.from_numpy(X).to(device))
     result = {**supervised.decode(prep, outputs, bool(payload.get("return_probabilities"))),
