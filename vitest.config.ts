@@ -30,7 +30,7 @@ export default defineConfig({
               compatibilityDate: '2026-04-01',
               bindings: {
                 UPSTASH_REDIS_REST_URL: `${inject('edgeBackendUrl')}/redis`,
-                UPSTASH_REDIS_REST_TOKEN: inject('edgeToken'),
+                UPSTASH_REDIS_REST_TOKEN: inject('edgeGatewayToken'),
                 WORKER_MANAGER_URL: inject('edgeBackendUrl'),
                 SPAWNER_TOKEN: inject('edgeToken'),
                 KILN_PREFIX: 'contract',

@@ -64,7 +64,7 @@ async function benchNode(redisUrl: string): Promise<LoadResult> {
 async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
   // The REST gateway the worker reaches Redis through, in its own process as on a spawner.
   const token = crypto.randomUUID();
-  const gateway = fork(fileURLToPath(new URL('./gateway-child.ts', import.meta.url)), [redisUrl, token], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const gateway = fork(fileURLToPath(new URL('./gateway-child.ts', import.meta.url)), [redisUrl, token, 'bench-workerd'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   const gatewayPort = await new Promise<number>((resolve, reject) => {
     gateway.once('message', (m) => resolve((m as { port: number }).port));
     gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));

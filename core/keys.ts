@@ -42,8 +42,11 @@ export interface Keys {
   cancelChannel(workerId?: string): string;
 }
 
+/** What every key of a prefix starts with: the prefix as a hash tag, then ':'. */
+export const keyRoot = (prefix: string): string => `{${prefix}}:`;
+
 export function createKeys(prefix = 'kiln'): Keys {
-  const p = `{${prefix}}:`;
+  const p = keyRoot(prefix);
   return {
     prefix,
     jobPrefix: `${p}job:`,

@@ -1,9 +1,10 @@
 /**
  * `npm run dev:edge`: the API inside workerd. Redis (a local redis-server when
  * none answers and REDIS_URL is unset), the spawner with its REST gateway at
- * /redis, and `wrangler dev` serving api/worker.ts on 127.0.0.1:8787 (EDGE_PORT),
- * offline. The spawner token reaches wrangler through .dev.vars, which this keeps
- * in step with it. Ctrl-C stops everything.
+ * /redis turned on (KILN_REDIS_GATEWAY=on), and `wrangler dev` serving
+ * api/worker.ts on 127.0.0.1:8787 (EDGE_PORT), offline. The gateway's token and
+ * the spawner's reach wrangler through .dev.vars, which this keeps in step with
+ * them. Ctrl-C stops everything.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -72,7 +73,8 @@ async function stopGroup(child: ChildProcess | undefined, graceMs = 5000): Promi
 }
 
 async function main(): Promise<void> {
-  const env = { ...process.env };
+  // workerd reaches Redis only through the spawner's REST gateway.
+  const env: NodeJS.ProcessEnv = { ...process.env, KILN_REDIS_GATEWAY: 'on' };
   const config0 = loadSpawnerConfig(env);
   let redisChild: ChildProcess | undefined;
   let spawner: SpawnerHandle | undefined;
@@ -107,8 +109,9 @@ async function main(): Promise<void> {
     spawner = await startSpawner(config);
     const gateway = `${spawner.url}/redis`;
     const devVars = resolve('.dev.vars');
-    const change = syncDevVars(devVars, { UPSTASH_REDIS_REST_TOKEN: spawner.token, SPAWNER_TOKEN: spawner.token });
-    if (change !== 'unchanged') say(`.dev.vars: ${change} with the spawner token`);
+    if (!spawner.gatewayToken) throw new Error('the spawner started without its REST gateway');
+    const change = syncDevVars(devVars, { UPSTASH_REDIS_REST_TOKEN: spawner.gatewayToken, SPAWNER_TOKEN: spawner.token });
+    if (change !== 'unchanged') say(`.dev.vars: ${change} with the gateway and spawner tokens`);
 
     const host = '127.0.0.1';
     const port = intEnv(env, 'EDGE_PORT', 8787);
@@ -123,7 +126,8 @@ async function main(): Promise<void> {
       void stopAll(1);
     });
     await waitForHttp(`${url}/health`, wrangler, 60_000);
-    say(`spawner: ${spawner.url}   (REST gateway ${gateway}, token in ${config.stateDir}/spawner.token)`);
+    const gatewayTokenAt = config.redisGateway.token ? 'KILN_REDIS_GATEWAY_TOKEN' : `${config.stateDir}/redis-gateway.token`;
+    say(`spawner: ${spawner.url}   (token in ${config.stateDir}/spawner.token; REST gateway ${gateway}, token in ${gatewayTokenAt})`);
     say(`api:     ${url}   (workerd, wrangler dev)   try: curl -s ${url}/health`);
     say('Ctrl-C stops everything.');
   } catch (err) {

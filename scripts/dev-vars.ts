@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 export type DevVarsChange = 'created' | 'updated' | 'unchanged';
 
-const HEADER = '# Written by `npm run dev:edge` from the spawner token; see .dev.vars.example.\n';
+const HEADER = '# Written by `npm run dev:edge` from the REST gateway and spawner tokens; see .dev.vars.example.\n';
 
 export function syncDevVars(path: string, values: Record<string, string>): DevVarsChange {
   if (!existsSync(path)) {

@@ -14,6 +14,7 @@ import {
 } from '../core/schemas/worker-type';
 import { ARTIFACT_KEY_FILE_NAME } from './artifact-key';
 import { PROJECT_ROOT } from './project-root';
+import { type RedisGatewayConfig, redisGatewayConfigFromEnv } from './redis-gateway-config';
 import { checkRootsApart } from './roots';
 
 export { PROJECT_ROOT };
@@ -59,6 +60,8 @@ export interface SpawnerConfig {
   logFormat: LogFormat;
   /** Size at which a worker's log file is rotated (KILN_WORKER_LOG_MAX_BYTES, default 5 MiB). */
   workerLogMaxBytes: number;
+  /** The REST gateway at /redis (KILN_REDIS_GATEWAY*): off unless asked for. */
+  redisGateway: RedisGatewayConfig;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -131,6 +134,7 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     logLevel: logs.level,
     logFormat: logs.format,
     workerLogMaxBytes: Math.max(1024, intEnv(env, 'KILN_WORKER_LOG_MAX_BYTES', 5 * 1024 * 1024)),
+    redisGateway: redisGatewayConfigFromEnv(env),
     breaker: {
       youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
       threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),

@@ -18,7 +18,7 @@ import { createGpuAllocator, discoverGpus } from './gpus';
 import { createSpawnerMetrics } from './metrics';
 import { metricsRoute } from './metrics-route';
 import { createReconciler } from './reconciler';
-import { createRedisGateway } from './redis-gateway';
+import { mountRedisGateway } from './redis-gateway-mount';
 import { createResourceWatch } from './resources';
 import { createRecovery } from './recovery';
 import { checkRedisSafety } from './redis-safety';
@@ -78,11 +78,9 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
     },
   });
 
-  // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis.
-  const gatewayRedis = new Redis(config.redisUrl, { protocol: 2, maxRetriesPerRequest: 1, connectionName: `kiln-gateway-${config.hostId}` });
-  gatewayRedis.on('error', (err: Error) => log('warn', `redis (gateway): ${err.message}`));
   const app = new Hono();
-  app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
+  // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
+  const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
   app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now, log, workerLogs }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
@@ -90,7 +88,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
     server.once('listening', () => resolve());
     server.once('error', (err: NodeJS.ErrnoException) => {
       redis.disconnect();
-      gatewayRedis.disconnect();
+      gateway.close();
       reject(err.code === 'EADDRINUSE' ? new Error(`port ${config.host}:${config.port} is in use; set SPAWNER_PORT to another port (or stop the other spawner)`) : err);
     });
   });
@@ -104,6 +102,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   return {
     url: `http://${config.host}:${port}`,
     token,
+    /** The REST gateway's own token; undefined when the gateway is off. */
+    gatewayToken: gateway.token,
     supervisor,
     reconciler,
     redis,
@@ -119,7 +119,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
         await workerLogs.stop();
         await new Promise<void>((r) => server.close(() => r()));
         redis.disconnect();
-        gatewayRedis.disconnect();
+        gateway.close();
       })();
       return stopping;
     },

@@ -1,127 +1,86 @@
 /**
- * An Upstash-REST-compatible gateway to a local Redis, so that code running in
- * workerd (no TCP sockets) reaches it with @upstash/redis. It speaks exactly what
+ * An Upstash-REST-compatible gateway to a local Redis, so that the Kiln API running
+ * in workerd (no TCP sockets) reaches it with @upstash/redis. It speaks exactly what
  * @upstash/redis 1.39 sends (shared/notes/upstash-rest.md):
  *
- *   POST /            one command, a JSON array        → {"result": X} | 400 {"error"}
+ *   POST /            one command, a JSON array        → {"result": X} | 4xx/5xx {"error", "code"}
  *   POST /pipeline    an array of commands              → 200 [{"result"} | {"error"}, …]
  *   POST /multi-exec  the same, as one MULTI/EXEC        → 200 [{"result"} | {"error"}, …]
  *
- * Every request needs `Authorization: Bearer <token>`. Commands go to Redis raw and
- * replies come back raw (no ioredis reply transformers), so `hgetall` answers the
- * flat array Upstash answers. With `Upstash-Encoding: base64` every string in a
- * reply is base64 of its bytes; integers stay numbers, nil is null.
+ * It is no root shell: every request needs its own bearer token, and serves only
+ * the commands and Lua scripts the API uses, on keys under one prefix
+ * (redis-gateway-allow-list.ts). A pipeline or transaction is checked whole before
+ * any of it runs. Each request's commands have a timeout (redis-gateway-connection.ts).
  *
- * All requests share one ioredis connection (the caller's, created with
- * `protocol: 2`), which is why blocking and connection-state commands are refused.
+ * Replies come back raw: with `Upstash-Encoding: base64` every string is base64 of
+ * its bytes; integers stay numbers, nil is null. Errors keep Upstash's shape (a
+ * string in `error`, which the SDK shows) plus an UPPER_SNAKE `code`; a 5xx never
+ * carries Redis's own error text (it goes to the log).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import { type ChainableCommander, Command, type Redis, ReplyError } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
+import type { LogFn } from '../core/logger';
+import { createGatewayRules, type GatewayCommand, type Refusal } from './redis-gateway-allow-list';
+import { type BatchRows, createGatewayConnection, GatewayTimeout } from './redis-gateway-connection';
 
 export interface RedisGatewayOptions {
-  /** ioredis client created by the caller with `protocol: 2`; the gateway never closes it. */
-  redis: Redis;
-  /** Bearer token every request must carry. */
+  /** Opens a connection created with `protocol: 2` to the one database served; the gateway owns it. */
+  connect: () => Redis;
+  /** Bearer token every request must carry (the gateway's own, not the spawner's). */
   token: string;
+  /** KILN_PREFIX: every key must start with `{prefix}:`. */
+  prefix: string;
+  /** No reply within this many ms answers a timeout error; default 2000. */
+  timeoutMs?: number;
   /** Largest accepted request body; default 1 MiB. Larger bodies get 413. */
   maxBodyBytes?: number;
+  log?: LogFn;
+  /**
+   * Called for each command received, before the checks, with the Kiln script an
+   * EVAL/EVALSHA names ('unknown' for any other script): tests record what the API sends.
+   */
+  onCommand?: (name: string, script: string | undefined) => void;
 }
 
-interface ParsedCommand {
-  name: string;
-  args: string[];
+export interface RedisGateway {
+  /** Mount with `app.route('/redis', gateway.app)`. */
+  app: Hono;
+  /** Closes its Redis connections. */
+  close(): void;
 }
 
 type Entry = { result: unknown } | { error: string };
 
-/** What ioredis's pipeline and multi objects are at run time; their declared type omits sendCommand. */
-interface RawBatch {
-  sendCommand(command: Command): unknown;
-  exec(): Promise<[Error | null, unknown][] | null>;
-}
-const rawBatch = (c: ChainableCommander): RawBatch => c as unknown as RawBatch;
-
-/** A command whose reply skips ioredis's reply transformers (hgetall → object …). */
-class RawCommand extends Command {
-  override transformReply(result: Buffer | Buffer[]): Buffer | Buffer[] {
-    return result;
+class HttpError extends Error {
+  constructor(readonly status: 400 | 403 | 413, readonly code: string, message: string) {
+    super(message);
   }
 }
 
-const BLOCKING = 'it blocks, and all gateway requests share one Redis connection; use the non-blocking form (lpop, lmove, zpopmin, xread without BLOCK) and poll';
-const CONNECTION_STATE = 'it changes the state of the one Redis connection that all gateway requests share';
-const TRANSACTION = 'a transaction must be sent as a whole to POST /multi-exec';
-const PUBSUB = 'subscriptions need a dedicated connection, which the gateway does not offer';
-const ADMIN = 'it administers the Redis server, which the gateway token does not grant';
+const refused = (r: Refusal, where?: string) =>
+  new HttpError(r.status, r.code, where ? r.message.replace(/^ERR /, `ERR ${where}: `) : r.message);
+const badRequest = (message: string) => new HttpError(400, 'BAD_REQUEST', `ERR ${message}`);
 
-/**
- * Commands the gateway refuses, with the reason it gives.
- *
- * Admin commands that reach beyond the data of this database — the server's
- * config, life, persistence, replication, other databases, other servers — are
- * refused: shutdown, config, debug, monitor (also takes the connection over),
- * flushall and swapdb (touch databases the gateway never selected), save/bgsave
- * (save stalls the server), replicaof, failover, cluster, module, acl, migrate.
- * FLUSHDB is allowed: it only deletes keys of the database the gateway serves, which
- * a token holder can already do with DEL/UNLINK, and @upstash/redis exposes it
- * (tests and dev tools use it). Read-only introspection (info, dbsize, scan, keys,
- * object, memory usage, slowlog get) is allowed; SCRIPT and FUNCTION are allowed
- * because EVALSHA's fallback and script caching depend on them.
- */
-const REFUSED = new Map<string, string>([
-  ...['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait', 'waitaof'].map(
-    (c) => [c, BLOCKING] as const,
-  ),
-  ...['select', 'client', 'hello', 'auth', 'reset', 'quit', 'readonly', 'readwrite'].map((c) => [c, CONNECTION_STATE] as const),
-  ...['multi', 'exec', 'discard', 'watch', 'unwatch'].map((c) => [c, TRANSACTION] as const),
-  ...['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'].map((c) => [c, PUBSUB] as const),
-  ...[
-    'shutdown', 'config', 'debug', 'monitor', 'flushall', 'swapdb', 'save', 'bgsave', 'bgrewriteaof', 'replicaof',
-    'slaveof', 'failover', 'sync', 'psync', 'replconf', 'cluster', 'module', 'acl', 'migrate', 'sentinel',
-  ].map((c) => [c, ADMIN] as const),
-]);
-
-/** Why a command is not served, or null when it is. */
-export function refusalReason(name: string, args: readonly string[]): string | null {
-  const reason = REFUSED.get(name);
-  if (reason) return reason;
-  if (name === 'xread' || name === 'xreadgroup') {
-    // Options come before STREAMS; after it are key names and ids, which may be "block".
-    for (const a of args) {
-      const opt = a.toLowerCase();
-      if (opt === 'streams') break;
-      if (opt === 'block') return BLOCKING;
-    }
-  }
-  return null;
+function toArg(v: unknown, where: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw badRequest(`${where}: arguments must be strings, numbers or booleans`);
 }
 
-class BadRequest extends Error {}
-class TooLarge extends Error {}
-
-const toArg = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
-
-function parseCommand(v: unknown, where: string): ParsedCommand {
-  if (!Array.isArray(v) || v.length === 0) {
-    throw new BadRequest(`ERR ${where} must be a non-empty JSON array such as ["get","key"]`);
-  }
+function parseCommand(v: unknown, where: string): GatewayCommand {
+  if (!Array.isArray(v) || v.length === 0) throw badRequest(`${where} must be a non-empty JSON array such as ["hgetall","{kiln}:types"]`);
   const [name, ...args] = v as unknown[];
   if (typeof name !== 'string' || name === '') {
     const hint = Array.isArray(name) ? '; a list of commands goes to POST /pipeline' : '';
-    throw new BadRequest(`ERR ${where} must start with the command name as a string${hint}`);
+    throw badRequest(`${where} must start with the command name as a string${hint}`);
   }
-  return { name: name.toLowerCase(), args: args.map(toArg) };
+  return { name: name.toLowerCase(), args: args.map((a) => toArg(a, where)) };
 }
 
-function parseCommandList(v: unknown, endpoint: string): ParsedCommand[] {
-  if (!Array.isArray(v)) throw new BadRequest(`ERR the body of POST ${endpoint} must be a JSON array of commands such as [["get","key"]]`);
+function parseCommandList(v: unknown, endpoint: string): GatewayCommand[] {
+  if (!Array.isArray(v)) throw badRequest(`the body of POST ${endpoint} must be a JSON array of commands such as [["ping"]]`);
   return v.map((c, i) => parseCommand(c, `command ${i + 1}`));
-}
-
-function refusalMessage(cmd: ParsedCommand): string | null {
-  const reason = refusalReason(cmd.name, cmd.args);
-  return reason && `ERR command '${cmd.name}' is not allowed through the REST gateway: ${reason}`;
 }
 
 /** A reply as Upstash sends it: strings (base64 when asked), numbers, null, nested arrays. */
@@ -137,16 +96,16 @@ function encodeReply(v: unknown, base64: boolean): unknown {
 
 const isReplyError = (err: unknown): err is Error => err instanceof (ReplyError as ErrorConstructor);
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const unreachable = (err: unknown): string => `ERR the gateway could not get an answer from Redis: ${messageOf(err)}`;
+const UNREACHABLE = 'ERR the gateway could not get an answer from Redis; the spawner log has the details';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-export function createRedisGateway(opts: RedisGatewayOptions): Hono {
-  const { redis } = opts;
+export function createRedisGateway(opts: RedisGatewayOptions): RedisGateway {
   if (!opts.token) throw new Error('createRedisGateway: token must be a non-empty string');
-  if (redis.options.protocol !== 2) {
-    throw new Error('createRedisGateway: create the ioredis client with { protocol: 2 }; RESP3 replies do not map onto the Upstash protocol');
-  }
+  const log: LogFn = opts.log ?? (() => {});
+  const rules = createGatewayRules(opts.prefix);
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const conn = createGatewayConnection({ connect: opts.connect, timeoutMs, log });
   const expected = sha256(opts.token);
   const maxBodyBytes = opts.maxBodyBytes ?? 1024 * 1024;
 
@@ -157,7 +116,7 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
     // Comparing fixed-length digests keeps the time independent of where tokens differ.
     if (!m || !timingSafeEqual(sha256(m[1]!), expected)) {
       c.header('WWW-Authenticate', 'Bearer');
-      return c.json({ error: 'Unauthorized: send the gateway token as "Authorization: Bearer <token>"' }, 401);
+      return c.json({ error: 'Unauthorized: send the REST gateway token (KILN_REDIS_GATEWAY_TOKEN, or redis-gateway.token in the state folder) as "Authorization: Bearer <token>"', code: 'UNAUTHORIZED' }, 401);
     }
     await next();
   });
@@ -170,9 +129,10 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
    * counted while it is read.
    */
   async function readBody(c: Context): Promise<string> {
+    const tooLarge = () => new HttpError(413, 'BODY_TOO_LARGE', `ERR the request body is larger than the gateway's limit of ${maxBodyBytes} bytes; send fewer commands per request`);
     const declared = c.req.header('content-length');
     if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
-      if (Number(declared) > maxBodyBytes) throw new TooLarge();
+      if (Number(declared) > maxBodyBytes) throw tooLarge();
       return c.req.text();
     }
     const body = c.req.raw.body;
@@ -186,7 +146,7 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
       size += value.byteLength;
       if (size > maxBodyBytes) {
         await reader.cancel();
-        throw new TooLarge();
+        throw tooLarge();
       }
       chunks.push(value);
     }
@@ -198,94 +158,95 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new BadRequest(`ERR the request body is not valid JSON: ${messageOf(err)}`);
+      throw badRequest(`the request body is not valid JSON: ${messageOf(err)}`);
     }
+  }
+
+  /** Checks every command before any runs; throws the first refusal. */
+  function admit(cmds: GatewayCommand[], numbered: boolean): void {
+    if (opts.onCommand) for (const cmd of cmds) opts.onCommand(cmd.name, rules.scriptOf(cmd));
+    cmds.forEach((cmd, i) => {
+      const refusal = rules.check(cmd);
+      if (refusal) throw refused(refusal, numbered ? `command ${i + 1}` : undefined);
+    });
   }
 
   const wantsBase64 = (c: Context) => c.req.header('upstash-encoding')?.toLowerCase() === 'base64';
 
-  async function send(cmd: ParsedCommand): Promise<unknown> {
-    const command = new RawCommand(cmd.name, cmd.args);
-    redis.sendCommand(command);
-    return command.promise;
+  function entryOf(err: Error | null, value: unknown, base64: boolean): Entry {
+    if (!err) return { result: encodeReply(value, base64) };
+    if (isReplyError(err)) return { error: err.message };
+    log('warn', 'REST gateway: no answer from Redis', { error: messageOf(err) });
+    return { error: UNREACHABLE };
   }
 
-  const toEntry = (err: unknown, value: unknown, base64: boolean): Entry =>
-    err ? { error: isReplyError(err) ? err.message : unreachable(err) } : { result: encodeReply(value, base64) };
+  /** A whole request that failed outside Redis's own replies: a timeout (504) or no Redis (503). */
+  function failure(c: Context, err: unknown) {
+    if (err instanceof GatewayTimeout) return c.json({ error: `ERR ${err.message}; try again, and see the spawner log if it persists`, code: 'REDIS_TIMEOUT' }, 504);
+    log('warn', 'REST gateway: no answer from Redis', { error: messageOf(err) });
+    return c.json({ error: UNREACHABLE, code: 'REDIS_UNAVAILABLE' }, 503);
+  }
 
   app.post('/', async (c) => {
     const cmd = parseCommand(await readJson(c), 'the body of POST /');
-    const refused = refusalMessage(cmd);
-    if (refused) return c.json({ error: refused }, 400);
+    admit([cmd], false);
     try {
-      return c.json({ result: encodeReply(await send(cmd), wantsBase64(c)) });
+      return c.json({ result: encodeReply(await conn.send(cmd), wantsBase64(c)) });
     } catch (err) {
-      if (isReplyError(err)) return c.json({ error: err.message }, 400);
-      return c.json({ error: unreachable(err) }, 503);
+      if (isReplyError(err)) return c.json({ error: err.message, code: 'REDIS_ERROR' }, 400);
+      return failure(c, err);
     }
   });
 
   app.post('/pipeline', async (c) => {
     const cmds = parseCommandList(await readJson(c), '/pipeline');
+    admit(cmds, true);
+    if (cmds.length === 0) return c.json([]);
     const base64 = wantsBase64(c);
-    const out: Entry[] = new Array<Entry>(cmds.length);
-    const runnable: { cmd: ParsedCommand; index: number }[] = [];
-    cmds.forEach((cmd, index) => {
-      const refused = refusalMessage(cmd);
-      if (refused) out[index] = { error: refused };
-      else runnable.push({ cmd, index });
-    });
-    if (runnable.length === 1) {
-      const { cmd, index } = runnable[0]!;
-      out[index] = await send(cmd).then(
-        (v) => toEntry(null, v, base64),
-        (err: unknown) => toEntry(err, null, base64),
-      );
-    } else if (runnable.length > 1) {
-      // One ioredis pipeline: the commands go out in one write, replies in order.
-      const pipe = rawBatch(redis.pipeline());
-      for (const { cmd } of runnable) pipe.sendCommand(new RawCommand(cmd.name, cmd.args));
-      const rows = (await pipe.exec()) ?? [];
-      runnable.forEach(({ index }, i) => {
-        const [err, value] = rows[i] ?? [new Error('no reply')];
-        out[index] = toEntry(err, value, base64);
-      });
+    let rows: BatchRows;
+    try {
+      // One command: no pipeline object (the common case under auto-pipelining).
+      rows = cmds.length === 1
+        ? await conn.send(cmds[0]!).then((v): BatchRows => [[null, v]], (err: unknown): BatchRows => {
+          if (err instanceof GatewayTimeout) throw err;
+          return [[err instanceof Error ? err : new Error(String(err)), null]];
+        })
+        : await conn.pipeline(cmds);
+    } catch (err) {
+      return failure(c, err);
     }
-    return c.json(out);
+    return c.json(cmds.map((_, i) => entryOf(rows[i]?.[0] ?? null, rows[i]?.[1], base64)));
   });
 
   app.post('/multi-exec', async (c) => {
     const cmds = parseCommandList(await readJson(c), '/multi-exec');
     // A transaction runs whole or not at all: one refused command refuses it.
-    for (const cmd of cmds) {
-      const refused = refusalMessage(cmd);
-      if (refused) return c.json({ error: refused }, 400);
-    }
+    admit(cmds, true);
     if (cmds.length === 0) return c.json([]);
     const base64 = wantsBase64(c);
-    // ioredis writes MULTI, the commands and EXEC in one go, so nothing from other
-    // requests on the shared connection lands inside the transaction.
-    const tx = rawBatch(redis.multi());
-    for (const cmd of cmds) tx.sendCommand(new RawCommand(cmd.name, cmd.args));
     try {
-      const rows = (await tx.exec()) ?? [];
-      return c.json(rows.map(([err, value]) => toEntry(err, value, base64)));
+      const rows = await conn.multi(cmds);
+      return c.json(rows.map(([err, value]) => entryOf(err, value, base64)));
     } catch (err) {
-      if (!isReplyError(err)) return c.json({ error: unreachable(err) }, 503);
-      // EXECABORT: a command was rejected while queueing; say which.
-      const previous = (err as Error & { previousErrors?: Error[] }).previousErrors ?? [];
-      const detail = previous.map((e) => e.message).join('; ');
-      return c.json({ error: detail ? `${err.message} ${detail}` : err.message }, 400);
+      if (isReplyError(err)) {
+        // EXECABORT: a command was rejected while queueing; say which.
+        const previous = (err as Error & { previousErrors?: Error[] }).previousErrors ?? [];
+        const detail = previous.map((e) => e.message).join('; ');
+        return c.json({ error: detail ? `${err.message} ${detail}` : err.message, code: 'REDIS_ERROR' }, 400);
+      }
+      return failure(c, err);
     }
   });
+
+  app.all('*', (c) =>
+    c.json({ error: `ERR the REST gateway serves POST /, POST /pipeline and POST /multi-exec, not ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 100)}`, code: 'NOT_FOUND' }, 404),
+  );
 
   app.onError((err, c) => {
-    if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
-    if (err instanceof TooLarge) {
-      return c.json({ error: `ERR the request body is larger than the gateway's limit of ${maxBodyBytes} bytes` }, 413);
-    }
-    return c.json({ error: `ERR internal gateway error: ${messageOf(err)}` }, 500);
+    if (err instanceof HttpError) return c.json({ error: err.message, code: err.code }, err.status);
+    log('error', 'REST gateway: internal error', { error: messageOf(err) });
+    return c.json({ error: 'ERR internal gateway error; the spawner log has the details', code: 'INTERNAL' }, 500);
   });
 
-  return app;
+  return { app, close: () => conn.close() };
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TOKEN_FILE_NAME } from '../core/config';
 
 export function tokenFile(stateDir: string): string {
@@ -12,8 +12,12 @@ export function tokenFile(stateDir: string): string {
 }
 
 export function readToken(stateDir: string): string | undefined {
+  return readTokenFile(tokenFile(stateDir));
+}
+
+export function readTokenFile(file: string): string | undefined {
   try {
-    const t = readFileSync(tokenFile(stateDir), 'utf8').trim();
+    const t = readFileSync(file, 'utf8').trim();
     return t === '' ? undefined : t;
   } catch {
     return undefined;
@@ -21,13 +25,18 @@ export function readToken(stateDir: string): string | undefined {
 }
 
 export function ensureToken(stateDir: string, fromEnv: string | undefined): string {
+  return ensureTokenFile(tokenFile(stateDir), fromEnv);
+}
+
+/** A token from the environment, else the one in `file`, else a new one written there (0600). */
+export function ensureTokenFile(file: string, fromEnv: string | undefined): string {
   if (fromEnv) return fromEnv;
-  const existing = readToken(stateDir);
+  const existing = readTokenFile(file);
   if (existing) return existing;
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const token = randomBytes(24).toString('base64url');
-  writeFileSync(tokenFile(stateDir), `${token}\n`, { mode: 0o600, flag: 'w' });
-  chmodSync(tokenFile(stateDir), 0o600);
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'w' });
+  chmodSync(file, 0o600);
   return token;
 }
 

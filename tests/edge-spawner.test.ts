@@ -1,8 +1,9 @@
 /**
  * The API inside workerd (api/worker.ts under Miniflare, as wrangler dev runs it)
  * against a real spawner: Redis through the gateway mounted at /redis on the
- * spawner, the ensure call through fetch with the spawner's token — and, with no
- * spawner URL configured, jobs still get workers from the spawner's own loop.
+ * spawner (KILN_REDIS_GATEWAY=on, with its own token), the ensure call through
+ * fetch with the spawner's token — and, with no spawner URL configured, jobs
+ * still get workers from the spawner's own loop.
  */
 import { Miniflare } from 'miniflare';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ async function configure(ensure: boolean): Promise<void> {
     modules: true, scriptPath: bundle.scriptPath, modulesRoot: bundle.modulesRoot, cf: false, compatibilityDate: '2026-04-01',
     bindings: {
       UPSTASH_REDIS_REST_URL: `${sys.spawner.url}/redis`,
-      UPSTASH_REDIS_REST_TOKEN: sys.spawner.token,
+      UPSTASH_REDIS_REST_TOKEN: sys.spawner.gatewayToken!,
       KILN_PREFIX: sys.prefix,
       ...(ensure ? { WORKER_MANAGER_URL: sys.spawner.url, SPAWNER_TOKEN: sys.spawner.token } : {}),
     },
@@ -44,7 +45,7 @@ beforeAll(async () => {
   redis = await startRedis();
   sys = await startSystem(redis, {
     types: { node: { framework: 'node', version: '20', idle_timeout: 60, max_jobs: 4, max_workers: 1, min_workers: 0 } },
-    env: { KILN_FUNCTIONS_MODULE: join(FIXTURES, 'functions.mjs') },
+    env: { KILN_FUNCTIONS_MODULE: join(FIXTURES, 'functions.mjs'), KILN_REDIS_GATEWAY: 'on' },
   });
   bundle = await bundleWorker();
   mf = new Miniflare({ modules: true, scriptPath: bundle.scriptPath, modulesRoot: bundle.modulesRoot, cf: false, compatibilityDate: '2026-04-01' });

@@ -1,9 +1,12 @@
 /**
  * The API contract suite inside workerd: requests go to api/worker.ts's
  * `export default { fetch }`, which reaches Redis through the REST gateway that
- * tests/helpers/edge-global-setup.ts serves (as under wrangler dev).
+ * tests/helpers/edge-global-setup.ts serves (as under wrangler dev). The gateway
+ * serves an allow-list of commands: the suite passing through it, and the last
+ * test here, keep that list equal to what the API uses.
  */
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
 import { defineContractSuite } from '../contract/suite';
 
 defineContractSuite('workerd', () => ({
@@ -25,3 +28,20 @@ defineContractSuite('workerd', () => ({
     return { status: res.status, body: parsed, headers: res.headers };
   },
 }));
+
+describe('the REST gateway allow-list (spawner/redis-gateway-allow-list.ts)', () => {
+  const backend = (env as { WORKER_MANAGER_URL: string }).WORKER_MANAGER_URL;
+  const api = (path: string) => exports.default.fetch(new Request(`http://kiln.test${path}`));
+
+  it('is exactly what the API sent through it: every command and script used, none missing', async () => {
+    // With an empty script cache the next script call goes EVALSHA → NOSCRIPT → EVAL,
+    // which the gateway serves only for a script it knows.
+    expect((await fetch(`${backend}/test/script-flush`, { method: 'POST' })).status).toBe(200);
+    const logs = await api('/jobs/contract-logs-done/logs');
+    expect(logs.status).toBe(200);
+    const res = await fetch(`${backend}/test/gateway-commands`);
+    const { used, allowed } = (await res.json()) as { used: Record<'commands' | 'scripts', string[]>; allowed: Record<'commands' | 'scripts', string[]> };
+    expect(used.commands).toEqual(allowed.commands);
+    expect(used.scripts).toEqual(allowed.scripts);
+  });
+});

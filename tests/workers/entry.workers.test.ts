@@ -7,8 +7,11 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker, { type WorkerEnv } from '../../api/worker';
 
-/** The contract suite owns the `contract` prefix; these tests keep their jobs apart. */
-const base: WorkerEnv = { ...(env as WorkerEnv), KILN_PREFIX: 'entry' };
+/**
+ * The contract suite owns the `contract` prefix; these tests keep their jobs apart,
+ * through the gateway that serves the `entry` prefix (a gateway serves one prefix).
+ */
+const base: WorkerEnv = { ...(env as WorkerEnv), KILN_PREFIX: 'entry', UPSTASH_REDIS_REST_URL: `${(env as WorkerEnv).UPSTASH_REDIS_REST_URL}-entry` };
 
 const submit = (body: unknown) =>
   new Request('http://kiln.test/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
