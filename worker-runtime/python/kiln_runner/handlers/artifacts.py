@@ -5,7 +5,7 @@ import sys
 import time
 from collections import OrderedDict
 
-from ..errors import InputError
+from ..errors import InputError, NonRetryableError
 
 META_FILE = "meta.json"
 _cache = OrderedDict()  # (path, mtime_ns, extra) -> loaded model
@@ -55,7 +55,13 @@ def cached(model_file, loader, extra=None):
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
-    model = loader(model_file)
+    try:
+        model = loader(model_file)
+    except (NonRetryableError, MemoryError):
+        raise
+    except Exception as exc:  # not a model, a truncated file, a mismatched architecture: a retry fails the same way
+        raise InputError(f"model_path: {os.path.basename(model_file)} does not load as a model: "
+                         f"{type(exc).__name__}: {exc}") from exc
     _cache[key] = model
     while len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
