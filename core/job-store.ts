@@ -274,7 +274,7 @@ function scriptError(code: string, job: NewJob, limit: unknown): KilnError {
     case 'QUEUE_FULL':
       return new KilnError(
         'QUEUE_FULL',
-        `the queue of worker type "${job.type}" is full: ${String(limit)} jobs are waiting (its max_queued is ${String(limit)}); retry after ${QUEUE_FULL_RETRY_AFTER_S} s, once workers have taken some`,
+        `the queue of worker type "${job.type}" is full: it holds its max_queued of ${String(limit)} waiting jobs; nothing was queued — retry after ${QUEUE_FULL_RETRY_AFTER_S} s (Retry-After), once workers have taken some`,
         { status: 429, headers: { 'retry-after': String(QUEUE_FULL_RETRY_AFTER_S) } },
       );
     case 'TIMEOUT_ABOVE_CEILING':
