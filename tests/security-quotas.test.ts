@@ -186,9 +186,9 @@ describe('queued TTL (queued_ttl_s): unstarted jobs end expired', () => {
     expect((await store.get('due-0'))?.status).toBe('running');
     expect((await store.get('due-3'))?.status).toBe('expired');
     expect((await store.get('later'))?.status).toBe('queued');
-    expect(await sys.redis.zrange(keys.expiring(), 0, -1)).toEqual(['later']);
+    expect(await sys.redis.zrange(keys.expiring(), '0', '-1')).toEqual(['later']);
     expect(await sys.redis.zcard(keys.queue('x'))).toBe(1);
-    expect(await sys.redis.zrange(keys.byStatus('expired'), 0, -1)).toHaveLength(4);
+    expect(await sys.redis.zrange(keys.byStatus('expired'), '0', '-1')).toHaveLength(4);
     expect(await sys.redis.pttl(keys.job('due-1'))).toBeGreaterThan(0);
   });
 
