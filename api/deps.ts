@@ -20,6 +20,10 @@ export interface ApiConfig {
   dataRoot: string | undefined;
   /** Interval at which SSE reads the event stream (>= 100 ms under workerd). */
   ssePollMs: number;
+  /** Queue cap of a worker type whose registry entry sets no max_queued (KILN_MAX_QUEUED; 0: none). */
+  maxQueued: number;
+  /** Queued TTL of a job whose type sets no queued_ttl_s (KILN_QUEUED_TTL_S; 0: none). */
+  queuedTtlS: number;
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
@@ -31,6 +35,8 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   failedRetentionMs: 7 * 24 * 3600 * 1000,
   rejectGpuWithoutGpus: true,
   ssePollMs: 100,
+  maxQueued: 10_000,
+  queuedTtlS: 24 * 3600,
   dataRoot: undefined,
   apiToken: undefined,
 };
@@ -58,6 +64,8 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', d.failedRetentionMs / 1000) * 1000,
     rejectGpuWithoutGpus: !boolEnv(env, 'KILN_GPU_QUEUE_WITHOUT_GPUS', false),
     ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS', d.ssePollMs)),
+    maxQueued: Math.max(0, intEnv(env, 'KILN_MAX_QUEUED', d.maxQueued)),
+    queuedTtlS: Math.max(0, intEnv(env, 'KILN_QUEUED_TTL_S', d.queuedTtlS)),
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };

@@ -13,7 +13,7 @@ export const consoleLogger: Logger = createLogger({
 /** The one place errors become JSON: `{ "error": { code, message, field? } }`. */
 export function onError(err: Error, c: Context, logger: Logger = consoleLogger): Response {
   if (err instanceof KilnError) {
-    return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+    return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode, err.headers);
   }
   if (err instanceof HTTPException) {
     const status = err.status;

@@ -3,6 +3,7 @@
  * atomically, then asks the spawner for a worker (best effort).
  */
 import { badRequest, KilnError } from '../core/errors';
+import { checkHyperparameters } from '../core/hyperparameters';
 import { createJobStore } from '../core/job-store';
 import { KNOWN_MODEL_TYPES, workerTypeForModel } from '../core/model-types';
 import type { FunctionRequest, InferenceRequest, JobKind, TrainingRequest, TypedRequest } from '../core/schemas/job';
@@ -18,10 +19,11 @@ export interface Submission {
   timeout_s?: number | undefined;
   max_attempts?: number | undefined;
   backoff?: { delay_ms: number; max_ms?: number | undefined } | undefined;
+  queued_ttl_s?: number | undefined;
 }
 
 export function trainingSubmission(body: TrainingRequest | InferenceRequest, kind: 'training' | 'inference', dataRoot?: string): Submission {
-  const { priority, timeout_s, max_attempts, worker_type, backoff, ...payload } = body;
+  const { priority, timeout_s, max_attempts, worker_type, backoff, queued_ttl_s, ...payload } = body;
   const type = worker_type ?? workerTypeForModel(body.model_type, body.requires_gpu);
   if (!type) {
     throw badRequest(
@@ -31,16 +33,17 @@ export function trainingSubmission(body: TrainingRequest | InferenceRequest, kin
     );
   }
   checkDataPath(body.data_path, 'data_path', dataRoot);
-  return { kind, type, payload, priority, timeout_s, max_attempts, backoff };
+  checkHyperparameters(body.hyperparameters);
+  return { kind, type, payload, priority, timeout_s, max_attempts, backoff, queued_ttl_s };
 }
 
 export function genericSubmission(body: FunctionRequest | TypedRequest): Submission {
   if ('function' in body) {
-    const { priority, timeout_s, max_attempts, worker_type, backoff } = body;
-    return { kind: 'function', type: worker_type ?? 'node', payload: { function: body.function, input: body.input ?? null }, priority, timeout_s, max_attempts, backoff };
+    const { priority, timeout_s, max_attempts, worker_type, backoff, queued_ttl_s } = body;
+    return { kind: 'function', type: worker_type ?? 'node', payload: { function: body.function, input: body.input ?? null }, priority, timeout_s, max_attempts, backoff, queued_ttl_s };
   }
-  const { priority, timeout_s, max_attempts, worker_type, backoff } = body;
-  return { kind: 'generic', type: worker_type, payload: body.payload ?? null, priority, timeout_s, max_attempts, backoff };
+  const { priority, timeout_s, max_attempts, worker_type, backoff, queued_ttl_s } = body;
+  return { kind: 'generic', type: worker_type, payload: body.payload ?? null, priority, timeout_s, max_attempts, backoff, queued_ttl_s };
 }
 
 /** data_path must stay inside the data root: relative, or absolute only under it (checked again by the runner). */
@@ -108,6 +111,9 @@ export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown
     // A type a spawner registered is always accepted; with no spawner registered yet only the defaults are.
     typeCheck: known ? 'default' : 'custom',
     ...(sub.backoff && { backoff: JSON.stringify(sub.backoff) }),
+    ...(sub.queued_ttl_s !== undefined && { queuedTtlMs: Math.round(sub.queued_ttl_s * 1000) }),
+    defaultQueuedTtlMs: config.queuedTtlS * 1000,
+    defaultMaxQueued: config.maxQueued,
     ...(idempotencyKey === undefined
       ? {}
       : { idempotency: { key: idempotencyKey, fingerprint: await fingerprint(sub.kind, rawBody), ttlMs: config.idempotencyTtlMs } }),

@@ -7,13 +7,16 @@ export class KilnError extends Error {
   readonly code: string;
   readonly status: number;
   readonly field: string | undefined;
+  /** Response headers that go with the answer (e.g. Retry-After of a 429). */
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(code: string, message: string, opts: { status?: number; field?: string; cause?: unknown } = {}) {
+  constructor(code: string, message: string, opts: { status?: number; field?: string; cause?: unknown; headers?: Record<string, string> } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'KilnError';
     this.code = code;
     this.status = opts.status ?? 500;
     this.field = opts.field;
+    this.headers = opts.headers;
   }
 
   toJSON(): { code: string; message: string; field?: string } {

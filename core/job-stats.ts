@@ -11,7 +11,8 @@ export const JOB_SECONDS_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.025
 /** Worker start (spawn → ready), in seconds. */
 export const COLD_START_BUCKETS: readonly number[] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60];
 
-export const JOB_OUTCOMES = ['succeeded', 'failed', 'retried', 'cancelled', 'lost'] as const;
+/** `expired` is counted by the spawner that expires a queued job, never by a worker. */
+export const JOB_OUTCOMES = ['succeeded', 'failed', 'retried', 'cancelled', 'lost', 'expired'] as const;
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 
 /** Observations per bucket (not cumulative; the last slot is +Inf), their sum and count. */

@@ -33,7 +33,16 @@ export interface NewJob {
   typeCheck: 'default' | 'custom';
   idempotency?: { key: string; fingerprint: string; ttlMs: number };
   backoff?: string;
+  /** The job's own queued TTL (ms); undefined: its type's queued_ttl_s, else defaultQueuedTtlMs. */
+  queuedTtlMs?: number;
+  /** Queued TTL when neither the job nor its type sets one (0 or undefined: none). */
+  defaultQueuedTtlMs?: number;
+  /** Queue cap when the type's registry entry sets no max_queued (0 or undefined: none). */
+  defaultMaxQueued?: number;
 }
+
+/** Seconds a client is told to wait (Retry-After) when a queue is full. */
+export const QUEUE_FULL_RETRY_AFTER_S = 5;
 
 /** `workers`: how many live workers of the type are registered (0: ask a spawner for one). */
 export type EnqueueResult = { created: true; id: string; seq: number; workers: number } | { created: false; id: string };
@@ -93,18 +102,23 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         [
           keys.job(job.id), keys.queue(job.type), keys.notify(job.type), keys.all(), keys.byStatus('queued'),
           keys.seq(), keys.types(), keys.events(), idem ? keys.idempotency(idem.key) : keys.idempotency('-'),
-          keys.workersOfType(job.type),
+          keys.workersOfType(job.type), keys.expiring(),
         ],
         [
           job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts ?? '',
           job.timeoutMs, job.now, maxLen, job.typeCheck, idem ? idem.ttlMs : '',
           idem ? idem.fingerprint : '', job.backoff ?? '', job.defaultMaxAttempts ?? 3,
+          JSON.stringify({
+            ...(job.queuedTtlMs !== undefined && { ttl_ms: job.queuedTtlMs }),
+            default_ttl_ms: job.defaultQueuedTtlMs ?? 0,
+            ...(job.defaultMaxQueued && { default_max_queued: job.defaultMaxQueued }),
+          }),
         ],
-      )) as [number, number | string, string?, number?];
+      )) as [number, number | string, (string | number)?, number?];
       const [code, value, id, workers] = reply;
       if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value), workers: Number(workers ?? 0) };
       if (Number(code) === 2) return { created: false, id: String(id) };
-      throw scriptError(String(value), job);
+      throw scriptError(String(value), job, id);
     },
 
     async get(id: string): Promise<JobRecord | null> {
@@ -199,6 +213,21 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return { outcome: r[0] as 'cancelled', ...(r[1] !== undefined && { detail: String(r[1]) }) };
     },
 
+    /**
+     * Ends the queued jobs whose queued TTL passed before they ever started (`expired`);
+     * reads only due entries of the expiry index, at most `limit` per call.
+     */
+    async expireQueued(now: number, limit = 500): Promise<{ id: string; type: string }[]> {
+      const flat = (await redis.runScript(
+        lua.expireQueuedJobs,
+        [keys.expiring(), keys.byStatus('queued'), keys.byStatus('expired'), keys.events()],
+        [now, keys.jobPrefix, keys.queue(''), limit, maxLen, failRetention],
+      )) as unknown[];
+      const out: { id: string; type: string }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: String(flat[i]), type: String(flat[i + 1]) });
+      return out;
+    },
+
     /** Moves jobs whose retry backoff is over back to their queues. */
     async promoteDelayed(now: number, limit = 500): Promise<number> {
       const r = await redis.runScript(
@@ -240,8 +269,18 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
   };
 }
 
-function scriptError(code: string, job: NewJob): KilnError {
+function scriptError(code: string, job: NewJob, limit: unknown): KilnError {
   switch (code) {
+    case 'QUEUE_FULL':
+      return new KilnError(
+        'QUEUE_FULL',
+        `the queue of worker type "${job.type}" is full: it holds its max_queued of ${String(limit)} waiting jobs; nothing was queued — retry after ${QUEUE_FULL_RETRY_AFTER_S} s (Retry-After), once workers have taken some`,
+        { status: 429, headers: { 'retry-after': String(QUEUE_FULL_RETRY_AFTER_S) } },
+      );
+    case 'TIMEOUT_ABOVE_CEILING':
+      return new KilnError('TIMEOUT_ABOVE_CEILING', `timeout_s ${job.timeoutMs / 1000} is above the ceiling of worker type "${job.type}" (max_timeout_s ${String(limit)}); ask for at most ${String(limit)} s`, { status: 400, field: 'timeout_s' });
+    case 'ATTEMPTS_ABOVE_CEILING':
+      return new KilnError('ATTEMPTS_ABOVE_CEILING', `max_attempts ${String(job.maxAttempts)} is above the ceiling of worker type "${job.type}" (max_attempts_limit ${String(limit)}); ask for at most ${String(limit)}`, { status: 400, field: 'max_attempts' });
     case 'UNKNOWN_WORKER_TYPE':
       return new KilnError('UNKNOWN_WORKER_TYPE', `worker type "${job.type}" is not configured on any spawner; GET /workers/types lists the known ones`, { status: 400, field: 'worker_type' });
     case 'IDEMPOTENCY_MISMATCH':

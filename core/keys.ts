@@ -3,7 +3,7 @@
  * hash tag (`{kiln}:...`) so that all of Kiln's keys share one Redis Cluster slot
  * and multi-key Lua scripts stay legal there.
  */
-export type JobStatus = 'queued' | 'delayed' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobStatus = 'queued' | 'delayed' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
 
 export interface Keys {
   readonly prefix: string;
@@ -33,6 +33,8 @@ export interface Keys {
   types(): string;
   events(): string;
   delayed(): string;
+  /** Zset: queued job id → the deadline (ms) of its queued TTL; read by expire-queued-jobs. */
+  expiring(): string;
   idempotency(key: string): string;
   spawner(host: string): string;
   typeState(): string;
@@ -67,6 +69,7 @@ export function createKeys(prefix = 'kiln'): Keys {
     types: () => `${p}types`,
     events: () => `${p}events`,
     delayed: () => `${p}delayed`,
+    expiring: () => `${p}expiring`,
     idempotency: (key) => `${p}idem:${key}`,
     spawner: (host) => `${p}spawner:${host}`,
     typeState: () => `${p}type-state`,

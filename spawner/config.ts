@@ -10,7 +10,7 @@ import { KilnError } from '../core/errors';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
 import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
-  DEFAULT_WORKER_TYPES, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema,
+  DEFAULT_WORKER_TYPES, typeCeilingProblem, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema, withTypeDefaults,
 } from '../core/schemas/worker-type';
 import { ARTIFACT_KEY_FILE_NAME } from './artifact-key';
 import { PROJECT_ROOT } from './project-root';
@@ -66,7 +66,7 @@ export interface SpawnerConfig {
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   const out: Record<string, WorkerTypeConfig> = {};
-  for (const [name, cfg] of Object.entries(DEFAULT_WORKER_TYPES)) out[name] = workerTypeConfigSchema.parse(cfg);
+  for (const [name, cfg] of Object.entries(DEFAULT_WORKER_TYPES)) out[name] = withTypeDefaults(workerTypeConfigSchema.parse(cfg));
   const file = env.WORKER_TYPES_FILE;
   if (!file) return out;
   let raw: unknown;
@@ -90,7 +90,9 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   }
   for (const [name, cfg] of Object.entries(parsed.data)) {
     if (cfg.min_workers > cfg.max_workers) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.min_workers (${cfg.min_workers}) is above max_workers (${cfg.max_workers})`);
-    out[name] = cfg;
+    const ceiling = typeCeilingProblem(cfg);
+    if (ceiling) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.${ceiling}`);
+    out[name] = withTypeDefaults(cfg);
   }
   return out;
 }

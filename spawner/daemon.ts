@@ -17,6 +17,7 @@ import { createControlApi } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
 import { createSpawnerMetrics } from './metrics';
 import { metricsRoute } from './metrics-route';
+import { createQueueExpiry } from './queue-expiry';
 import { createReconciler } from './reconciler';
 import { mountRedisGateway } from './redis-gateway-mount';
 import { createResourceWatch } from './resources';
@@ -42,7 +43,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   await checkRedisSafety(redis, { strict: config.strictRedis, log });
 
   const keys = createKeys(config.prefix);
-  const store = createJobStore(createIoredisPort(redis), { keys });
+  const store = createJobStore(createIoredisPort(redis), { keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
   const breaker = createBreaker(config.breaker);
   const now = Date.now;
   const discovered = discoverGpus(config.gpusOverride);
@@ -63,6 +64,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const recovered = await recovery.recoverHost();
   if (recovered > 0) log('warn', `recovered ${recovered} worker(s) left by a previous run`);
 
+  const expiry = createQueueExpiry({ store, now, log, metrics: metrics.sink });
   const resources = createResourceWatch({ redis, keys, supervisor, drainGraceMs: config.drainGraceMs, log, sampleGpus: discovered.source === 'nvidia-smi' });
   const reconciler = createReconciler({
     config, redis, keys, supervisor, breaker, now, log,
@@ -74,6 +76,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
       await publishHost();
       await resources.tick();
       await store.promoteDelayed(now());
+      await expiry.tick();
       await recovery.sweepLeases();
     },
   });

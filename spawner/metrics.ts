@@ -19,6 +19,8 @@ export interface WorkerMetricsSink {
   workerStats(type: string, delta: JobStatsDelta): void;
   /** Jobs held by a worker that died, given back (or failed) by the spawner. */
   jobsLost(type: string, count: number): void;
+  /** Queued jobs this host's reconcile loop ended `expired` (their queued TTL passed before a start). */
+  jobsExpired(type: string, count: number): void;
   /** A worker that could not start: its launch threw, it failed to start, or it died before ready. */
   spawnFailure(type: string, reason: string): void;
 }
@@ -95,7 +97,7 @@ export function createSpawnerMetrics(deps: SpawnerMetricsDeps) {
 
   const jobs = new Counter({
     name: 'kiln_jobs_total',
-    help: "Finished job attempts on this host's workers by outcome: succeeded, failed (for good), retried (failed, queued again), cancelled, lost (its worker died).",
+    help: "Finished job attempts on this host's workers by outcome: succeeded, failed (for good), retried (failed, queued again), cancelled, lost (its worker died); and expired: queued jobs this host ended unstarted past their queued TTL.",
     labelNames: ['worker_type', 'outcome'],
     registers: [registry],
   });
@@ -135,6 +137,9 @@ export function createSpawnerMetrics(deps: SpawnerMetricsDeps) {
     },
     jobsLost(type, count) {
       if (count > 0) jobs.inc({ worker_type: type, outcome: 'lost' }, count);
+    },
+    jobsExpired(type, count) {
+      if (count > 0) jobs.inc({ worker_type: type, outcome: 'expired' }, count);
     },
     spawnFailure(type, reason) {
       spawnFailures.inc({ worker_type: type, reason });

@@ -34,7 +34,7 @@ export function createResourceWatch(deps: {
         if (rss === 0) continue;
         pipe.hset(deps.keys.worker(w.id), 'rss_bytes', rss);
         const cfg = w.config;
-        if (cfg.memory_mb !== undefined && rss > cfg.memory_mb * MiB) {
+        if (cfg.memory_mb && rss > cfg.memory_mb * MiB) { // 0: no limit
           const detail = `memory limit exceeded (peak ${Math.round(w.proc.peakRssBytes() / MiB)} MiB > limit ${cfg.memory_mb} MiB)`;
           deps.log('warn', `${w.id}: ${detail}; killing it`);
           w.endReason ??= { kind: 'killed-memory', detail };

@@ -16,7 +16,8 @@ export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg:
     version: cfg.version,
     version_policy: cfg.version_policy,
     ...(cfg.framework !== 'node' && { python: cfg.python ?? config.defaultPython }),
-    default_timeout_ms: cfg.timeout_s !== undefined ? cfg.timeout_s * 1000 : config.defaultTimeoutMs,
+    // a type's ceiling also bounds the default its jobs get (KILN_DEFAULT_TIMEOUT_S may be larger)
+    default_timeout_ms: Math.min(cfg.timeout_s !== undefined ? cfg.timeout_s * 1000 : config.defaultTimeoutMs, (cfg.max_timeout_s ?? Infinity) * 1000),
     heartbeat_ms: config.heartbeatMs,
     lease_ms: config.leaseMs,
     cancel_grace_ms: config.cancelGraceMs,

@@ -6,7 +6,7 @@ export const APP_CSS = String.raw`
   --queued-bg: #eef2ff; --queued: #4338ca; --delayed-bg: #f3e8ff; --delayed: #7e22ce;
   --running-bg: #dbeafe; --running: #1d4ed8; --succeeded-bg: #dcfce7; --succeeded: #15803d;
   --failed-bg: #fee2e2; --failed: #b91c1c; --cancelled-bg: #fef3c7; --cancelled: #92400e;
-  --idle-bg: #ccfbf1; --idle: #0f766e; --gray-bg: #f3f4f6; --gray: #4b5563;
+  --idle-bg: #ccfbf1; --idle: #0f766e; --gray-bg: #f3f4f6; --gray: #4b5563; --expired-bg: #e5e7eb; --expired: #374151;
 }
 * { box-sizing: border-box; }
 html, body { margin: 0; }
@@ -79,6 +79,7 @@ tr.has-queue td:nth-child(2) { font-weight: 700; color: var(--queued); }
 .badge[data-state="succeeded"] { background: var(--succeeded-bg); color: var(--succeeded); }
 .badge[data-state="failed"], .badge[data-state="errored"], .chip[data-state="errored"] { background: var(--failed-bg); color: var(--failed); }
 .badge[data-state="cancelled"], .badge[data-state="starting"] { background: var(--cancelled-bg); color: var(--cancelled); }
+.badge[data-state="expired"] { background: var(--expired-bg); color: var(--expired); }
 .badge[data-state="idle"], .chip[data-state="idle"] { background: var(--idle-bg); color: var(--idle); }
 .badge[data-state="running"]::before, .badge[data-state="busy"]::before { content: ""; display: inline-block; width: 6px; height: 6px; border-radius: 50%; background: currentColor; margin-right: 6px; vertical-align: 1px; animation: pulse 1.2s ease-in-out infinite; }
 @keyframes pulse { 50% { opacity: .25; } }
@@ -90,6 +91,7 @@ tr.has-queue td:nth-child(2) { font-weight: 700; color: var(--queued); }
 .bar[data-state="succeeded"] .bar-fill { background: #22c55e; }
 .bar[data-state="failed"] .bar-fill { background: #ef4444; }
 .bar[data-state="cancelled"] .bar-fill { background: #f59e0b; }
+.bar[data-state="expired"] .bar-fill { background: #9ca3af; }
 .bar-label { position: absolute; inset: 0; display: flex; align-items: center; padding: 0 8px; font-size: 11.5px; font-weight: 600; color: #111827; font-variant-numeric: tabular-nums; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; text-shadow: 0 0 3px rgba(255,255,255,.85); }
 .bar-large .bar-label { font-size: 13px; padding: 0 12px; }
 

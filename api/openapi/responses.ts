@@ -11,7 +11,7 @@ export const errorSchema = z.object({
   }),
 }).meta({ id: 'Error', description: 'Every 4xx and 5xx answer of the API' });
 
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 422 | 503;
+export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 422 | 429 | 503;
 
 /** An example answer per error code; a route's description names the codes, the first one gives the example. */
 const EXAMPLES: Record<string, { message: string; field?: string }> = {
@@ -26,6 +26,9 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   MODEL_NOT_FOUND: { message: 'model_path: no job 3f0c9a4e-… (it never existed, or expired after its retention time); pass the job_id of a training job that succeeded', field: 'model_path' },
   MODEL_NOT_READY: { message: 'model_path: training job 3f0c9a4e-… is still running; wait until it has succeeded (GET /jobs/3f0c9a4e-…) and submit again', field: 'model_path' },
   MODEL_INCOMPATIBLE: { message: 'model_path: training job 3f0c9a4e-… made a pytorch model (worker type pytorch-2.1), and this inference would run on sklearn (worker type sklearn); …', field: 'model_path' },
+  QUEUE_FULL: { message: 'the queue of worker type "sklearn" is full: it holds its max_queued of 10000 waiting jobs; retry after 5 s (Retry-After), once workers have taken some' },
+  TIMEOUT_ABOVE_CEILING: { message: 'timeout_s 90000 is above the ceiling of worker type "sklearn" (max_timeout_s 3600); ask for at most 3600 s', field: 'timeout_s' },
+  HYPERPARAMETER_OUT_OF_RANGE: { message: 'hyperparameters.n_estimators must be an integer in [1, 5000], not 100000; lower it (or leave it out for the default)', field: 'hyperparameters.n_estimators' },
   REDIS_UNAVAILABLE: { message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' },
 };
 
@@ -51,6 +54,12 @@ export function errors(described: Partial<Record<ErrorStatus, string>>): Partial
     out[Number(status) as ErrorStatus] = json(errorSchema, text, example(text));
   }
   return out;
+}
+
+/** An error answer that also carries a Retry-After header (seconds). */
+export function withRetryAfter(resp: JsonResponse | undefined): JsonResponse & { headers: z.ZodObject } {
+  if (!resp) throw new Error('withRetryAfter: no response to extend');
+  return { ...resp, headers: z.object({ 'Retry-After': z.string().describe('seconds to wait before trying again') }) };
 }
 
 export const BEARER = 'bearerToken';

@@ -50,7 +50,7 @@ export async function jobEvents(c: Context, deps: AppDeps, store: JobStore): Pro
       await logs.next(() => closed); // the lines written before the job ended
       if (closed) return;
       const last = await store.get(id);
-      await stream.writeSSE({ event: 'end', data: JSON.stringify(last ? jobView(last) : { job_id: id, status: 'expired' }) });
+      await stream.writeSSE({ event: 'end', data: JSON.stringify(last ? jobView(last) : { job_id: id, status: 'gone' }) });
     }
   });
 }

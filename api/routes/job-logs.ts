@@ -54,7 +54,7 @@ export async function jobLogs(c: Context, deps: AppDeps, store: JobStore): Promi
     }
     if (closed) return;
     const job = await store.get(id);
-    await stream.writeSSE({ event: 'end', data: JSON.stringify(job ? jobView(job) : { job_id: id, status: 'expired' }) });
+    await stream.writeSSE({ event: 'end', data: JSON.stringify(job ? jobView(job) : { job_id: id, status: 'gone' }) });
   });
 }
 

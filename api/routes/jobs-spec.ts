@@ -9,7 +9,7 @@ import { genericRequestSchema, inferenceRequestSchema, JOB_STATUSES, trainingReq
 import {
   cancelledSchema, cancellingSchema, jobListSchema, jobViewSchema, submitAcceptedSchema, submitReplaySchema,
 } from '../../core/schemas/job-view';
-import { dataRoute, dataRouteErrors, errors, json } from '../openapi/responses';
+import { dataRoute, dataRouteErrors, errors, json, withRetryAfter } from '../openapi/responses';
 import { IDEMPOTENCY_KEY_PATTERN } from '../submit';
 
 const tags = ['jobs'];
@@ -29,15 +29,18 @@ const submitHeaders = z.object({
     .describe('1-255 printable ASCII characters: the same key and body within 24 h answer the first job (200) instead of a new one'),
 });
 
-const submitErrors = (bad: string) => ({
-  ...errors({
-    400: `${bad}; INVALID_JSON, EMPTY_BODY, UNKNOWN_WORKER_TYPE (lists the known ones), INVALID_IDEMPOTENCY_KEY`,
+const submitErrors = (bad: string) => {
+  const answers = errors({
+    400: `${bad}; INVALID_JSON, EMPTY_BODY, UNKNOWN_WORKER_TYPE (lists the known ones), INVALID_IDEMPOTENCY_KEY, ` +
+      "TIMEOUT_ABOVE_CEILING / ATTEMPTS_ABOVE_CEILING (timeout_s or max_attempts above the worker type's max_timeout_s / max_attempts_limit)",
     409: 'NO_GPU: requires_gpu is true and no running spawner has a GPU',
     413: 'PAYLOAD_TOO_LARGE: the body is over KILN_MAX_BODY_BYTES (1 MiB by default)',
     422: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key came before with another body',
+    429: "QUEUE_FULL: the worker type's queue holds max_queued jobs (KILN_MAX_QUEUED, 10000 by default); nothing was queued, retry after Retry-After seconds",
     ...dataRouteErrors,
-  }),
-});
+  });
+  return { ...answers, 429: withRetryAfter(answers[429]) };
+};
 
 const submitResponses = (bad: string) => ({
   202: json(submitAcceptedSchema, 'Queued; a worker is started for it if none runs', {
@@ -61,7 +64,7 @@ export const submitTrainingRoute = createRoute({
       gpu: { summary: 'fine-tune BERT on a GPU', value: { model_type: 'bert', data_path: 'reviews.csv', requires_gpu: true, hyperparameters: { epochs: 3 }, timeout_s: 7200 } },
     }),
   },
-  responses: submitResponses('VALIDATION_ERROR (field names it), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH'),
+  responses: submitResponses('VALIDATION_ERROR (field names it), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH, HYPERPARAMETER_OUT_OF_RANGE (names it and its bounds)'),
 });
 
 export const submitInferenceRoute = createRoute({
@@ -75,7 +78,7 @@ export const submitInferenceRoute = createRoute({
     }),
   },
   responses: {
-    ...submitResponses('VALIDATION_ERROR (field names it; a model_path that is not a job id, such as a path), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH, MODEL_INCOMPATIBLE (the training job ran on another framework, or made another model_type)'),
+    ...submitResponses('VALIDATION_ERROR (field names it; a model_path that is not a job id, such as a path), UNKNOWN_MODEL_TYPE (lists the known ones), PATH_OUTSIDE_DATA_ROOT, INVALID_PATH, MODEL_INCOMPATIBLE (the training job ran on another framework, or made another model_type), HYPERPARAMETER_OUT_OF_RANGE (names it and its bounds)'),
     ...errors({
       404: 'MODEL_NOT_FOUND: model_path names no job (never existed, or expired), or a job that is not a training job',
       409: 'MODEL_NOT_READY: the training job model_path names has not succeeded (still queued or running, or failed or cancelled); NO_GPU: requires_gpu is true and no running spawner has a GPU',
@@ -112,7 +115,7 @@ const cancelResponses = {
   202: json(cancellingSchema, 'The job is running: its worker was asked to stop it; GET the job to see it cancelled'),
   ...errors({
     404: 'JOB_NOT_FOUND: it never existed or expired after its retention time',
-    409: 'JOB_FINISHED: the job already succeeded, failed or was cancelled',
+    409: 'JOB_FINISHED: the job already succeeded, failed, was cancelled or expired',
     ...dataRouteErrors,
   }),
 };

@@ -2,15 +2,17 @@
 KEYS[1] job hash            KEYS[2] queue zset of the type   KEYS[3] notify list of the type
 KEYS[4] index of all jobs   KEYS[5] index of queued jobs     KEYS[6] seq counter
 KEYS[7] known types hash    KEYS[8] events stream            KEYS[9] idempotency key
-KEYS[10] set of the type's live workers
+KEYS[10] set of the type's live workers   KEYS[11] expiry index (zset: job id by queued-TTL deadline)
 ARGV[1] job id   ARGV[2] worker type   ARGV[3] kind   ARGV[4] payload JSON   ARGV[5] priority
 ARGV[6] max_attempts   ARGV[7] timeout_ms   ARGV[8] now (ms)   ARGV[9] events maxlen
 ARGV[10] 'default' (a built-in type: refused only when the registry exists and lacks it)
          or 'custom' (refused unless the registry has it)
 ARGV[11] idempotency TTL ms ('' for no key)   ARGV[12] request fingerprint   ARGV[13] backoff JSON
 ARGV[14] max_attempts when neither the job (ARGV[6] '') nor its type's registry entry sets one
+ARGV[15] quotas JSON: {ttl_ms (the job's queued TTL, or absent), default_ttl_ms (0: none), default_max_queued};
+         the type's registry entry may set max_queued, queued_ttl_s, max_timeout_s, max_attempts_limit
 Returns {1, seq, id, live workers of the type} created | {2, 0, existing id} idempotent replay
-        | {0, error code}
+        | {0, error code, limit} (QUEUE_FULL, TIMEOUT_ABOVE_CEILING, ATTEMPTS_ABOVE_CEILING carry the limit)
 ]]
 --@include _helpers
 local id, wtype = ARGV[1], ARGV[2]
@@ -25,16 +27,27 @@ end
 if redis.call('HEXISTS', KEYS[7], wtype) == 0 and (ARGV[10] == 'custom' or redis.call('EXISTS', KEYS[7]) == 1) then
   return {0, 'UNKNOWN_WORKER_TYPE'}
 end
+local cfg = {}
+local typeJson = redis.call('HGET', KEYS[7], wtype)
+if typeJson then
+  local ok, decoded = pcall(cjson.decode, typeJson)
+  if ok and type(decoded) == 'table' then cfg = decoded end
+end
+local quotas = cjson.decode(ARGV[15])
+local maxTimeout, attemptsLimit = tonumber(cfg.max_timeout_s), tonumber(cfg.max_attempts_limit)
+if maxTimeout and tonumber(ARGV[7]) > maxTimeout * 1000 then return {0, 'TIMEOUT_ABOVE_CEILING', tostring(maxTimeout)} end
+if attemptsLimit and ARGV[6] ~= '' and tonumber(ARGV[6]) > attemptsLimit then return {0, 'ATTEMPTS_ABOVE_CEILING', tostring(attemptsLimit)} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'JOB_EXISTS'} end
+local maxQueued = tonumber(cfg.max_queued) or tonumber(quotas.default_max_queued)
+if maxQueued and redis.call('ZCARD', KEYS[2]) >= maxQueued then return {0, 'QUEUE_FULL', tostring(maxQueued)} end
 local maxAttempts = ARGV[6]
 if maxAttempts == '' then
-  maxAttempts = ARGV[14]
-  local typeJson = redis.call('HGET', KEYS[7], wtype)
-  if typeJson then
-    local ok, cfg = pcall(cjson.decode, typeJson)
-    if ok and type(cfg) == 'table' and tonumber(cfg.max_attempts) then maxAttempts = cfg.max_attempts end
-  end
+  maxAttempts = tonumber(cfg.max_attempts) or tonumber(ARGV[14])
+  if attemptsLimit and maxAttempts > attemptsLimit then maxAttempts = attemptsLimit end
 end
+local ttlMs = tonumber(quotas.ttl_ms)
+if not ttlMs then ttlMs = (tonumber(cfg.queued_ttl_s) or 0) * 1000 end
+if ttlMs <= 0 then ttlMs = tonumber(quotas.default_ttl_ms) or 0 end
 local seq = redis.call('INCR', KEYS[6])
 redis.call('HSET', KEYS[1], 'id', id, 'seq', seq, 'type', wtype, 'kind', ARGV[3], 'payload', ARGV[4],
   'status', 'queued', 'priority', ARGV[5], 'attempts', 0, 'max_attempts', maxAttempts, 'timeout_ms', ARGV[7],
@@ -47,6 +60,11 @@ end
 redis.call('ZADD', KEYS[2], queue_score(ARGV[5], seq), id)
 redis.call('ZADD', KEYS[4], seq, id)
 redis.call('ZADD', KEYS[5], seq, id)
+if ttlMs > 0 then
+  local deadline = string.format('%d', tonumber(now) + math.floor(ttlMs))
+  redis.call('HSET', KEYS[1], 'expires_at', deadline)
+  redis.call('ZADD', KEYS[11], deadline, id)
+end
 redis.call('LPUSH', KEYS[3], '1')
 redis.call('LTRIM', KEYS[3], 0, 999)
 emit(KEYS[8], ARGV[9], 'job', id, 'status', 'queued', 'type', wtype, 'ts', now)

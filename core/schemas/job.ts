@@ -12,6 +12,8 @@ const common = {
   timeout_s: z.number().positive().max(7 * 24 * 3600).optional().describe("seconds one attempt may run (default: the worker type's, else KILN_DEFAULT_TIMEOUT_S)"),
   max_attempts: z.number().int().min(1).max(100).optional().describe('attempts before the job fails (default: KILN_MAX_ATTEMPTS)'),
   worker_type: typeName.optional().describe('run on this worker type instead of the one chosen for you'),
+  queued_ttl_s: z.number().positive().max(7 * 24 * 3600).optional()
+    .describe("seconds the job may wait for its first start before it ends `expired` (default: the worker type's queued_ttl_s, else KILN_QUEUED_TTL_S)"),
   /** Retry backoff: first delay, doubled each attempt up to max_ms, with jitter. */
   backoff: z.strictObject({
     delay_ms: z.number().int().min(0).max(24 * 3600 * 1000),
@@ -71,8 +73,9 @@ export type TypedRequest = z.infer<typeof typedRequestSchema>;
 
 export type JobKind = 'training' | 'inference' | 'function' | 'generic';
 
-export const JOB_STATUSES = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
-export const FINISHED_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const JOB_STATUSES = ['queued', 'delayed', 'running', 'succeeded', 'failed', 'cancelled', 'expired'] as const satisfies readonly JobStatus[];
+/** `expired`: the job waited longer than its queued TTL (queued_ttl_s) and never started. */
+export const FINISHED_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 export const jobErrorSchema = z.object({
   type: z.string(),

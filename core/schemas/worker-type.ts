@@ -25,7 +25,16 @@ export const workerTypeConfigSchema = z.object({
   /** Retry backoff of this type's jobs: first delay and cap, in ms (exponential, jittered). */
   backoff_ms: z.number().int().nonnegative().optional(),
   backoff_max_ms: z.number().int().nonnegative().optional(),
-  memory_mb: z.number().positive().optional(),
+  /** RSS limit of a worker's process tree, MiB; 0: none. Python types default to DEFAULT_PYTHON_MEMORY_MB. */
+  memory_mb: z.number().nonnegative().optional(),
+  /** Jobs waiting in this type's queue past which a submit is 429 QUEUE_FULL (default: the API's KILN_MAX_QUEUED). */
+  max_queued: z.number().int().positive().max(10_000_000).optional(),
+  /** Seconds a job may wait for its first start before it ends `expired` (default: the API's KILN_QUEUED_TTL_S). */
+  queued_ttl_s: z.number().positive().max(30 * 24 * 3600).optional(),
+  /** Ceiling of a submit's timeout_s for this type (above it: 400). */
+  max_timeout_s: z.number().positive().optional(),
+  /** Ceiling of a submit's max_attempts for this type (above it: 400). */
+  max_attempts_limit: z.number().int().min(1).max(100).optional(),
   gpus_per_worker: z.number().int().nonnegative().default(1),
   recycle_after_jobs: z.number().int().positive().optional(),
   recycle_rss_growth_mb: z.number().positive().optional(),
@@ -33,6 +42,28 @@ export const workerTypeConfigSchema = z.object({
 
 export type WorkerTypeConfig = z.infer<typeof workerTypeConfigSchema>;
 export type WorkerTypeInput = z.input<typeof workerTypeConfigSchema>;
+
+/** RSS limit (MiB) of a Python type's worker tree when its config names none: a runaway runner is killed. */
+export const DEFAULT_PYTHON_MEMORY_MB = 4096;
+/** The same for GPU types: CUDA's context and libraries alone take a few GiB of host memory. */
+export const DEFAULT_GPU_PYTHON_MEMORY_MB = 8192;
+
+/** A parsed type with the defaults that depend on other fields (memory_mb of Python types). */
+export function withTypeDefaults(cfg: WorkerTypeConfig): WorkerTypeConfig {
+  if (cfg.framework === 'node' || cfg.memory_mb !== undefined) return cfg;
+  return { ...cfg, memory_mb: cfg.gpu ? DEFAULT_GPU_PYTHON_MEMORY_MB : DEFAULT_PYTHON_MEMORY_MB };
+}
+
+/** A type whose own defaults break its ceilings, as a sentence (undefined: consistent). */
+export function typeCeilingProblem(cfg: WorkerTypeConfig): string | undefined {
+  if (cfg.max_timeout_s !== undefined && cfg.timeout_s !== undefined && cfg.timeout_s > cfg.max_timeout_s) {
+    return `timeout_s (${cfg.timeout_s}) is above max_timeout_s (${cfg.max_timeout_s})`;
+  }
+  if (cfg.max_attempts_limit !== undefined && cfg.max_attempts !== undefined && cfg.max_attempts > cfg.max_attempts_limit) {
+    return `max_attempts (${cfg.max_attempts}) is above max_attempts_limit (${cfg.max_attempts_limit})`;
+  }
+  return undefined;
+}
 
 export const workerTypesFileSchema = z.record(
   z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'worker type names are lowercase letters, digits, ".", "_" or "-"'),

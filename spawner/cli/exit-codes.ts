@@ -16,6 +16,8 @@ export const EXIT = {
   unreachable: 4,
   /** The server answered with an error (bad input, wrong token, conflict, 5xx), or a local config error. */
   refused: 5,
+  /** `jobs watch`: the job expired in its queue (queued_ttl_s) without ever starting. */
+  jobExpired: 6,
   /** Bad command line. */
   usage: 64,
 } as const;
@@ -35,5 +37,6 @@ export function exitCodeOfStatus(status: string): number {
   if (status === 'succeeded') return EXIT.ok;
   if (status === 'failed') return EXIT.jobFailed;
   if (status === 'cancelled') return EXIT.jobCancelled;
+  if (status === 'expired') return EXIT.jobExpired;
   return EXIT.notFound;
 }

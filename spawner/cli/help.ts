@@ -9,7 +9,7 @@ jobs (the API: --api-url, or KILN_API_URL, or http://API_HOST:API_PORT, default 
   jobs submit …          submit a job and print its id (see "${p} jobs submit --help")
   jobs get <id>          one job: status, progress, timings, result or error
   jobs list              recent jobs [--status S] [--type T] [--limit N] [--cursor C]
-  jobs watch <id>        live progress until the job ends; exit 0 succeeded, 1 failed, 2 cancelled
+  jobs watch <id>        live progress until the job ends; exit 0 succeeded, 1 failed, 2 cancelled, 6 expired
   jobs logs <id> [-f]    the job's log lines; -f follows them until the job ends
   jobs cancel <id>       cancel a queued or running job
 
@@ -31,7 +31,8 @@ options:
   -h, --help             help; "${p} jobs --help", "${p} jobs submit --help"
 
 exit status: 0 ok · 1 the watched job failed · 2 it was cancelled · 3 no such job or worker
-             4 the API or spawner is unreachable · 5 the server refused (bad input, token, conflict) · 64 usage
+             4 the API or spawner is unreachable · 5 the server refused (bad input, token, conflict, full queue)
+             6 the watched job expired in its queue (queued_ttl_s) · 64 usage
 `;
 }
 
@@ -40,12 +41,13 @@ export function jobsHelp(p: Program): string {
 
   ${p} jobs submit --function echo --input '{"x": 1}' [--watch]
   ${p} jobs get <id> [--json]
-  ${p} jobs list [--status queued|delayed|running|succeeded|failed|cancelled] [--type node] [--limit 50]
+  ${p} jobs list [--status queued|delayed|running|succeeded|failed|cancelled|expired] [--type node] [--limit 50]
   ${p} jobs watch <id> [--interval-ms 1000]     live bar on a terminal, plain lines otherwise
   ${p} jobs logs <id> [-f]                       -f: follow until the job ends
   ${p} jobs cancel <id>
 
-watch exits 0 when the job succeeded, 1 failed, 2 cancelled, 3 unknown/expired, 4 API unreachable.
+watch exits 0 when the job succeeded, 1 failed, 2 cancelled, 6 expired unstarted in its queue,
+3 unknown (or gone after its retention time), 4 API unreachable.
 `;
 }
 

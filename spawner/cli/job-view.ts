@@ -26,7 +26,7 @@ export interface JobInfo {
   raw: Record<string, unknown>;
 }
 
-export const FINISHED = ['succeeded', 'failed', 'cancelled'] as const;
+export const FINISHED = ['succeeded', 'failed', 'cancelled', 'expired'] as const;
 export const isFinished = (status: string): boolean => (FINISHED as readonly string[]).includes(status);
 
 export const asRecord = (v: unknown): Record<string, unknown> =>

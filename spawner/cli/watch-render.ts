@@ -48,6 +48,8 @@ export function endLines(job: JobInfo, now: number): string[] {
       return [`failed after ${job.attempts}/${job.maxAttempts} attempt(s)${job.error ? `: ${job.error.type}: ${job.error.message}` : ''}`];
     case 'cancelled':
       return [`cancelled after ${took}`];
+    case 'expired':
+      return [`expired after ${took} in the queue without starting${job.error ? `: ${job.error.message}` : ''}`];
     default:
       return [`job ${job.id} is gone (${job.status}): it expired after its retention time`];
   }

@@ -4,7 +4,7 @@
  * Only vitest and web-standard APIs here: no Node imports.
  */
 import { describe, expect, it } from 'vitest';
-import { LOG_JOBS, LOG_T0, MODEL_JOBS } from '../helpers/contract-seed';
+import { CONTRACT_CAPPED_TYPE, LOG_JOBS, LOG_T0, MODEL_JOBS } from '../helpers/contract-seed';
 
 export interface ContractClient {
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
@@ -175,6 +175,26 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       const c = await req('POST', '/jobs', { ...body, input: { n: 2 } }, { 'idempotency-key': key });
       expect(c.status).toBe(422);
       expect(c.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('quotas: a full queue is 429 with Retry-After; values above a type\'s ceilings or a hyperparameter\'s bounds are 400', async () => {
+      const capped = { worker_type: CONTRACT_CAPPED_TYPE, payload: {} };
+      const first = await req('POST', '/jobs', capped); // max_queued 1: 202, or 429 when an earlier run left one waiting
+      expect([202, 429]).toContain(first.status);
+      const full = await req('POST', '/jobs', capped);
+      expect(full.status).toBe(429);
+      expect(full.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(full.body.error.code).toBe('QUEUE_FULL');
+      expect(full.body.error.message).toContain(`"${CONTRACT_CAPPED_TYPE}"`);
+      const slow = await req('POST', '/jobs', { ...capped, timeout_s: 61 });
+      expect(slow.status).toBe(400);
+      expect(slow.body.error).toMatchObject({ code: 'TIMEOUT_ABOVE_CEILING', field: 'timeout_s' });
+      const tries = await req('POST', '/jobs', { ...capped, max_attempts: 3 });
+      expect(tries.body.error).toMatchObject({ code: 'ATTEMPTS_ABOVE_CEILING', field: 'max_attempts' });
+      const hp = await req('POST', '/jobs/training', { model_type: 'random_forest', data_path: 'a.csv', hyperparameters: { n_estimators: 10 ** 6 } });
+      expect(hp.status).toBe(400);
+      expect(hp.body.error).toMatchObject({ code: 'HYPERPARAMETER_OUT_OF_RANGE', field: 'hyperparameters.n_estimators' });
+      expect((await req('GET', '/jobs?status=expired')).status).toBe(200);
     });
 
     it('GET /jobs/:id/logs returns the kept lines, led by what was cut, and ends with a null cursor', async () => {

@@ -9,6 +9,8 @@ import { createJobStore } from '../../core/job-store';
 import { createKeys } from '../../core/keys';
 
 export const CONTRACT_PREFIX = 'contract';
+/** A registered type with max_queued 1, max_timeout_s 60 and max_attempts_limit 2. */
+export const CONTRACT_CAPPED_TYPE = 'capped';
 /** A finished job that reported progress metrics twice (seeded through the real scripts). */
 export const CONTRACT_METRICS_JOB = 'contract-metrics-job';
 export const CONTRACT_METRICS_TS = [1_700_000_000_000, 1_700_000_001_000];
@@ -28,6 +30,8 @@ export async function seedContractRedis(redis: Redis, prefix = CONTRACT_PREFIX):
   const keys = createKeys(prefix);
   // the default worker types
   await redis.hset(keys.types(), { node: '{}', sklearn: '{}', 'pytorch-2.1': '{}', 'pytorch-2.1-gpu': '{}', tensorflow: '{}' });
+  // a type with quotas: one waiting job at most, and ceilings on timeout_s and max_attempts
+  await redis.hset(keys.types(), CONTRACT_CAPPED_TYPE, JSON.stringify({ max_queued: 1, max_timeout_s: 60, max_attempts_limit: 2 }));
   // a spawner with a GPU, so requires_gpu jobs are accepted
   await redis.hset(keys.hosts(), 'gpu-host', JSON.stringify({ gpus: 1, gpus_free: 1, heartbeat: Date.now() + 3_600_000 }));
   // a finished job whose oldest 3 lines were cut, and a running one (as a worker leaves them)

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import type { createApp } from '../../api/app';
 import type { ApiConfig } from '../../api/deps';
 import type { WorkerTypeInput } from '../../core/schemas/worker-type';
-import { workerTypeConfigSchema } from '../../core/schemas/worker-type';
+import { workerTypeConfigSchema, withTypeDefaults } from '../../core/schemas/worker-type';
 import { loadSpawnerConfig, type SpawnerConfig } from '../../spawner/config';
 import { startSpawner, type SpawnerHandle } from '../../spawner/daemon';
 import { createTestApi, waitFor } from './api';
@@ -43,7 +43,7 @@ export async function startSystem(redisServer: RedisServer, opts: {
   const stateDir = mkdtempSync(join(tmpdir(), 'kiln-state-'));
   const base = loadSpawnerConfig({ REDIS_URL: redisServer.url, KILN_PREFIX: prefix, KILN_STATE_DIR: stateDir, SPAWNER_PORT: '0', ...opts.env });
   const types = opts.types
-    ? Object.fromEntries(Object.entries(opts.types).map(([k, v]) => [k, workerTypeConfigSchema.parse(v)]))
+    ? Object.fromEntries(Object.entries(opts.types).map(([k, v]) => [k, withTypeDefaults(workerTypeConfigSchema.parse(v))]))
     : base.types;
   const config: SpawnerConfig = { ...base, types, reconcileMs: 100, heartbeatMs: 500, killGraceMs: 1000, drainGraceMs: 5000, hostId: `test-${prefix}`, ...opts.spawner };
   const logs: string[] = [];

@@ -1,6 +1,6 @@
 /** Browser module /ui/format.js: durations, sizes, times and job summaries as text. */
 export const FORMAT_JS = String.raw`
-export const FINISHED = ['succeeded', 'failed', 'cancelled'];
+export const FINISHED = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 export function ms(iso) {
   if (iso === null || iso === undefined || iso === '') return null;

@@ -92,7 +92,7 @@ function jobRows(jobs, now, app, status) {
   return jobs.map((j) => {
     const { wait, run } = jobTimes(j, now);
     const href = '#/jobs/' + encodeURIComponent(j.job_id);
-    const note = j.status === 'queued' ? j.waiting_reason || typeReason(j) : j.status === 'failed' && j.error ? j.error.message : null;
+    const note = j.status === 'queued' ? j.waiting_reason || typeReason(j) : (j.status === 'failed' || j.status === 'expired') && j.error ? j.error.message : null;
     return h('tr', { class: 'clickable', dataset: { jobId: j.job_id, state: j.status }, onclick: (e) => { if (!e.target.closest('a')) app.go(href); } },
       h('td', null, h('a', { href, title: j.job_id }, h('code', null, shortId(j.job_id)))),
       h('td', null, h('code', null, j.worker_type)),

@@ -21,8 +21,8 @@ class JobCancelled(NonRetryableError):
     """The worker cancelled the job; raised by ctx.check_cancelled()."""
 
 
-# Exceptions that mean "bad input" when they escape a handler.
-NON_RETRYABLE = (NonRetryableError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+# Exceptions that mean "bad input" when they escape a handler: a retry would fail the same way.
+NON_RETRYABLE = (NonRetryableError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 def error_type(exc):

@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 
 from .. import artifact_digest
-from ..errors import InputError
+from ..errors import InputError, NonRetryableError
 
 META_FILE = "meta.json"
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
@@ -94,7 +94,12 @@ def cached(cache_key, loader):
     if cache_key in _cache:
         _cache.move_to_end(cache_key)
         return _cache[cache_key]
-    model = loader()
+    try:
+        model = loader()
+    except (NonRetryableError, MemoryError):
+        raise
+    except Exception as exc:  # verified bytes that do not load (a mismatched architecture…): a retry fails the same way
+        raise InputError(f"model_path: the model does not load: {type(exc).__name__}: {exc}") from exc
     _cache[cache_key] = model
     while len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)

@@ -4,7 +4,7 @@ import pickle
 
 from ..errors import InputError
 from ..metrics import numbers_only
-from . import artifacts, sklearn_models, tabular
+from . import artifacts, bounds, sklearn_models, tabular
 
 MODEL_FILE = "model.pkl"
 
@@ -23,19 +23,17 @@ def train(job, ctx):
     payload = _payload(job)
     artifacts.signing_key(ctx)  # no key, no model that inference could trust: fail before fitting
     model_type = str(payload.get("model_type") or "").lower()
-    hp = payload.get("hyperparameters") or {}
-    if not isinstance(hp, dict):
-        raise InputError("hyperparameters must be a JSON object")
+    hp = bounds.hyperparameters(payload)
     task = sklearn_models.fixed_task(model_type)
     ctx.progress(0.05, f"loading {payload.get('data_path')}")
     data = tabular.load_training_table(ctx, payload, task)
     task = data["task"]
-    seed = hp.get("random_state", 42)
+    seed = bounds.get(hp, "random_state", 42)
     estimator, ignored = sklearn_models.build(model_type, task, hp, seed)
     if ignored:
         ctx.log(f"ignored hyperparameters that {type(estimator).__name__} does not take: {', '.join(ignored)}", "warn")
     X, y = data["X"], data.get("y")
-    train_idx, test_idx = tabular.split(len(X), hp.get("test_size", 0.2), seed if isinstance(seed, int) else 42)
+    train_idx, test_idx = tabular.split(len(X), bounds.get(hp, "test_size", 0.2), seed)
     X_train = X[train_idx]
     ctx.check_cancelled()
     ctx.progress(0.2, f"fitting {type(estimator).__name__} on {len(train_idx)} rows × {X.shape[1]} features")
@@ -96,10 +94,13 @@ def infer(job, ctx):
     ctx.progress(0.3, f"predicting {len(rows)} rows")
     # unpickled only after its bytes matched the digest Kiln recorded when it trained the model
     model = artifacts.cached(("sklearn", digest), lambda: pickle.loads(data))
-    result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(rows)}
-    if payload.get("return_probabilities") and hasattr(model, "predict_proba"):
-        result["probabilities"] = model.predict_proba(X).tolist()
-        result["classes"] = meta.get("classes")
+    try:
+        result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(rows)}
+        if payload.get("return_probabilities") and hasattr(model, "predict_proba"):
+            result["probabilities"] = model.predict_proba(X).tolist()
+            result["classes"] = meta.get("classes")
+    except (TypeError, ValueError) as exc:  # e.g. an infinite input value
+        raise InputError(f"{type(model).__name__} cannot predict on these inputs: {exc}") from exc
     ctx.progress(1.0, "done")
     return result
 

@@ -4,7 +4,7 @@ Features are standardised with the training split's mean and std; classification
 targets become class indices, regression targets are standardised. Everything
 needed to repeat this at inference goes into meta.json as `prep`.
 """
-from . import tabular
+from . import bounds, tabular
 
 
 def prepare(ctx, payload, hp):
@@ -16,8 +16,7 @@ def prepare(ctx, payload, hp):
         data = synthetic(hp)
         ctx.log(f"no data_path: training on a synthetic task ({len(data['X'])} rows × {len(data['features'])} features)")
     X, y, task = data["X"], data["y"], data["task"]
-    seed = hp.get("random_state", 42)
-    train, test = tabular.split(len(X), hp.get("test_size", 0.2), seed if isinstance(seed, int) else 42)
+    train, test = tabular.split(len(X), bounds.get(hp, "test_size", 0.2), bounds.get(hp, "random_state", 42))
     mean, std = X[train].mean(axis=0), X[train].std(axis=0)
     std[std == 0] = 1.0
     prep = {"features": data["features"], "feature_spec": data["spec"], "target": data["target"], "task": task,
@@ -39,9 +38,9 @@ def synthetic(hp):
     """A small learnable task: is the first of n features larger than the last?"""
     import numpy as np
 
-    rows = int(hp.get("synthetic_rows", 256))
-    width = int(hp.get("synthetic_features", 8))
-    X = np.random.RandomState(hp.get("random_state", 42)).normal(size=(rows, width))
+    rows = bounds.get(hp, "synthetic_rows", 256)
+    width = bounds.get(hp, "synthetic_features", 8)
+    X = np.random.RandomState(bounds.get(hp, "random_state", 42)).normal(size=(rows, width))
     features = [f"x{i}" for i in range(width)]
     return {"X": X, "y": (X[:, 0] > X[:, -1]).astype(np.int64), "task": "classification", "features": features,
             "target": "label", "spec": [{"name": f, "kind": "numeric", "fill": 0.0} for f in features]}

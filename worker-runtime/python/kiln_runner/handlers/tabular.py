@@ -9,6 +9,7 @@ import math
 import random
 
 from ..errors import InputError
+from . import bounds
 
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 
@@ -22,6 +23,8 @@ def read_csv(path):
             rows = [row for row in reader if any(cell.strip() for cell in row)]
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not a UTF-8 CSV file: {exc}") from exc
+    except csv.Error as exc:  # a NUL byte, a field over the size limit
+        raise InputError(f"{path} is not a readable CSV file: {exc}") from exc
     if not header:
         raise InputError(f"{path} is empty; expected a CSV file with a header row")
     if len(set(header)) != len(header):
@@ -123,15 +126,19 @@ def load_training_table(ctx, payload, task=None):
 
     task: a fixed task for the model, 'clustering', or None to infer it (hyperparameters.task wins).
     """
-    hp = payload.get("hyperparameters") or {}
+    hp = bounds.hyperparameters(payload)
     path = ctx.data_path(payload.get("data_path"))
     header, columns = read_csv(path)
     target = hp.get("target")
+    if target is not None and not isinstance(target, str):
+        raise InputError(f"hyperparameters.target must be a column name (a string), not {target!r}")
     if target is None and task != "clustering":
         target = header[-1]
     if target is not None and target not in columns:
         raise InputError(f"target column {target!r} is not in {path} (columns: {header})")
     wanted = hp.get("features")
+    if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(name, str) for name in wanted)):
+        raise InputError(f"hyperparameters.features must be a list of column names, not {wanted!r}")
     features = list(wanted) if wanted else [name for name in header if name != target]
     missing = [name for name in features if name not in columns]
     if missing or not features:

@@ -8,7 +8,7 @@ import tempfile
 
 from ..errors import InputError
 from ..metrics import numbers_only
-from . import artifacts, supervised, tabular
+from . import artifacts, bounds, supervised, tabular
 
 MODEL_FILE = "model.weights.h5"
 ARCH_BY_MODEL = {"keras": "mlp", "keras_sequential": "mlp", "keras_mlp": "mlp", "tf_mlp": "mlp", "mlp": "mlp",
@@ -31,14 +31,11 @@ def _arch(model_type):
 def _spec(arch, n_features, n_outputs, hp):
     spec = {"arch": arch, "n_features": n_features, "n_outputs": n_outputs}
     if arch == "mlp":
-        sizes = hp.get("hidden_sizes", [64, 64])
-        if not isinstance(sizes, list) or not all(isinstance(s, int) and s > 0 for s in sizes):
-            raise InputError(f"hyperparameters.hidden_sizes must be a list of positive integers, not {sizes!r}")
-        spec["hidden_sizes"] = sizes
+        spec["hidden_sizes"] = [int(s) for s in bounds.get(hp, "hidden_sizes", [64, 64])]
     elif arch == "conv1d":
-        spec.update(channels=int(hp.get("channels", 16)), hidden=int(hp.get("hidden", 64)))
+        spec.update(channels=bounds.get(hp, "channels", 16), hidden=bounds.get(hp, "hidden", 64))
     else:
-        spec["hidden"] = int(hp.get("hidden", 32))
+        spec["hidden"] = bounds.get(hp, "hidden", 32)
     return spec
 
 
@@ -84,19 +81,16 @@ def train(job, ctx):
     import tensorflow as tf
 
     payload = _payload(job)
+    hp = bounds.hyperparameters(payload)  # bad input fails first, as an InputError
     artifacts.signing_key(ctx)  # no key, no model that inference could trust: fail before training
-    hp = payload.get("hyperparameters") or {}
     model_type = str(payload.get("model_type") or "").lower()
     arch = _arch(model_type)
-    epochs, batch_size = int(hp.get("epochs", 10)), int(hp.get("batch_size", 32))
-    lr = float(hp.get("learning_rate", 1e-3))
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise InputError("epochs, batch_size and learning_rate must be positive")
+    epochs, batch_size = bounds.get(hp, "epochs", 10), bounds.get(hp, "batch_size", 32)
+    lr = float(bounds.get(hp, "learning_rate", 1e-3))
     ctx.progress(0.02, f"loading {payload.get('data_path') or 'a synthetic task'}")
     data = supervised.prepare(ctx, payload, hp)
     prep = data["prep"]
-    seed = hp.get("random_state", 42)
-    tf.keras.utils.set_random_seed(seed if isinstance(seed, int) else 42)
+    tf.keras.utils.set_random_seed(bounds.get(hp, "random_state", 42))
     spec = _spec(arch, len(prep["features"]), data["n_outputs"], hp)
     model = build(tf, spec)
     classification = prep["task"] == "classification"

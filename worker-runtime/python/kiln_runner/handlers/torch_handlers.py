@@ -4,7 +4,7 @@ import math
 import os
 
 from ..errors import InputError
-from . import artifacts, supervised, tabular
+from . import artifacts, bounds, supervised, tabular
 
 MODEL_FILE = "model.pt"
 
@@ -23,31 +23,23 @@ def _device(torch, hp):
     return torch.device("cuda")
 
 
-def _number(hp, key, default, cast, low, high):
-    value = hp.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InputError(f"hyperparameters.{key} must be a number in [{low}, {high}], not {value!r}")
-    return cast(value)
-
-
 def train(job, ctx):
     import torch
 
     from . import torch_models
 
     payload = _payload(job)
+    hp = bounds.hyperparameters(payload)  # bad input fails first, as an InputError
     artifacts.signing_key(ctx)  # no key, no model that inference could trust: fail before training
-    hp = payload.get("hyperparameters") or {}
     model_type = str(payload.get("model_type") or "").lower()
     arch = torch_models.arch_for(model_type)
-    epochs = _number(hp, "epochs", 10, int, 1, 100000)
-    batch_size = _number(hp, "batch_size", 32, int, 1, 1 << 20)
-    lr = _number(hp, "learning_rate", 1e-3, float, 1e-9, 10)
+    epochs = bounds.get(hp, "epochs", 10)
+    batch_size = bounds.get(hp, "batch_size", 32)
+    lr = float(bounds.get(hp, "learning_rate", 1e-3))
     ctx.progress(0.02, f"loading {payload.get('data_path') or 'a synthetic task'}")
     data = supervised.prepare(ctx, payload, hp)
     prep = data["prep"]
-    seed = hp.get("random_state", 42)
-    torch.manual_seed(seed if isinstance(seed, int) else 42)
+    torch.manual_seed(bounds.get(hp, "random_state", 42))
     device = _device(torch, hp)
     spec = torch_models.make_spec(arch, len(prep["features"]), data["n_outputs"], hp)
     model = torch_models.build(spec).to(device)
@@ -143,7 +135,7 @@ def infer(job, ctx):
     artifacts.check_model_type(payload, meta)
     prep = meta["prep"]
     X = supervised.transform(prep, tabular.inference_rows(ctx, payload, prep["features"]))
-    device = _device(torch, payload.get("hyperparameters") or {})
+    device = _device(torch, bounds.hyperparameters(payload))
 
     def load():
         # the verified bytes, never a second read of the file; weights_only as a second line of defence

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from . import bounds
 
 ARCH_BY_MODEL = {
     "mlp": "mlp",
@@ -23,31 +24,27 @@ def arch_for(model_type):
     return ARCH_BY_MODEL[model_type]
 
 
-def _int(hp, key, default, low=1, high=4096):
-    value = hp.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InputError(f"hyperparameters.{key} must be an integer in [{low}, {high}], not {value!r}")
-    return value
+def _int(hp, key, default):
+    bounds.check({key: hp.get(key)})  # make_spec may be called with unchecked hyperparameters
+    return bounds.get(hp, key, default)
 
 
 def make_spec(arch, n_features, n_outputs, hp):
     """The architecture description saved in meta.json."""
     spec = {"arch": arch, "n_features": n_features, "n_outputs": n_outputs}
     if arch == "mlp":
-        sizes = hp.get("hidden_sizes", [64, 64])
-        if not isinstance(sizes, list) or not all(isinstance(s, int) and 0 < s <= 65536 for s in sizes):
-            raise InputError(f"hyperparameters.hidden_sizes must be a list of positive integers, not {sizes!r}")
-        spec["hidden_sizes"] = sizes
-        spec["dropout"] = float(hp.get("dropout", 0.0))
+        bounds.check({"hidden_sizes": hp.get("hidden_sizes"), "dropout": hp.get("dropout")})
+        spec["hidden_sizes"] = [int(s) for s in bounds.get(hp, "hidden_sizes", [64, 64])]
+        spec["dropout"] = float(bounds.get(hp, "dropout", 0.0))
     elif arch == "transformer":
-        spec.update(d_model=_int(hp, "d_model", 32), heads=_int(hp, "heads", 4, high=64),
-                    layers=_int(hp, "layers", 2, high=48), ff=_int(hp, "ff", 64, high=65536))
+        spec.update(d_model=_int(hp, "d_model", 32), heads=_int(hp, "heads", 4),
+                    layers=_int(hp, "layers", 2), ff=_int(hp, "ff", 64))
         if spec["d_model"] % spec["heads"]:
             raise InputError(f"d_model ({spec['d_model']}) must be a multiple of heads ({spec['heads']})")
     elif arch == "conv1d":
-        spec.update(channels=_int(hp, "channels", 16), hidden=_int(hp, "hidden", 64, high=65536))
+        spec.update(channels=_int(hp, "channels", 16), hidden=_int(hp, "hidden", 64))
     else:
-        spec.update(hidden=_int(hp, "hidden", 32, high=65536), layers=_int(hp, "layers", 1, high=16))
+        spec.update(hidden=_int(hp, "hidden", 32), layers=_int(hp, "layers", 1))
     return spec
 
 
