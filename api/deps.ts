@@ -1,6 +1,7 @@
 import { boolEnv, type Env, intEnv } from '../core/config';
 import type { Keys } from '../core/keys';
 import type { Logger } from '../core/logger';
+import { DEFAULT_REDIS_TIMEOUT_MS } from '../core/redis-gate';
 import type { RedisPort } from '../core/redis-port';
 import type { SpawnerClient } from './spawner-client';
 
@@ -20,6 +21,8 @@ export interface ApiConfig {
   dataRoot: string | undefined;
   /** Interval at which SSE reads the event stream (>= 100 ms under workerd). */
   ssePollMs: number;
+  /** Deadline of one Redis call (KILN_REDIS_TIMEOUT_MS); past it the request is a 503. */
+  redisTimeoutMs: number;
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
@@ -31,6 +34,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   failedRetentionMs: 7 * 24 * 3600 * 1000,
   rejectGpuWithoutGpus: true,
   ssePollMs: 100,
+  redisTimeoutMs: DEFAULT_REDIS_TIMEOUT_MS,
   dataRoot: undefined,
   apiToken: undefined,
 };
@@ -58,6 +62,7 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', d.failedRetentionMs / 1000) * 1000,
     rejectGpuWithoutGpus: !boolEnv(env, 'KILN_GPU_QUEUE_WITHOUT_GPUS', false),
     ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS', d.ssePollMs)),
+    redisTimeoutMs: Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', d.redisTimeoutMs)),
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };

@@ -40,6 +40,8 @@ export interface Keys {
   hosts(): string;
   /** Pub/sub channel prefix for cancel requests; the worker id is appended. */
   cancelChannel(workerId?: string): string;
+  /** String written by the Redis health probe (core/redis-gate.ts), with a short TTL. */
+  healthProbe(): string;
 }
 
 export function createKeys(prefix = 'kiln'): Keys {
@@ -69,5 +71,6 @@ export function createKeys(prefix = 'kiln'): Keys {
     typeState: () => `${p}type-state`,
     hosts: () => `${p}hosts`,
     cancelChannel: (workerId = '') => `${p}cancel:${workerId}`,
+    healthProbe: () => `${p}health-probe`,
   };
 }

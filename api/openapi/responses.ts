@@ -23,7 +23,7 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   NO_GPU: { message: 'requires_gpu is true but no running spawner has a GPU (none registered in the last 60 s); …', field: 'requires_gpu' },
   PAYLOAD_TOO_LARGE: { message: 'request body is larger than 1048576 bytes; put large inputs in a file under the data root and pass its path' },
   IDEMPOTENCY_KEY_REUSED: { message: 'this Idempotency-Key was already used with a different request body; use a new key for a new job' },
-  REDIS_UNAVAILABLE: { message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' },
+  REDIS_UNAVAILABLE: { message: "Kiln's job store (Redis) cannot be reached; nothing was done. Retry in a few seconds; if it lasts, check that Redis is running and reachable (GET /health shows its state)." },
 };
 
 function example(description: string): { error: { code: string; message: string; field?: string } } | undefined {
@@ -59,5 +59,5 @@ export const dataRoute: { security: Record<string, string[]>[] } = {
 
 export const dataRouteErrors = {
   401: 'UNAUTHORIZED: KILN_API_TOKEN is set and the request has no or a wrong `Authorization: Bearer <token>`',
-  503: 'REDIS_UNAVAILABLE: the job store cannot be reached; nothing was changed',
+  503: 'REDIS_UNAVAILABLE: the job store (Redis) is unreachable, does not answer in time, or is out of memory; the message says which and what to do',
 } as const satisfies Partial<Record<ErrorStatus, string>>;
