@@ -111,6 +111,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   let forced = false;
   return {
     url: `http://${config.host}:${port}`,
+    /** The HTTP app (its routes: tests list them). */
+    app,
     token,
     supervisor,
     reconciler,

@@ -19,7 +19,7 @@ export async function serveCommand(strict: boolean): Promise<void> {
     daemon.logger.info(`${sig}: draining workers (up to ${config.drainGraceMs} ms; again to force)`);
     armShutdownWatchdog(shutdownBudgetMs(config.drainGraceMs, config.redisTimeoutMs), () =>
       daemon.logger.error("shutdown outlived the drain grace; exiting now (the next run's recovery requeues what is left)"));
-    void daemon.stop().then(() => process.exit(0));
+    void daemon.stop().then(() => process.exit(signals > 1 ? 130 : 0));
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
