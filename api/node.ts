@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../core/config';
-import { requestRedisOptions } from '../core/ioredis-client';
+import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
 import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
@@ -55,7 +55,8 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
   return {
     url: `http://${hostname}:${port}`,
     logger,
-    listening,
+    /** Resolves once the port is bound and Redis connected (or after two Redis timeouts: until Redis comes, data routes answer 503). */
+    listening: listening.then(() => waitForRedis(redis, redisTarget(env).url, 2 * config.redisTimeoutMs).catch(() => undefined)),
     /**
      * Stops taking connections; requests in flight get `graceMs` (each Redis call
      * is bounded by KILN_REDIS_TIMEOUT_MS), then open connections (event streams)
