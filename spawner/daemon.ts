@@ -49,9 +49,9 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const keys = createKeys(config.prefix);
   const redisPort = createIoredisPort(redis);
   const store = createJobStore(redisPort, { keys });
+  const breaker = createBreaker(config.breaker);
   const now = Date.now;
   const redisGate = spawnerRedisGate({ port: redisPort, keys, now, timeoutMs: config.redisTimeoutMs, log });
-  const breaker = createBreaker(config.breaker);
   const discovered = discoverGpus(config.gpusOverride);
   const gpus = createGpuAllocator(discovered.gpus);
   log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
