@@ -5,9 +5,10 @@
 import { limitBody } from './body-limit';
 import { requireToken } from './auth';
 import { dashboardRoutes } from './dashboard/routes';
-import { redisHealth } from '../core/health';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
+import { apiRedisGate } from './redis-guard';
+import { redisGuard, redisHealth } from '../core/redis-gate';
 import { addRoute, createRouter, type Router } from './openapi/router';
 import { serveApiDocs } from './routes/api-docs';
 import { jobRoutes } from './routes/jobs';
@@ -20,13 +21,14 @@ export function createApp(deps: AppDeps): Router {
   app.notFound(notFoundHandler);
   app.use('*', limitBody(deps.config.maxBodyBytes));
   if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));
+  const gate = apiRedisGate(deps);
+  for (const data of ['/jobs/*', '/workers/*']) app.use(data, redisGuard(gate));
   app.route('/jobs', jobRoutes(deps));
   app.route('/workers', workerRoutes(deps));
   app.route('/', dashboardRoutes());
   addRoute(app, healthRoute, async (c) => {
-    const [redis, spawner] = await Promise.all([redisHealth(() => deps.redis.ping()), deps.spawner.health()]);
-    const healthy = redis === 'ok';
-    return c.json({ status: healthy ? (spawner === 'unreachable' ? 'degraded' : 'ok') : 'error', redis, spawner }, healthy ? 200 : 503);
+    const [redis, spawner] = await Promise.all([redisHealth(gate, deps.config.redisTimeoutMs), deps.spawner.health()]);
+    return c.json({ status: redis.ok ? (spawner === 'unreachable' ? 'degraded' : 'ok') : 'error', redis: redis.text, spawner }, redis.ok ? 200 : 503);
   });
   serveApiDocs(app);
   return app;

@@ -1,6 +1,7 @@
 import { boolEnv, type Env, intEnv } from '../core/config';
 import type { Keys } from '../core/keys';
 import type { Logger } from '../core/logger';
+import { DEFAULT_REDIS_TIMEOUT_MS } from '../core/redis-gate';
 import type { RedisPort } from '../core/redis-port';
 import type { SpawnerClient } from './spawner-client';
 
@@ -24,6 +25,8 @@ export interface ApiConfig {
   maxQueued: number;
   /** Queued TTL of a job whose type sets no queued_ttl_s (KILN_QUEUED_TTL_S; 0: none). */
   queuedTtlS: number;
+  /** Deadline of one Redis call (KILN_REDIS_TIMEOUT_MS); past it the request is a 503. */
+  redisTimeoutMs: number;
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
@@ -37,6 +40,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   ssePollMs: 100,
   maxQueued: 10_000,
   queuedTtlS: 24 * 3600,
+  redisTimeoutMs: DEFAULT_REDIS_TIMEOUT_MS,
   dataRoot: undefined,
   apiToken: undefined,
 };
@@ -66,6 +70,7 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS', d.ssePollMs)),
     maxQueued: Math.max(0, intEnv(env, 'KILN_MAX_QUEUED', d.maxQueued)),
     queuedTtlS: Math.max(0, intEnv(env, 'KILN_QUEUED_TTL_S', d.queuedTtlS)),
+    redisTimeoutMs: Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', d.redisTimeoutMs)),
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };

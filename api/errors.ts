@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { KilnError } from '../core/errors';
+import { redisTrouble, redisUnavailable } from '../core/redis-errors';
 import { createLogger, type Logger } from '../core/logger';
 
 /** Where the API logs when its entry gave no logger: the console, in the standard text format. */
@@ -20,20 +21,13 @@ export function onError(err: Error, c: Context, logger: Logger = consoleLogger):
     const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'HTTP_ERROR';
     return c.json({ error: { code, message: err.message || 'request refused' } }, status);
   }
-  if (isRedisUnavailable(err)) {
-    logger.error(`redis unavailable: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname });
-    return c.json({ error: { code: 'REDIS_UNAVAILABLE', message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' } }, 503);
+  const trouble = redisTrouble(err);
+  if (trouble) {
+    logger.warn(`redis ${trouble}: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname });
+    return c.json({ error: redisUnavailable(trouble).toJSON() }, 503);
   }
   logger.error(`unhandled error: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname, stack: err.stack });
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
-}
-
-/** Errors of a Redis client that could not reach its server (ioredis over TCP, @upstash/redis over HTTP). */
-function isRedisUnavailable(err: Error): boolean {
-  return (
-    err.name === 'MaxRetriesPerRequestError' ||
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|fetch failed|network connection lost/i.test(err.message)
-  );
 }
 
 export function notFoundHandler(c: Context): Response {

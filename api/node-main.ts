@@ -14,4 +14,12 @@ try {
   throw err;
 }
 server.listening.then(() => server.logger.info(`kiln api on ${server.url}`, { url: server.url }), fail);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void server.close().then(() => process.exit(0)));
+// The first signal closes (bounded: nothing waits on Redis past its timeout); a second one exits at once.
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    void server.close().then(() => process.exit(0));
+  });
+}

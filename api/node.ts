@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../core/config';
+import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
 import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
@@ -30,14 +31,15 @@ export function apiLogger(env: Env): Logger {
 }
 
 export function startApiServer(env: Env = process.env, logger: Logger = apiLogger(env)) {
-  const redis = new Redis(redisTarget(env).url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const config = apiConfigFromEnv(env);
+  const redis = new Redis(redisTarget(env).url, { ...requestRedisOptions({ timeoutMs: config.redisTimeoutMs, name: 'kiln-api' }), enableAutoPipelining: true });
   redis.on('error', (err: Error) => logger.warn(`redis: ${err.message}`));
   const app = createApp({
     logger,
     redis: createIoredisPort(redis),
     keys: createKeys(keyPrefix(env)),
     spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? 'http://127.0.0.1:8001', token: spawnerToken(env) }),
-    config: apiConfigFromEnv(env),
+    config,
     now: Date.now,
     newId: () => crypto.randomUUID(),
   });
@@ -53,9 +55,20 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
   return {
     url: `http://${hostname}:${port}`,
     logger,
-    listening,
-    async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+    /** Resolves once the port is bound and Redis connected (or after two Redis timeouts: until Redis comes, data routes answer 503). */
+    listening: listening.then(() => waitForRedis(redis, redisTarget(env).url, 2 * config.redisTimeoutMs).catch(() => undefined)),
+    /**
+     * Stops taking connections; requests in flight get `graceMs` (each Redis call
+     * is bounded by KILN_REDIS_TIMEOUT_MS), then open connections (event streams)
+     * are cut. Never waits on Redis.
+     */
+    async close(graceMs = Math.max(1000, 2 * config.redisTimeoutMs)) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      const http = server as { closeIdleConnections?(): void; closeAllConnections?(): void };
+      http.closeIdleConnections?.();
+      const cut = setTimeout(() => http.closeAllConnections?.(), graceMs);
+      await closed;
+      clearTimeout(cut);
       redis.disconnect();
     },
   };

@@ -61,13 +61,15 @@ function buildApp(bindings: object): Hono {
     component: 'api', ...logSettingsFromEnv(env), now: Date.now,
     write: (line, level) => (level === 'error' || level === 'warn' ? console.error(line) : console.log(line)),
   });
+  // SSE polls at 100 ms or slower here too: apiConfigFromEnv enforces the floor.
+  const config = apiConfigFromEnv(env);
+  const client = createUpstashClient({ url: conn.UPSTASH_REDIS_REST_URL, token: conn.UPSTASH_REDIS_REST_TOKEN, timeoutMs: config.redisTimeoutMs });
   return createApp({
     logger,
-    redis: createUpstashPort(createUpstashClient({ url: conn.UPSTASH_REDIS_REST_URL, token: conn.UPSTASH_REDIS_REST_TOKEN })),
+    redis: createUpstashPort(client),
     keys: createKeys(keyPrefix(env)),
     spawner: createSpawnerClient({ url: conn.WORKER_MANAGER_URL, token: conn.SPAWNER_TOKEN }),
-    // SSE polls at 100 ms or slower here too: apiConfigFromEnv enforces the floor.
-    config: apiConfigFromEnv(env),
+    config,
     now: Date.now,
     newId: () => crypto.randomUUID(),
   });

@@ -42,6 +42,8 @@ export interface Keys {
   hosts(): string;
   /** Pub/sub channel prefix for cancel requests; the worker id is appended. */
   cancelChannel(workerId?: string): string;
+  /** String written by the Redis health probe (core/redis-gate.ts), with a short TTL. */
+  healthProbe(): string;
 }
 
 /** What every key of a prefix starts with: the prefix as a hash tag, then ':'. */
@@ -75,5 +77,6 @@ export function createKeys(prefix = 'kiln'): Keys {
     typeState: () => `${p}type-state`,
     hosts: () => `${p}hosts`,
     cancelChannel: (workerId = '') => `${p}cancel:${workerId}`,
+    healthProbe: () => `${p}health-probe`,
   };
 }

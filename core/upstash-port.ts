@@ -8,6 +8,7 @@
  */
 import { Redis } from '@upstash/redis/cloudflare';
 import { KilnError } from './errors';
+import { DEFAULT_REDIS_TIMEOUT_MS } from './redis-gate';
 import { flatToRecord, type LuaScript, type RedisArg, type RedisPort, type StreamEntry } from './redis-port';
 
 export type UpstashClient = Redis;
@@ -22,10 +23,17 @@ export interface UpstashClientOptions {
    * at once (the SDK's own default waits ~4 s before giving up).
    */
   retry?: false | { retries: number; backoff: (retryCount: number) => number };
+  /**
+   * Deadline of one request, retries included (KILN_REDIS_TIMEOUT_MS; default
+   * 1000 ms): past it the call fails with a TimeoutError, a 503 for the client,
+   * instead of waiting on a gateway or managed Redis that does not answer.
+   */
+  timeoutMs?: number;
 }
 
 /** An @upstash/redis client configured the way createUpstashPort needs it. */
 export function createUpstashClient(opts: UpstashClientOptions): UpstashClient {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
   return new Redis({
     url: opts.url,
     token: opts.token,
@@ -33,6 +41,8 @@ export function createUpstashClient(opts: UpstashClientOptions): UpstashClient {
     automaticDeserialization: false,
     enableTelemetry: false,
     retry: opts.retry ?? { retries: 1, backoff: () => 50 },
+    // A function: a fresh deadline per request (the SDK calls it for each one).
+    signal: () => AbortSignal.timeout(timeoutMs),
   });
 }
 

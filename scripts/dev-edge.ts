@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { intEnv } from '../core/config';
 import { loadSpawnerConfig } from '../spawner/config';
 import { startSpawner, type SpawnerHandle } from '../spawner/daemon';
+import { armShutdownWatchdog, FORCED_STOP_WAIT_MS, shutdownBudgetMs } from '../spawner/shutdown-watchdog';
 import { syncDevVars } from './dev-vars';
 import { localRedis, stopChild } from './local-redis';
 
@@ -81,10 +82,20 @@ async function main(): Promise<void> {
   let wrangler: ChildProcess | undefined;
   let stopping = false;
 
+  // Every wait below is bounded, whether or not Redis answers; the watchdog is the last guard.
   const stopAll = async (code: number) => {
     stopping = true;
-    await stopGroup(wrangler);
-    await spawner?.stop();
+    const config = loadSpawnerConfig(env);
+    armShutdownWatchdog(shutdownBudgetMs(config.drainGraceMs, config.redisTimeoutMs) + 10_000, () => {
+      say('kiln: the shutdown outlived the drain grace; exiting now');
+      try {
+        if (wrangler?.pid) process.kill(-wrangler.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      redisChild?.kill('SIGKILL');
+    });
+    await Promise.all([stopGroup(wrangler), spawner?.stop()]);
     await stopChild(redisChild);
     process.exit(code);
   };
@@ -92,7 +103,8 @@ async function main(): Promise<void> {
     process.on(sig, () => {
       if (stopping) {
         say(`${sig} again: stopping workers now`);
-        void stopGroup(wrangler, 0).then(() => spawner?.stop(0)).then(() => {
+        const spawnerStopped = spawner ? Promise.race([spawner.stop(0), new Promise((r) => setTimeout(r, FORCED_STOP_WAIT_MS))]) : undefined;
+        void Promise.all([stopGroup(wrangler, 0), spawnerStopped]).then(() => {
           redisChild?.kill('SIGKILL');
           process.exit(130);
         });

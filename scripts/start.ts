@@ -7,9 +7,13 @@ import { startApiServer } from '../api/node';
 import { intEnv } from '../core/config';
 import { loadSpawnerConfig } from '../spawner/config';
 import { startSpawner } from '../spawner/daemon';
+import { armShutdownWatchdog, FORCED_STOP_WAIT_MS, shutdownBudgetMs } from '../spawner/shutdown-watchdog';
 import { localRedis, stopChild } from './local-redis';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
+
+/** How long a local redis-server gets to save and exit after SIGTERM. */
+const REDIS_STOP_MS = 5000;
 
 async function main(): Promise<void> {
   const env = { ...process.env };
@@ -33,19 +37,23 @@ async function main(): Promise<void> {
   say(`api:     ${api.url}        try: curl -s ${api.url}/health`);
   say('Ctrl-C stops everything.');
 
+  // Every wait below is bounded, whether or not Redis answers; the watchdog is the last guard.
   let stopping = false;
   const stop = async (sig: string) => {
     if (stopping) {
       say(`${sig} again: stopping workers now`);
-      await spawner.stop(0);
+      await Promise.race([spawner.stop(0), new Promise((r) => setTimeout(r, FORCED_STOP_WAIT_MS))]);
       redisChild?.kill('SIGKILL');
       process.exit(130);
     }
     stopping = true;
     say(`${sig}: stopping (drain up to ${config.drainGraceMs} ms; press Ctrl-C again to force)`);
-    await api.close();
-    await spawner.stop();
-    await stopChild(redisChild);
+    armShutdownWatchdog(shutdownBudgetMs(config.drainGraceMs, config.redisTimeoutMs) + REDIS_STOP_MS, () => {
+      say('kiln: the shutdown outlived the drain grace; exiting now');
+      redisChild?.kill('SIGKILL');
+    });
+    await Promise.all([api.close(), spawner.stop()]);
+    await stopChild(redisChild, REDIS_STOP_MS);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
 import { KilnError } from '../core/errors';
+import { DEFAULT_REDIS_TIMEOUT_MS } from '../core/redis-gate';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
 import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
@@ -62,6 +63,8 @@ export interface SpawnerConfig {
   workerLogMaxBytes: number;
   /** The REST gateway at /redis (KILN_REDIS_GATEWAY*): off unless asked for. */
   redisGateway: RedisGatewayConfig;
+  /** Deadline of one Redis command (KILN_REDIS_TIMEOUT_MS, default 1000): routes answer 503 past it, stops never wait longer. */
+  redisTimeoutMs: number;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -136,7 +139,8 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     logLevel: logs.level,
     logFormat: logs.format,
     workerLogMaxBytes: Math.max(1024, intEnv(env, 'KILN_WORKER_LOG_MAX_BYTES', 5 * 1024 * 1024)),
-    redisGateway: redisGatewayConfigFromEnv(env),
+    redisGateway: redisGatewayConfigFromEnv(env, Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', DEFAULT_REDIS_TIMEOUT_MS))),
+    redisTimeoutMs: Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', DEFAULT_REDIS_TIMEOUT_MS)),
     breaker: {
       youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
       threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),

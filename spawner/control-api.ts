@@ -6,12 +6,13 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
-import { redisHealth } from '../core/health';
+import { type RedisGate, redisGuard, redisHealth } from '../core/redis-gate';
 import type { Keys } from '../core/keys';
 import type { LogFn } from '../core/logger';
 import { createIoredisPort } from '../core/ioredis-port';
 import { readWorkersStatus } from '../core/worker-status';
 import type { SpawnerConfig } from './config';
+import { redisErrorResponse } from './redis-trouble';
 import type { Supervisor } from './supervisor';
 import { tokenMatches } from './token';
 import { createWorkerLogsApi } from './worker-logs-api';
@@ -21,6 +22,8 @@ export interface ControlDeps {
   config: SpawnerConfig;
   token: string;
   redis: Redis;
+  /** Whether Redis can take requests now (core/redis-gate.ts). */
+  redisGate: RedisGate;
   keys: Keys;
   supervisor: Supervisor;
   startedAt: number;
@@ -35,6 +38,8 @@ export function createControlApi(deps: ControlDeps): Hono {
   const app = new Hono();
   app.onError((err, c) => {
     if (err instanceof KilnError) return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+    const redisDown = redisErrorResponse(err, c, deps.log);
+    if (redisDown) return redisDown;
     if (deps.log) deps.log('error', `unhandled error in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
     else console.error('[kiln-spawner] unhandled', err);
     return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the spawner log' } }, 500);
@@ -47,12 +52,16 @@ export function createControlApi(deps: ControlDeps): Hono {
     return next();
   });
 
+  // After the token check: routes that need Redis answer 503 at once while it is in trouble (the types list does not).
+  const guard = redisGuard(deps.redisGate);
+  app.use('/workers/*', async (c, next) => (c.req.path === '/workers/types' ? next() : guard(c, next)));
+
   app.get('/health', async (c) => {
-    const redis = await redisHealth(() => deps.redis.ping());
+    const redis = await redisHealth(deps.redisGate, deps.config.redisTimeoutMs);
     return c.json({
-      status: redis === 'ok' ? 'healthy' : 'degraded', redis, host: deps.config.hostId,
+      status: redis.ok ? 'healthy' : 'degraded', redis: redis.text, host: deps.config.hostId,
       uptime_s: Math.round((deps.now() - deps.startedAt) / 1000), workers: supervisor.workers.size,
-    }, redis === 'ok' ? 200 : 503);
+    }, redis.ok ? 200 : 503);
   });
 
   if (deps.workerLogs) {

@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
@@ -23,6 +24,8 @@ import { mountRedisGateway } from './redis-gateway-mount';
 import { createResourceWatch } from './resources';
 import { createRecovery } from './recovery';
 import { checkRedisSafety } from './redis-safety';
+import { closeServer } from './close-server';
+import { spawnerRedisGate } from './redis-trouble';
 import { createSupervisor } from './supervisor';
 import { ensureToken } from './token';
 import { createWorkerLogs } from './worker-logs';
@@ -37,20 +40,26 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const log: LogFn = logger.log;
   const token = ensureToken(config.stateDir, config.token);
   ensureArtifactKey(config.artifactKeyFile);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true, connectionName: `kiln-spawner-${config.hostId}` });
+  const redisOptions = (name: string) => requestRedisOptions({ timeoutMs: config.redisTimeoutMs, name: `${name}-${config.hostId}` });
+  const redis = new Redis(config.redisUrl, { ...redisOptions('kiln-spawner'), enableAutoPipelining: true });
   redis.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
-  await redis.ping();
+  await waitForRedis(redis, config.redisUrl, Math.max(5000, 5 * config.redisTimeoutMs)).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   await checkRedisSafety(redis, { strict: config.strictRedis, log });
 
   const keys = createKeys(config.prefix);
-  const store = createJobStore(createIoredisPort(redis), { keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
+  const redisPort = createIoredisPort(redis);
+  const store = createJobStore(redisPort, { keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
   const breaker = createBreaker(config.breaker);
   const now = Date.now;
+  const redisGate = spawnerRedisGate({ port: redisPort, keys, now, timeoutMs: config.redisTimeoutMs, log });
   const discovered = discoverGpus(config.gpusOverride);
   const gpus = createGpuAllocator(discovered.gpus);
   log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
   const workerLogs = createWorkerLogs({ dir: join(config.stateDir, 'logs', 'workers'), maxBytes: config.workerLogMaxBytes, now, log });
-  const metrics = createSpawnerMetrics({ redis, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
+  const metrics = createSpawnerMetrics({ redis, redisGate, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
   const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log, workerLogs, metrics: metrics.sink });
   const publishHost = () =>
     redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
@@ -85,7 +94,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
-  app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now, log, workerLogs }));
+  app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, startedAt: now(), now, log, workerLogs }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
@@ -102,8 +111,11 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   log('info', `listening on http://${config.host}:${port} (redis ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}, prefix ${config.prefix})`);
 
   let stopping: Promise<void> | undefined;
+  let forced = false;
   return {
     url: `http://${config.host}:${port}`,
+    /** The HTTP app (its routes: tests list them). */
+    app,
     token,
     /** The REST gateway's own token; undefined when the gateway is off. */
     gatewayToken: gateway.token,
@@ -114,13 +126,26 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
     workerLogs,
     /** The spawner's console (LOG_LEVEL / LOG_FORMAT). */
     logger,
-    /** Drain workers within graceMs, then stop them, and close everything. */
+    /**
+     * Stops within about graceMs whether or not Redis answers: workers drain, then
+     * get SIGTERM and SIGKILL in time for their exits to be recorded (each Redis
+     * call bounded; the lease sweep of the next run does what is left). A call
+     * with graceMs 0 while stopping (a second Ctrl-C) kills the workers at once.
+     */
     stop(graceMs = config.drainGraceMs): Promise<void> {
-      stopping ??= (async () => {
-        await reconciler.stop();
-        await supervisor.stopAll(graceMs, 'spawner shutdown');
+      if (stopping) {
+        if (graceMs === 0 && !forced) {
+          forced = true;
+          supervisor.killAll('spawner shutdown (forced)');
+        }
+        return stopping;
+      }
+      // the drain leaves room for SIGTERM → kill grace → SIGKILL and the bounded Redis steps after it
+      const drainMs = Math.max(0, graceMs - config.killGraceMs - 3 * config.redisTimeoutMs);
+      stopping = (async () => {
+        await Promise.all([reconciler.stop(), supervisor.stopAll(drainMs, 'spawner shutdown')]);
         await workerLogs.stop();
-        await new Promise<void>((r) => server.close(() => r()));
+        await closeServer(server, config.redisTimeoutMs);
         redis.disconnect();
         gateway.close();
       })();

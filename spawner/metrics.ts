@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { COLD_START_BUCKETS, JOB_OUTCOMES, JOB_SECONDS_BUCKETS, type JobStatsDelta } from '../core/job-stats';
 import type { Keys } from '../core/keys';
+import type { RedisGate } from '../core/redis-gate';
 import { BucketHistogram } from './bucket-histogram';
 import type { ManagedWorker } from './supervisor';
 
@@ -29,6 +30,8 @@ export const WORKER_STATES = ['starting', 'idle', 'busy', 'draining', 'stopping'
 
 export interface SpawnerMetricsDeps {
   redis: Redis;
+  /** Redis' state as last seen (kiln_redis_up); while in trouble, queue depths are not read. */
+  redisGate?: Pick<RedisGate, 'usable'>;
   keys: Keys;
   /** This host's configured worker types (their series exist from the start, at zero). */
   types: readonly string[];
@@ -54,6 +57,7 @@ export function createSpawnerMetrics(deps: SpawnerMetricsDeps) {
     registers: [registry],
     async collect() {
       this.reset();
+      if (deps.redisGate && !(await deps.redisGate.usable()).ok) return;
       try {
         const types = await deps.redis.hkeys(deps.keys.types());
         const pipe = deps.redis.pipeline();
@@ -65,6 +69,18 @@ export function createSpawnerMetrics(deps: SpawnerMetricsDeps) {
       }
     },
   });
+
+  if (deps.redisGate) {
+    const gate = deps.redisGate;
+    new Gauge({
+      name: 'kiln_redis_up',
+      help: "1 when this spawner's Redis takes writes, 0 while it is unreachable, stalled or out of memory (its routes answer 503 then).",
+      registers: [registry],
+      async collect() {
+        this.set((await gate.usable()).ok ? 1 : 0);
+      },
+    });
+  }
 
   new Gauge({
     name: 'kiln_workers',

@@ -4,13 +4,18 @@
  * idle workers beyond min_workers, and samples worker memory. Ticks never overlap.
  */
 import type { Redis } from 'ioredis';
+import { backoffMs } from '../core/backoff';
 import type { Keys } from '../core/keys';
+import { withTimeout } from '../core/redis-gate';
 import type { Breaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { planScale } from './scaling';
 import type { Supervisor } from './supervisor';
 import { createTypeReasons } from './type-reasons';
 import { waitingReason } from './waiting-reason';
+
+/** Longest wait between ticks while they fail (Redis down): a Redis that returns is seen within 2 s. */
+const MAX_BACKOFF_MS = 2000;
 
 export interface ReconcilerDeps {
   config: SpawnerConfig;
@@ -87,16 +92,31 @@ export function createReconciler(deps: ReconcilerDeps) {
     await deps.extraTick?.();
   }
 
+  /** Ticks failed in a row (Redis down or stalled): the next one waits longer, up to MAX_BACKOFF_MS. */
+  let failures = 0;
+
+  function onTickFailed(err: unknown): void {
+    failures++;
+    // one line when it starts failing, then one every ~20 tries
+    if (failures === 1 || failures % 20 === 0) {
+      deps.log('warn', `reconcile tick failed (${failures} in a row, retrying with backoff): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   function schedule(): void {
     if (stopped) return;
+    const waitMs = failures === 0 ? config.reconcileMs : Math.max(config.reconcileMs, backoffMs(failures, config.reconcileMs, MAX_BACKOFF_MS));
     timer = setTimeout(() => {
       inFlight = tick()
-        .catch((err: unknown) => deps.log('warn', `reconcile tick failed: ${String(err)}`))
+        .then(() => {
+          if (failures > 0) deps.log('info', `reconcile ticks work again after ${failures} failed`);
+          failures = 0;
+        }, onTickFailed)
         .finally(() => {
           inFlight = undefined;
           schedule();
         });
-    }, config.reconcileMs);
+    }, waitMs);
   }
 
   return {
@@ -105,11 +125,13 @@ export function createReconciler(deps: ReconcilerDeps) {
       stopped = false;
       schedule();
     },
-    async stop() {
+    /** Stops the loop; waits for a tick under way and takes back this host's reasons, each at most `waitMs`. */
+    async stop(waitMs = config.redisTimeoutMs): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await inFlight;
-      await typeReasons.clear().catch((err: unknown) => deps.log('warn', `could not take back this host's waiting reasons: ${String(err)}`));
+      const bounded = (p: Promise<unknown> | undefined) => (p ? withTimeout(p, waitMs, 'reconciler stop') : undefined);
+      await bounded(inFlight)?.catch(() => deps.log('warn', `a reconcile tick still waits on Redis after ${waitMs} ms; stopping without it`));
+      await bounded(typeReasons.clear())?.catch((err: unknown) => deps.log('warn', `could not take back this host's waiting reasons: ${err instanceof Error ? err.message : String(err)}`));
     },
   };
 }

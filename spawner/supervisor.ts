@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
 import type { JobStore } from '../core/job-store';
 import type { LogFn } from '../core/logger';
+import { withTimeout } from '../core/redis-gate';
 import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
@@ -159,12 +160,16 @@ export function createSupervisor(deps: SupervisorDeps) {
     const message = describeExit(info);
     emit(w, 'exited', { reason: reason.kind, message, ...(code !== null && { code }), ...(signal && { signal }) });
     try {
-      const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now, forget: false });
-      if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
-      deps.metrics?.jobsLost(w.type, r.requeued + r.failed);
-      await recordExit(redis, keys, w, info, message, now);
+      // Bounded, so that a stop never waits on a Redis that does not answer: what is
+      // left undone here, the lease sweep (of this run or the next) does.
+      await withTimeout((async () => {
+        const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now, forget: false });
+        if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
+        deps.metrics?.jobsLost(w.type, r.requeued + r.failed);
+        await recordExit(redis, keys, w, info, message, now);
+      })(), 2 * config.redisTimeoutMs, 'exit record');
     } catch (err) {
-      deps.log('error', `could not requeue the jobs of ${w.id}: ${String(err)}; the lease sweep will`);
+      deps.log('error', `could not requeue the jobs of ${w.id}: ${err instanceof Error ? err.message : String(err)}; the lease sweep will`);
     } finally {
       exiting.delete(w.id);
     }
@@ -206,7 +211,11 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
   }
 
+  /** Set by stopAll: the spawner is shutting down and starts nothing more. */
+  let closing = false;
+
   function start(type: string, id = newId(type)): ManagedWorker {
+    if (closing) throw new KilnError('SPAWNER_STOPPING', 'the spawner is shutting down and starts no worker; start it again, or use another spawner', { status: 503 });
     const cfg = typeConfig(type);
     checkCapacity(type, cfg);
     const gpu = gpuEnv(deps.gpus, id, type, cfg);
@@ -321,9 +330,19 @@ export function createSupervisor(deps: SupervisorDeps) {
       if (!w) throw new KilnError('WORKER_NOT_FOUND', `no worker ${id} on this spawner; GET /workers/status lists them`, { status: 404 });
       return w;
     },
-    /** Stop every worker: drain within graceMs, then signals. */
+    /** Stop every worker: drain within graceMs, then signals. Starts nothing from then on. */
     async stopAll(graceMs: number, by: string): Promise<void> {
+      closing = true;
       await Promise.all([...workers.values()].map((w) => stop(w, { graceMs, reason: { kind: 'stopped', by } })));
+    },
+    /** Kill every worker's process group now (a forced stop); their exits are handled as usual. */
+    killAll(by: string): void {
+      closing = true;
+      for (const w of workers.values()) {
+        w.endReason ??= { kind: 'stopped', by };
+        w.state = 'stopping';
+        w.proc.signalGroup('SIGKILL');
+      }
     },
   };
 }

@@ -58,7 +58,7 @@ afterAll(async () => {
 describe('the allow-list', () => {
   it('is the commands and scripts of the API, written down once', () => {
     expect(GATEWAY_COMMANDS).toEqual(['eval', 'evalsha', 'hgetall', 'ping', 'smembers', 'xrange']);
-    expect(GATEWAY_SCRIPTS.map((s) => s.script.name).sort()).toEqual(['cancel-job', 'enqueue-job', 'list-jobs', 'read-job-logs', 'type-counts']);
+    expect(GATEWAY_SCRIPTS.map((s) => s.script.name).sort()).toEqual(['cancel-job', 'enqueue-job', 'list-jobs', 'probe-write', 'read-job-logs', 'type-counts']);
   });
 
   it("knows every ARGV of the API's scripts that names a key or channel prefix (from the scripts' headers)", () => {
@@ -195,7 +195,7 @@ describe('configuration: KILN_REDIS_GATEWAY, its token, one database', () => {
   const base = () => ({ REDIS_URL: redis.url, KILN_PREFIX: PREFIX, KILN_STATE_DIR: join(redis.dir, `state-${randomUUID()}`) });
 
   it('is off by default and on with KILN_REDIS_GATEWAY=on; bad values are refused at start', () => {
-    expect(loadSpawnerConfig(base()).redisGateway).toEqual({ enabled: false, token: undefined, timeoutMs: 2000 });
+    expect(loadSpawnerConfig(base()).redisGateway).toEqual({ enabled: false, token: undefined, timeoutMs: 1000 }); // KILN_REDIS_TIMEOUT_MS's default
     expect(loadSpawnerConfig({ ...base(), KILN_REDIS_GATEWAY: 'on', KILN_REDIS_GATEWAY_TIMEOUT_MS: '500' }).redisGateway).toEqual({ enabled: true, token: undefined, timeoutMs: 500 });
     expect(() => loadSpawnerConfig({ ...base(), KILN_REDIS_GATEWAY: 'maybe' })).toThrow(/KILN_REDIS_GATEWAY=maybe/);
     expect(() => loadSpawnerConfig({ ...base(), KILN_REDIS_GATEWAY: 'on', KILN_REDIS_GATEWAY_TOKEN: 'same', SPAWNER_TOKEN: 'same' })).toThrow(/KILN_REDIS_GATEWAY_TOKEN must differ from SPAWNER_TOKEN/);

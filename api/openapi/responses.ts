@@ -29,7 +29,7 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   QUEUE_FULL: { message: 'the queue of worker type "sklearn" is full: it holds its max_queued of 10000 waiting jobs; retry after 5 s (Retry-After), once workers have taken some' },
   TIMEOUT_ABOVE_CEILING: { message: 'timeout_s 90000 is above the ceiling of worker type "sklearn" (max_timeout_s 3600); ask for at most 3600 s', field: 'timeout_s' },
   HYPERPARAMETER_OUT_OF_RANGE: { message: 'hyperparameters.n_estimators must be an integer in [1, 5000], not 100000; lower it (or leave it out for the default)', field: 'hyperparameters.n_estimators' },
-  REDIS_UNAVAILABLE: { message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' },
+  REDIS_UNAVAILABLE: { message: "Kiln's job store (Redis) cannot be reached; nothing was done. Retry in a few seconds; if it lasts, check that Redis is running and reachable (GET /health shows its state)." },
 };
 
 function example(description: string): { error: { code: string; message: string; field?: string } } | undefined {
@@ -71,5 +71,5 @@ export const dataRoute: { security: Record<string, string[]>[] } = {
 
 export const dataRouteErrors = {
   401: 'UNAUTHORIZED: KILN_API_TOKEN is set and the request has no or a wrong `Authorization: Bearer <token>`',
-  503: 'REDIS_UNAVAILABLE: the job store cannot be reached; nothing was changed',
+  503: 'REDIS_UNAVAILABLE: the job store (Redis) is unreachable, does not answer in time, or is out of memory; the message says which and what to do',
 } as const satisfies Partial<Record<ErrorStatus, string>>;

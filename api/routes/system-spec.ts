@@ -7,16 +7,16 @@ const tags = ['system'];
 
 export const healthSchema = z.object({
   status: z.enum(['ok', 'degraded', 'error']).describe('degraded: Redis is fine but the spawner cannot be reached'),
-  redis: z.string().describe('"ok", or "error: <why>"'),
+  redis: z.string().describe('"ok", or "error: <what>": cannot connect, no answer within KILN_REDIS_TIMEOUT_MS, out of memory (maxmemory reached; writes are refused), or refuses commands'),
   spawner: z.enum(['ok', 'unreachable', 'not configured']),
 }).meta({ id: 'Health' });
 
 export const healthRoute = createRoute({
   method: 'get', path: '/health', tags, security: [], operationId: 'health',
-  summary: 'Whether the API reaches Redis and the spawner (no token needed)',
+  summary: 'Whether Redis takes writes (a probe) and the spawner answers (no token needed)',
   responses: {
     200: json(healthSchema, 'Redis answers: ok, or degraded when the spawner cannot be reached', { status: 'ok', redis: 'ok', spawner: 'ok' }),
-    503: json(healthSchema, 'Redis does not answer', { status: 'error', redis: 'error: connect ECONNREFUSED 127.0.0.1:6379', spawner: 'ok' }),
+    503: json(healthSchema, 'Redis cannot take requests: unreachable, not answering in time, or out of memory (a write probe fails)', { status: 'error', redis: 'error: out of memory (maxmemory reached; writes are refused)', spawner: 'ok' }),
   },
 });
 

@@ -55,6 +55,12 @@ export const listJobs: LuaScript = {
   source: "--[[ list-jobs: a page of jobs, newest first, skipping (and unindexing) expired ones.\nKEYS[1] index zset (all jobs, or one status)\nARGV[1] cursor: exclusive upper seq bound ('+inf' for the first page)   ARGV[2] limit\nARGV[3] worker type filter ('' for any)   ARGV[4] job key prefix\nReturns {next cursor or '', job1 flat hash, job2 flat hash, ...}.\n]]\nlocal limit = tonumber(ARGV[2])\nlocal maxScan = 5000\nlocal upper = ARGV[1]\nif upper ~= '+inf' then upper = '(' .. upper end\nlocal out = {''}\nlocal scanned = 0\nlocal lastSeq = nil\nwhile scanned < maxScan do\n  local batch = redis.call('ZREVRANGEBYSCORE', KEYS[1], upper, '-inf', 'WITHSCORES', 'LIMIT', 0, 200)\n  if #batch == 0 then return out end\n  for i = 1, #batch, 2 do\n    local id, seq = batch[i], batch[i + 1]\n    scanned = scanned + 1\n    lastSeq = seq\n    local jobKey = ARGV[4] .. id\n    if redis.call('EXISTS', jobKey) == 0 then\n      redis.call('ZREM', KEYS[1], id)\n    elseif ARGV[3] == '' or redis.call('HGET', jobKey, 'type') == ARGV[3] then\n      table.insert(out, redis.call('HGETALL', jobKey))\n      if #out - 1 >= limit then\n        out[1] = seq\n        return out\n      end\n    end\n  end\n  upper = '(' .. lastSeq\nend\nout[1] = lastSeq\nreturn out\n",
 };
 
+export const probeWrite: LuaScript = {
+  name: "probe-write",
+  sha: "8a7260e3efb060e2ebfad1e373d894b48386ae0a",
+  source: "--[[ probe-write: the health probe, one small write that Redis refuses the way it\nrefuses a submit when it cannot take writes (maxmemory reached → OOM, a read-only replica).\nKEYS[1] probe key\nARGV[1] value (the caller's clock, ms)   ARGV[2] time to live, ms\nReturns 1.\n]]\nredis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\nreturn 1\n",
+};
+
 export const promoteDelayed: LuaScript = {
   name: "promote-delayed",
   sha: "e3b83bbc1e6e535dd2ae11b21956e657fd032bfd",

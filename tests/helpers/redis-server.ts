@@ -17,6 +17,13 @@ export interface RedisServer {
   client(): Redis;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections but answers nothing until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Kills the server and keeps its data folder (restart() brings it back). */
+  halt(): Promise<void>;
+  /** maxmemory 1 with noeviction: every write is refused with OOM; false restores no limit. */
+  outOfMemory(on: boolean): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -79,6 +86,25 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
       await kill(server.proc);
       server.proc = launch();
       await waitReady(port);
+    },
+    pause() {
+      server.proc.kill('SIGSTOP');
+    },
+    resume() {
+      server.proc.kill('SIGCONT');
+    },
+    async halt() {
+      await kill(server.proc);
+    },
+    async outOfMemory(on) {
+      const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      c.on('error', () => {});
+      try {
+        await c.config('SET', 'maxmemory-policy', 'noeviction');
+        await c.config('SET', 'maxmemory', on ? '1' : '0');
+      } finally {
+        c.disconnect();
+      }
     },
   };
   await waitReady(port);
