@@ -65,7 +65,7 @@ function buildApp(bindings: object): Hono {
     logger,
     redis: createUpstashPort(createUpstashClient({ url: conn.UPSTASH_REDIS_REST_URL, token: conn.UPSTASH_REDIS_REST_TOKEN })),
     keys: createKeys(keyPrefix(env)),
-    spawner: createSpawnerClient({ url: conn.WORKER_MANAGER_URL, token: conn.SPAWNER_TOKEN }),
+    spawner: createSpawnerClient({ url: conn.WORKER_MANAGER_URL, token: conn.SPAWNER_TOKEN, logger }),
     // SSE polls at 100 ms or slower here too: apiConfigFromEnv enforces the floor.
     config: apiConfigFromEnv(env),
     now: Date.now,

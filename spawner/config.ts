@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
 import { KilnError } from '../core/errors';
+import { ownValue } from '../core/own-keys';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
 import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
@@ -72,10 +73,11 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file} must hold a JSON object of worker type name → config`);
   }
-  const merged: Record<string, unknown> = {};
-  for (const [name, cfg] of Object.entries(raw as Record<string, unknown>)) {
-    merged[name] = name in DEFAULT_WORKER_TYPES && typeof cfg === 'object' && cfg !== null ? { ...DEFAULT_WORKER_TYPES[name], ...cfg } : cfg;
-  }
+  // own keys only: a type named "constructor" is new, and "__proto__" reaches the name check
+  const merged = Object.fromEntries(Object.entries(raw as Record<string, unknown>).map(([name, cfg]) => {
+    const builtin = ownValue(DEFAULT_WORKER_TYPES, name);
+    return [name, builtin && typeof cfg === 'object' && cfg !== null ? { ...builtin, ...cfg } : cfg];
+  }));
   const parsed = workerTypesFileSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -21,8 +21,10 @@ import { createRedisGateway } from './redis-gateway';
 import { createResourceWatch } from './resources';
 import { createRecovery } from './recovery';
 import { checkRedisSafety } from './redis-safety';
+import { prepareSpawnerFolders } from './state-dir';
 import { createSupervisor } from './supervisor';
-import { ensureToken } from './token';
+import { ensureToken, TOKEN_HINT } from './token';
+import { publishTypes } from './type-registry';
 import { createWorkerLogs } from './worker-logs';
 
 /** The spawner's console: LOG_LEVEL / LOG_FORMAT lines on stderr. */
@@ -33,6 +35,7 @@ export const consoleLogger = (config: Pick<SpawnerConfig, 'logLevel' | 'logForma
 export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn = consoleLogger(config)) {
   const logger: Logger = typeof logTo === 'function' ? loggerFromFn(logTo) : logTo;
   const log: LogFn = logger.log;
+  prepareSpawnerFolders(config, (m) => log('warn', m));
   const token = ensureToken(config.stateDir, config.token);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true, connectionName: `kiln-spawner-${config.hostId}` });
   redis.on('error', (err: Error) => log('warn', `redis: ${err.message}`));
@@ -54,10 +57,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   await publishHost();
   const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.owns(id), metrics: metrics.sink });
 
-  // Tell APIs which worker types exist (enqueue refuses others).
-  const registry = redis.multi();
-  for (const [name, cfg] of Object.entries(config.types)) registry.hset(keys.types(), name, JSON.stringify({ ...cfg, python: undefined, host: config.hostId }));
-  await registry.exec();
+  // Tell APIs which worker types exist (enqueue refuses others): env names only, no interpreter.
+  await publishTypes({ redis, port: createIoredisPort(redis), keys, log }, config.types, config.hostId);
   const recovered = await recovery.recoverHost();
   if (recovered > 0) log('warn', `recovered ${recovered} worker(s) left by a previous run`);
 
@@ -81,7 +82,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   gatewayRedis.on('error', (err: Error) => log('warn', `redis (gateway): ${err.message}`));
   const app = new Hono();
   app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
-  app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
+  app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
   app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now, log, workerLogs }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {

@@ -4,11 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
 import type { JobStore } from '../core/job-store';
 import type { LogFn } from '../core/logger';
+import { ownValue } from '../core/own-keys';
+import { hostScrubber, hostSecrets } from '../core/redact';
 import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
@@ -75,7 +77,7 @@ export function createSupervisor(deps: SupervisorDeps) {
   const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
 
   function typeConfig(type: string): WorkerTypeConfig {
-    const cfg = config.types[type];
+    const cfg = ownValue(config.types, type);
     if (!cfg) {
       throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker type "${type}"; configured types: ${Object.keys(config.types).sort().join(', ')}`, { status: 404 });
     }
@@ -87,7 +89,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       .multi()
       .hset(keys.worker(w.id), {
         worker_id: w.id, worker_type: w.type, process_id: w.proc.pid, status: 'starting', created_at: w.createdAt,
-        last_activity: w.createdAt, job_count: 0, max_jobs: w.config.max_jobs, working_directory: w.workdir, host: config.hostId,
+        last_activity: w.createdAt, job_count: 0, max_jobs: w.config.max_jobs, working_directory: relative(config.stateDir, w.workdir), host: config.hostId,
         ...(w.gpu !== undefined && { gpu: w.gpu }),
       })
       .sadd(keys.workers(), w.id)
@@ -152,11 +154,16 @@ export function createSupervisor(deps: SupervisorDeps) {
     const reason: ExitReason = w.startError
       ? { kind: 'failed-to-start', ...w.startError }
       : w.endReason ?? (w.state === 'draining' && code === 0 ? { kind: 'drained' } : { kind: 'crashed', code, signal });
+    // what is stored for views carries no env value or interpreter path of the type, nor the state folder's path
+    // (the host's own console keeps them: rawTail, rawMessage)
+    const scrub = hostScrubber(hostSecrets(w.config), config.stateDir);
+    const rawTail = w.proc.stderrTail();
     const info: ExitInfo = {
-      reason, code, signal, stderrTail: w.proc.stderrTail(), uptimeMs: now - w.createdAt,
+      reason, code, signal, stderrTail: rawTail.map(scrub), uptimeMs: now - w.createdAt,
       peakRssMb: w.proc.peakRssBytes() > 0 ? Math.round(w.proc.peakRssBytes() / 1048576) : undefined,
     };
-    const message = describeExit(info);
+    const rawMessage = describeExit(info);
+    const message = scrub(rawMessage);
     emit(w, 'exited', { reason: reason.kind, message, ...(code !== null && { code }), ...(signal && { signal }) });
     try {
       const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now, forget: false });
@@ -170,7 +177,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
     rmSync(w.workdir, { recursive: true, force: true });
     const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
-    logWorkerExit(deps.log, w, info, message);
+    logWorkerExit(deps.log, w, { ...info, stderrTail: rawTail }, rawMessage);
     if (reason.kind === 'failed-to-start') deps.metrics?.spawnFailure(w.type, reason.code.toLowerCase());
     else if (reason.kind === 'crashed' && w.readyAt === undefined) deps.metrics?.spawnFailure(w.type, 'crashed_before_ready');
     if (unexpected) {
@@ -211,7 +218,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     checkCapacity(type, cfg);
     const gpu = gpuEnv(deps.gpus, id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
-    mkdirSync(workdir, { recursive: true });
+    mkdirSync(workdir, { recursive: true, mode: 0o700 });
     const spawnedAt = performance.timeOrigin + performance.now();
     const env = { ...allowedEnv(process.env), ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)) };
     let proc: WorkerProcess;

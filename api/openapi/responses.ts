@@ -23,6 +23,7 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   NO_GPU: { message: 'requires_gpu is true but no running spawner has a GPU (none registered in the last 60 s); …', field: 'requires_gpu' },
   PAYLOAD_TOO_LARGE: { message: 'request body is larger than 1048576 bytes; put large inputs in a file under the data root and pass its path' },
   IDEMPOTENCY_KEY_REUSED: { message: 'this Idempotency-Key was already used with a different request body; use a new key for a new job' },
+  UNKNOWN_FUNCTION: { message: 'unknown function "constructor": no function may be named like a property of every JavaScript object (constructor, toString, __proto__, …); name a function your workers export', field: 'function' },
   REDIS_UNAVAILABLE: { message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' },
 };
 

@@ -1,0 +1,34 @@
+/**
+ * Host secrets kept out of what leaves the host: a worker type's env values and
+ * its interpreter path, wherever they turn up in text Kiln stores for views (a
+ * worker's stderr tail, an exit message, a type's waiting reason). The state
+ * folder's path is shown as `$KILN_STATE_DIR`.
+ */
+
+export const REDACTED = '[redacted]';
+
+/** Values this short are not treated as secrets ("1", "true", "cuda"): redacting them would garble text. */
+const MIN_SECRET_LENGTH = 6;
+
+/** The strings of a type's config that must not leave its host. */
+export function hostSecrets(cfg: { env?: Readonly<Record<string, string>> | undefined; python?: string | undefined }): string[] {
+  const out = Object.values(cfg.env ?? {}).filter((v) => v.length >= MIN_SECRET_LENGTH);
+  // an interpreter path, not a bare command name such as python3
+  if (cfg.python?.includes('/')) out.push(cfg.python);
+  // longest first, so a secret that contains another is replaced whole
+  return [...new Set(out)].sort((a, b) => b.length - a.length);
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/** Redacts a type's secrets and writes the state folder as `$KILN_STATE_DIR`. */
+export function hostScrubber(secrets: readonly string[], stateDir: string): (text: string) => string {
+  return (text) => {
+    const out = redact(text, secrets);
+    return stateDir.length > 1 && out.includes(stateDir) ? out.split(stateDir).join('$KILN_STATE_DIR') : out;
+  };
+}
