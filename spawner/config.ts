@@ -73,7 +73,9 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file} must hold a JSON object of worker type name → config`);
   }
-  // own keys only: a type named "constructor" is new, and "__proto__" reaches the name check
+  // zod's record drops a "__proto__" key without a word: refuse it here
+  if (Object.hasOwn(raw, '__proto__')) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: __proto__: worker type names are lowercase letters, digits, ".", "_" or "-"`);
+  // own keys only: a type named "constructor" is new, not merged with an inherited "built-in"
   const merged = Object.fromEntries(Object.entries(raw as Record<string, unknown>).map(([name, cfg]) => {
     const builtin = ownValue(DEFAULT_WORKER_TYPES, name);
     return [name, builtin && typeof cfg === 'object' && cfg !== null ? { ...builtin, ...cfg } : cfg];
