@@ -130,7 +130,7 @@ describe('the spawner', () => {
 describe('GET and HEAD with a body framing header (Node)', () => {
   it('are served, in the app and over a real socket', async () => {
     for (const method of ['GET', 'HEAD']) {
-      for (const headers of [{ 'content-length': '5' }, { 'transfer-encoding': 'chunked' }]) {
+      for (const headers of [{ 'content-length': '5' }, { 'transfer-encoding': 'chunked' }] as Record<string, string>[]) {
         for (const path of ['/health', '/jobs', '/workers/status']) {
           const res = await api.app.request(path, { method, headers });
           expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(200);

@@ -61,7 +61,7 @@ async function dumpRedis(client: Redis, prefix: string): Promise<string> {
         : type === 'hash' ? await client.hgetall(key)
         : type === 'list' ? await client.lrange(key, 0, -1)
         : type === 'set' ? await client.smembers(key)
-        : type === 'zset' ? await client.zrange(key, 0, -1)
+        : type === 'zset' ? await client.zrange(key, '0', '-1')
         : type === 'stream' ? await client.xrange(key, '-', '+')
         : `(${type})`;
       out.push(`${key} ${JSON.stringify(value)}`);

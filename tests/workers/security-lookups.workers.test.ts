@@ -20,7 +20,7 @@ const call = (method: string, path: string, headers: Record<string, string> = {}
 
 describe('workerd: GET and HEAD with a body framing header', () => {
   for (const method of ['GET', 'HEAD']) {
-    for (const headers of [{ 'content-length': '5' }, { 'transfer-encoding': 'chunked' }]) {
+    for (const headers of [{ 'content-length': '5' }, { 'transfer-encoding': 'chunked' }] as Record<string, string>[]) {
       it(`${method} ${JSON.stringify(headers)} is served`, async () => {
         for (const path of ['/health', '/jobs', '/workers/status', '/workers/types', '/openapi.json']) {
           const res = await call(method, path, headers);
