@@ -32,3 +32,14 @@ export function hostScrubber(secrets: readonly string[], stateDir: string): (tex
     return stateDir.length > 1 && out.includes(stateDir) ? out.split(stateDir).join('$KILN_STATE_DIR') : out;
   };
 }
+
+/** A job error with its text fields redacted (message, traceback, stderr tail). */
+export function redactError<E extends { message: string; traceback?: string | undefined; stderr_tail?: string[] | undefined }>(error: E, secrets: readonly string[]): E {
+  if (secrets.length === 0) return error;
+  return {
+    ...error,
+    message: redact(error.message, secrets),
+    ...(error.traceback !== undefined && { traceback: redact(error.traceback, secrets) }),
+    ...(error.stderr_tail !== undefined && { stderr_tail: error.stderr_tail.map((l) => redact(l, secrets)) }),
+  };
+}

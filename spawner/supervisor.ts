@@ -73,6 +73,8 @@ export function createSupervisor(deps: SupervisorDeps) {
   /** Workers whose exit is being handled (jobs requeued, record written): still ours, not the lease sweep's. */
   const exiting = new Set<string>();
 
+  /** What a worker's type must not show beyond this host (env values, interpreter, state folder path), redacted. */
+  const scrubFor = (w: ManagedWorker) => hostScrubber(hostSecrets(w.config), config.stateDir);
   const ofType = (type: string) => [...workers.values()].filter((w) => w.type === type);
   const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
 
@@ -110,19 +112,22 @@ export function createSupervisor(deps: SupervisorDeps) {
     const msg = parsed.data;
     const now = deps.now();
     switch (msg.type) {
-      case 'ready':
+      case 'ready': {
         if (w.state === 'starting') w.state = 'ready';
         w.readyAt = now;
         w.lastActivity = now;
+        // a version warning names the interpreter: stored for views without it
+        const warning = msg.warning && scrubFor(w)(msg.warning);
         void redis.hset(keys.worker(w.id), {
           ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }), ...(msg.timings && { boot_timings: JSON.stringify(msg.timings) }),
-          ...(msg.warning && { warning: msg.warning }),
+          ...(warning && { warning }),
         }).catch((err: unknown) => deps.log('warn', `could not record that ${w.id} is ready: ${String(err)}`));
-        emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version, ...(msg.warning && { warning: msg.warning }) });
+        emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version, ...(warning && { warning }) });
         logWorkerReady(deps.log, w, msg, now - w.createdAt);
         deps.metrics?.workerReady(w.type, (msg.timings?.ready_ms ?? now - w.createdAt) / 1000);
         deps.onReady?.(w);
         break;
+      }
       case 'failed-to-start':
         w.startError = { code: msg.code, message: msg.message };
         break;
@@ -156,7 +161,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       : w.endReason ?? (w.state === 'draining' && code === 0 ? { kind: 'drained' } : { kind: 'crashed', code, signal });
     // what is stored for views carries no env value or interpreter path of the type, nor the state folder's path
     // (the host's own console keeps them: rawTail, rawMessage)
-    const scrub = hostScrubber(hostSecrets(w.config), config.stateDir);
+    const scrub = scrubFor(w);
     const rawTail = w.proc.stderrTail();
     const info: ExitInfo = {
       reason, code, signal, stderrTail: rawTail.map(scrub), uptimeMs: now - w.createdAt,

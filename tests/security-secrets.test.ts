@@ -6,7 +6,7 @@
  * GET /health needs the token.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,7 @@ const SECRET = 'hf_SuperSecretValue_9f8e7d6c5b4a';
 const PYTHON = '/opt/kiln-secret-venv/bin/python3';
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const CLI = join(import.meta.dirname, '..', 'bin', 'spawner.mjs');
+const REAL_PYTHON = '/usr/bin/python3';
 const dir = mkdtempSync(join(tmpdir(), 'kiln-secrets-'));
 
 let redis: RedisServer;
@@ -36,6 +37,8 @@ beforeAll(async () => {
     leaky: { framework: 'node', version: '20', max_jobs: 1, max_workers: 1, env: { HF_TOKEN: SECRET } },
     // a Python type whose interpreter does not exist: its start-up failure names it
     'leaky-py': { framework: 'sklearn', version: '1.3', python: PYTHON, max_workers: 1, env: { HF_TOKEN: SECRET } },
+    // a real interpreter with the wrong framework version: its warning names the interpreter
+    ...(existsSync(REAL_PYTHON) && { warny: { framework: 'fake', version: '9.9', python: REAL_PYTHON, python_path: [join(FIXTURES, 'fake_framework')], min_workers: 1, max_workers: 1 } }),
   }));
   sys = await startSystem(redis, { env: { WORKER_TYPES_FILE: typesFile, KILN_FUNCTIONS_MODULE: join(FIXTURES, 'secret-functions.mjs') } });
 });
@@ -137,6 +140,30 @@ describe('env values and interpreters stay on the host', () => {
     // the host's own layout is not shown either
     expect(worker.body.working_directory).toBe(`workers/${crashed.error.worker_id}`);
     expect(JSON.stringify(worker.body)).not.toContain(sys.stateDir);
+  });
+
+  it.skipIf(!existsSync(REAL_PYTHON))("a version warning is stored without the type's interpreter path", async () => {
+    const warning = await sys.waitFor('the version warning of warny', async () => {
+      const s = await sys.request('GET', '/workers/status');
+      return s.body.types.warny?.warning as string | null | undefined;
+    }, 30_000);
+    expect(warning).toContain('expects fake 9.9 but [redacted] has fake');
+    expect(warning).not.toContain(REAL_PYTHON);
+  });
+
+  it("a job's log and error are stored with the secret redacted", async () => {
+    const r = await sys.request('POST', '/jobs', { function: 'leakSecretInLogs', worker_type: 'leaky', max_attempts: 1 });
+    expect(r.status).toBe(202);
+    const failed = await sys.waitFor('the job to fail', async () => {
+      const j = await sys.job(r.body.job_id);
+      return j.status === 'failed' && j;
+    }, 30_000);
+    expect(failed.error.message).toBe('the hub refused [redacted]');
+    expectNoSecret(JSON.stringify(failed), 'the failed job');
+    const logs = await sys.request('GET', `/jobs/${r.body.job_id}/logs`);
+    expect(logs.status).toBe(200);
+    expect(JSON.stringify(logs.body)).toContain('calling the hub with [redacted]');
+    expectNoSecret(JSON.stringify(logs.body), 'the job log');
   });
 
   it('no answer of the API or the spawner, and no key in Redis, carries the secret', async () => {
