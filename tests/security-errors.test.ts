@@ -108,11 +108,13 @@ describe('the API', () => {
     const down = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     down.on('error', () => {});
     const a = api({ prefix: 'err-down', redis: down });
-    for (const [method, path, body] of [['GET', '/jobs'], ['GET', '/workers/types'], ['POST', '/jobs', { function: 'echo' }], ['GET', '/jobs/some-id']] as const) {
+    for (const [method, path, body] of [['GET', '/jobs'], ['GET', '/workers/types'], ['POST', '/jobs', { function: 'echo' }], ['GET', '/jobs/some-id'], ['GET', '/health']] as const) {
       const r = await a.request(method, path, body);
       expect(r.status, `${method} ${path}`).toBeGreaterThanOrEqual(500);
       expectClean(r.text, `${method} ${path}`);
     }
+    // the public health check says what kind of failure, not the client's text
+    expect(JSON.parse((await a.request('GET', '/health')).text)).toMatchObject({ status: 'error', redis: 'error: unreachable' });
     down.disconnect();
   });
 

@@ -7,7 +7,7 @@ const tags = ['system'];
 
 export const healthSchema = z.object({
   status: z.enum(['ok', 'degraded', 'error']).describe('degraded: Redis is fine but the spawner cannot be reached'),
-  redis: z.string().describe('"ok", or "error: <why>"'),
+  redis: z.string().describe('"ok", or "error: <why>": unreachable, timed out, authentication failed, out of memory, not ready or failed (the detail is in the server log, never here)'),
   spawner: z.enum(['ok', 'unreachable', 'not configured']),
 }).meta({ id: 'Health' });
 
@@ -16,7 +16,7 @@ export const healthRoute = createRoute({
   summary: 'Whether the API reaches Redis and the spawner (no token needed)',
   responses: {
     200: json(healthSchema, 'Redis answers: ok, or degraded when the spawner cannot be reached', { status: 'ok', redis: 'ok', spawner: 'ok' }),
-    503: json(healthSchema, 'Redis does not answer', { status: 'error', redis: 'error: connect ECONNREFUSED 127.0.0.1:6379', spawner: 'ok' }),
+    503: json(healthSchema, 'Redis does not answer', { status: 'error', redis: 'error: unreachable', spawner: 'ok' }),
   },
 });
 
