@@ -1,8 +1,8 @@
 /**
  * Host secrets kept out of what leaves the host: a worker type's env values and
  * its interpreter path, wherever they turn up in text Kiln stores for views (a
- * worker's stderr tail, an exit message, a type's waiting reason). The state
- * folder's path is shown as `$KILN_STATE_DIR`.
+ * worker's stderr tail, an exit message, a type's waiting reason). The host's
+ * own folders are shown by name (`$KILN_STATE_DIR`, `$KILN_ROOT`).
  */
 
 export const REDACTED = '[redacted]';
@@ -25,11 +25,17 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** Redacts a type's secrets and writes the state folder as `$KILN_STATE_DIR`. */
-export function hostScrubber(secrets: readonly string[], stateDir: string): (text: string) => string {
+/**
+ * Redacts a type's secrets and writes the host's own folders by name: each
+ * `[path, name]` of `folders` (e.g. the state folder as `$KILN_STATE_DIR`), the
+ * longest path first, so a folder inside another keeps its own name.
+ */
+export function hostScrubber(secrets: readonly string[], folders: readonly (readonly [string, string])[]): (text: string) => string {
+  const named = folders.filter(([path]) => path.length > 1).sort((a, b) => b[0].length - a[0].length);
   return (text) => {
-    const out = redact(text, secrets);
-    return stateDir.length > 1 && out.includes(stateDir) ? out.split(stateDir).join('$KILN_STATE_DIR') : out;
+    let out = redact(text, secrets);
+    for (const [path, name] of named) if (out.includes(path)) out = out.split(path).join(name);
+    return out;
   };
 }
 

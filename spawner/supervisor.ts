@@ -16,6 +16,7 @@ import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
 import { type GpuAllocator, gpuEnv } from './gpus';
 import type { SpawnerConfig } from './config';
+import { PROJECT_ROOT } from './project-root';
 import { exitJobError, recordExit } from './exit-record';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
@@ -73,8 +74,9 @@ export function createSupervisor(deps: SupervisorDeps) {
   /** Workers whose exit is being handled (jobs requeued, record written): still ours, not the lease sweep's. */
   const exiting = new Set<string>();
 
-  /** What a worker's type must not show beyond this host (env values, interpreter, state folder path), redacted. */
-  const scrubFor = (w: ManagedWorker) => hostScrubber(hostSecrets(w.config), config.stateDir);
+  /** What a worker's type must not show beyond this host (env values, interpreter, the host's folders), redacted. */
+  const folders = [[config.stateDir, '$KILN_STATE_DIR'], [PROJECT_ROOT, '$KILN_ROOT']] as const;
+  const scrubFor = (w: ManagedWorker) => hostScrubber(hostSecrets(w.config), folders);
   const ofType = (type: string) => [...workers.values()].filter((w) => w.type === type);
   const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
 
