@@ -129,7 +129,10 @@ describe('env values and interpreters stay on the host', () => {
     expect(reason).not.toContain(sys.stateDir);
     const unstartedId = /\$KILN_STATE_DIR\/workers\/(leaky-py-[0-9a-f]+)/.exec(reason)?.[1];
     expect(unstartedId, reason).toBeDefined();
-    const unstarted = await sys.request('GET', `/workers/${unstartedId}`);
+    const unstarted = await sys.waitFor('the exit record of the worker that could not start', async () => {
+      const w = await sys.request('GET', `/workers/${unstartedId}`);
+      return w.body.exit && w;
+    }, 10_000);
     expect(unstarted.body.exit).toMatchObject({ reason: 'failed-to-start', message: expect.stringContaining('[redacted]') });
     expectNoSecret(JSON.stringify(unstarted.body), 'GET /workers/:id of the worker that could not start');
     expect((await sys.request('DELETE', `/jobs/${noPython.body.job_id}`)).status).toBe(200);
