@@ -5,6 +5,11 @@
  * by hono's bodyLimit. Touching `c.req.raw.body` for every request, as hono's
  * middleware does first, makes @hono/node-server build a full web Request and
  * stream for each one, which halved the API's submit throughput on Node.
+ *
+ * A GET or HEAD body is never read (no such route reads one), so it is never
+ * counted either, whatever framing header the request carries: counting builds a
+ * new Request with the body, which workerd refuses for GET and HEAD (that was a
+ * 500 for `transfer-encoding: chunked`).
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -21,14 +26,11 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
   });
   return async (c, next) => {
     const declared = c.req.header('content-length');
-    if (c.req.header('transfer-encoding') === undefined) {
-      if (declared !== undefined) {
-        if (Number(declared) > maxBytes) throw tooLarge();
-        return next();
-      }
-      // No length and not chunked: no body (HTTP/1.1), whatever the method.
-      if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (c.req.header('transfer-encoding') === undefined && declared !== undefined) {
+      if (Number(declared) > maxBytes) throw tooLarge();
+      return next();
     }
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     return counted(c, next);
   };
 }

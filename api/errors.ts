@@ -11,9 +11,18 @@ export const consoleLogger: Logger = createLogger({
   component: 'api', now: Date.now, write: (line, level) => (level === 'error' || level === 'warn' ? console.error(line) : console.log(line)),
 });
 
-/** The one place errors become JSON: `{ "error": { code, message, field? } }`. */
+/**
+ * The one place errors become JSON: `{ "error": { code, message, field? } }`.
+ * A 5xx answer never carries internal detail (a URL, a path, a Redis error's
+ * text): a KilnError's message is written for the client and its `cause` goes to
+ * the log; anything else is logged whole and answered with a generic message.
+ */
 export function onError(err: Error, c: Context, logger: Logger = consoleLogger): Response {
   if (err instanceof KilnError) {
+    if (err.status >= 500) {
+      const cause = err.cause instanceof Error ? err.cause.message : err.cause === undefined ? undefined : String(err.cause);
+      logger.error(`${err.code}: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname, ...(cause !== undefined && { cause }) });
+    }
     return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode, err.headers);
   }
   if (err instanceof HTTPException) {

@@ -38,7 +38,7 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
     logger,
     redis: createIoredisPort(redis),
     keys: createKeys(keyPrefix(env)),
-    spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? 'http://127.0.0.1:8001', token: spawnerToken(env) }),
+    spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? 'http://127.0.0.1:8001', token: spawnerToken(env), logger }),
     config,
     now: Date.now,
     newId: () => crypto.randomUUID(),

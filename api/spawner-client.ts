@@ -1,8 +1,11 @@
 /**
  * How the API asks the spawner for a worker. Plain `fetch`, so it runs on Node and
  * in workerd alike. A failure here never loses a job: the spawner's own loop
- * serves the queue anyway.
+ * serves the queue anyway. The reason a submit answer carries (`ensure_error`)
+ * names no URL and no error text of the network or the spawner: those go to the log.
  */
+import type { Logger } from '../core/logger';
+
 export type EnsureOutcome =
   | { ok: true; action: string; worker_id?: string | null }
   | { ok: false; reason: string };
@@ -13,10 +16,20 @@ export interface SpawnerClient {
   health(): Promise<'ok' | 'unreachable' | 'not configured'>;
 }
 
-export function createSpawnerClient(opts: { url: string | undefined; token: string | undefined; timeoutMs?: number }): SpawnerClient {
+const QUEUED_ANYWAY = 'the job stays queued and the spawner loop will serve it';
+
+/** What a submit answer says for a spawner status: the status and what to do, never the spawner's own text. */
+function refusal(status: number): string {
+  if (status === 401) return `spawner answered 401: the API's SPAWNER_TOKEN is not the spawner's token; ${QUEUED_ANYWAY}`;
+  if (status === 404) return `spawner answered 404: it does not serve this worker type; ${QUEUED_ANYWAY} if another spawner does`;
+  return `spawner answered ${status}; ${QUEUED_ANYWAY}`;
+}
+
+export function createSpawnerClient(opts: { url: string | undefined; token: string | undefined; timeoutMs?: number; logger?: Pick<Logger, 'warn'> }): SpawnerClient {
   const base = opts.url?.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 1000;
   const headers: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+  const warn = (message: string) => opts.logger?.warn(message);
   return {
     configured: Boolean(base),
     async ensure(workerType) {
@@ -27,11 +40,16 @@ export function createSpawnerClient(opts: { url: string | undefined; token: stri
           headers,
           signal: AbortSignal.timeout(timeoutMs),
         });
-        const body = (await res.json().catch(() => ({}))) as { action?: string; worker_id?: string | null; error?: { message?: string } };
-        if (!res.ok) return { ok: false, reason: `spawner answered ${res.status}: ${body.error?.message ?? 'no detail'}` };
+        const body = (await res.json().catch(() => ({}))) as { action?: string; worker_id?: string | null; error?: { code?: string; message?: string } };
+        if (!res.ok) {
+          warn(`spawner ensure ${workerType}: ${base} answered ${res.status} ${body.error?.code ?? ''}: ${body.error?.message ?? 'no detail'}`);
+          return { ok: false, reason: refusal(res.status) };
+        }
         return { ok: true, action: body.action ?? 'ensured', worker_id: body.worker_id ?? null };
       } catch (err) {
-        return { ok: false, reason: `spawner at ${base} unreachable (${err instanceof Error ? err.message : String(err)}); the job stays queued and the spawner loop will serve it` };
+        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+        warn(`spawner ensure ${workerType}: ${base} unreachable: ${err instanceof Error ? err.message : String(err)}`);
+        return { ok: false, reason: `spawner ${timedOut ? `did not answer within ${timeoutMs} ms` : 'unreachable'}; ${QUEUED_ANYWAY}` };
       }
     },
     async health() {

@@ -6,6 +6,7 @@ import { badRequest, KilnError } from '../core/errors';
 import { checkHyperparameters } from '../core/hyperparameters';
 import { createJobStore } from '../core/job-store';
 import { KNOWN_MODEL_TYPES, workerTypeForModel } from '../core/model-types';
+import { isPrototypeName } from '../core/own-keys';
 import type { FunctionRequest, InferenceRequest, JobKind, TrainingRequest, TypedRequest } from '../core/schemas/job';
 import { DEFAULT_WORKER_TYPE_NAMES } from '../core/schemas/worker-type';
 import type { AppDeps } from './deps';
@@ -39,6 +40,9 @@ export function trainingSubmission(body: TrainingRequest | InferenceRequest, kin
 
 export function genericSubmission(body: FunctionRequest | TypedRequest): Submission {
   if ('function' in body) {
+    if (isPrototypeName(body.function)) {
+      throw badRequest('UNKNOWN_FUNCTION', `unknown function "${body.function}": no function may be named like a property of every JavaScript object (constructor, toString, __proto__, …); name a function your workers export`, 'function');
+    }
     const { priority, timeout_s, max_attempts, worker_type, backoff, queued_ttl_s } = body;
     return { kind: 'function', type: worker_type ?? 'node', payload: { function: body.function, input: body.input ?? null }, priority, timeout_s, max_attempts, backoff, queued_ttl_s };
   }

@@ -68,7 +68,7 @@ function buildApp(bindings: object): Hono {
     logger,
     redis: createUpstashPort(client),
     keys: createKeys(keyPrefix(env)),
-    spawner: createSpawnerClient({ url: conn.WORKER_MANAGER_URL, token: conn.SPAWNER_TOKEN }),
+    spawner: createSpawnerClient({ url: conn.WORKER_MANAGER_URL, token: conn.SPAWNER_TOKEN, logger }),
     config,
     now: Date.now,
     newId: () => crypto.randomUUID(),

@@ -58,7 +58,7 @@ export function parseJob(hash: Record<string, string>): JobRecord | null {
   if (!hash.id) return null;
   const parsed = jobRecordSchema.safeParse(hash);
   if (!parsed.success) {
-    throw new KilnError('CORRUPT_JOB', `job ${hash.id} in Redis does not match the schema: ${parsed.error.message}`);
+    throw new KilnError('CORRUPT_JOB', `job ${hash.id} in the job store does not match the schema; the server log has the details`, { cause: parsed.error });
   }
   return parsed.data;
 }
@@ -198,7 +198,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       const entries = await redis.xrangeAfter(keys.progressHistory(jobId), '0-0', 2 * historyCap + 1); // room for a writer with a larger cap
       return entries.map((e) => {
         const parsed = historyEntrySchema.safeParse(e.fields);
-        if (!parsed.success) throw new KilnError('CORRUPT_JOB', `progress history of job ${jobId} does not match the schema: ${parsed.error.message}`);
+        if (!parsed.success) throw new KilnError('CORRUPT_JOB', `progress history of job ${jobId} does not match the schema; the server log has the details`, { cause: parsed.error });
         return parsed.data;
       });
     },

@@ -3,9 +3,10 @@
  * PyTorch, Keras-style models to TensorFlow, classic ML to scikit-learn; GPU jobs
  * get the `-gpu` variant where one exists.
  */
-const TABLE: Record<string, { cpu: string; gpu: string }> = {};
+// a Map: a model_type such as "constructor" or "__proto__" is unknown, not inherited
+const TABLE = new Map<string, { cpu: string; gpu: string }>();
 const add = (cpu: string, gpu: string, models: string[]) => {
-  for (const m of models) TABLE[m] = { cpu, gpu };
+  for (const m of models) TABLE.set(m, { cpu, gpu });
 };
 add('pytorch-2.1', 'pytorch-2.1-gpu', [
   'bert', 'distilbert', 'roberta', 'gpt2', 't5', 'bart', 'llama', 'transformer',
@@ -17,10 +18,10 @@ add('sklearn', 'sklearn', [
   'kmeans', 'decision_tree', 'knn', 'naive_bayes', 'ridge', 'lasso',
 ]);
 
-export const KNOWN_MODEL_TYPES: readonly string[] = Object.keys(TABLE).sort();
+export const KNOWN_MODEL_TYPES: readonly string[] = [...TABLE.keys()].sort();
 
 /** The worker type for a model, or undefined when the model type is unknown. */
 export function workerTypeForModel(modelType: string, requiresGpu: boolean): string | undefined {
-  const row = TABLE[modelType.toLowerCase()];
+  const row = TABLE.get(modelType.toLowerCase());
   return row && (requiresGpu ? row.gpu : row.cpu);
 }

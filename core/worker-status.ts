@@ -5,6 +5,7 @@
  * and why its work waits. Read-only, through the RedisPort.
  */
 import { createJobStore } from './job-store';
+import { ownValue } from './own-keys';
 import type { Keys } from './keys';
 import type { RedisPort } from './redis-port';
 import { type WorkersStatus, workersStatusView } from './schemas/worker';
@@ -71,30 +72,31 @@ export async function readWorkersStatus(redis: RedisPort, keys: Keys, now: numbe
   const workers = parseWorkers(hashes);
   const serving = hostsPerType(hosts, now);
 
+  // own keys only (a type may be named "constructor"); the answer is built with own properties
   const types: Record<string, TypeStatus> = {};
   for (const name of Object.keys(registry).sort()) {
-    const cfg = parseJson(registry[name]);
+    const cfg = parseJson(ownValue(registry, name));
     const maxWorkers = positive(cfg.max_workers);
     const maxJobs = positive(cfg.max_jobs);
     const hostCount = serving.get(name) ?? 0;
-    const c = counts[name] ?? { queued: 0, running: 0, delayed: 0 };
+    const c = ownValue(counts, name) ?? { queued: 0, running: 0, delayed: 0 };
     types[name] = {
       queued: c.queued,
       delayed: c.delayed,
       running: c.running,
       workers: {},
       capacity: { max_workers: maxWorkers, max_jobs: maxJobs, slots: maxWorkers && maxJobs ? maxWorkers * maxJobs * hostCount : null, hosts: hostCount },
-      waiting_reason: typeState[name] ?? null,
+      waiting_reason: ownValue(typeState, name) ?? null,
       warning: null,
     };
   }
   for (const w of workers) {
-    const t = types[w.worker_type];
-    if (t) t.workers[w.status] = (t.workers[w.status] ?? 0) + 1;
+    const t = ownValue(types, w.worker_type);
+    if (t) t.workers[w.status] = (ownValue(t.workers, w.status) ?? 0) + 1;
   }
   // a worker's start-up warning (version policy `warn`) is its type's warning
   for (const h of hashes) {
-    const t = h.worker_type ? types[h.worker_type] : undefined;
+    const t = h.worker_type ? ownValue(types, h.worker_type) : undefined;
     if (t && !t.warning && h.warning) t.warning = h.warning;
   }
   return { ...workersStatusView(workers), type_state: typeState, types };

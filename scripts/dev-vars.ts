@@ -1,7 +1,8 @@
 /**
  * Keeps named lines of wrangler's `.dev.vars` (KEY=value, dotenv syntax) equal to
  * given values: creates the file (0600) when absent, rewrites only those keys
- * when present, and leaves every other line as it was.
+ * when present, and leaves every other line as it was. It holds tokens, so it is
+ * left 0600 in every case (a wider file is tightened, even when no line changed).
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -27,7 +28,7 @@ export function syncDevVars(path: string, values: Record<string, string>): DevVa
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   for (const [k, v] of Object.entries(values)) if (!seen.has(k)) lines.push(`${k}=${v}`);
   const after = `${lines.join('\n')}\n`;
-  if (after === before) return 'unchanged';
-  writeFileSync(path, after);
-  return 'updated';
+  if (after !== before) writeFileSync(path, after, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return after === before ? 'unchanged' : 'updated';
 }

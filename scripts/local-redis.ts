@@ -5,9 +5,9 @@
  * spawner has written its last state.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { makePrivateDir, prepareStateDir } from '../spawner/state-dir';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
 
@@ -27,7 +27,8 @@ export function redisAnswers(host: string, port: number, timeoutMs = 500): Promi
 
 /**
  * Redis on 127.0.0.1:port: undefined when one already answers (it is not ours to
- * stop), else the redis-server child started here, data in `<stateDir>/redis`.
+ * stop), else the redis-server child started here, data in `<stateDir>/redis`
+ * (the state folder made private, 0700, first).
  * Throws with install instructions when redis-server is missing.
  */
 export async function localRedis(stateDir: string, port: number, command = 'npm start'): Promise<ChildProcess | undefined> {
@@ -43,8 +44,10 @@ export async function localRedis(stateDir: string, port: number, command = 'npm 
         `or point Kiln at a Redis you have:  REDIS_URL=redis://host:6379 ${command}`,
     );
   }
+  // the state folder is private before Redis writes into it (spawner/state-dir.ts)
+  prepareStateDir(stateDir, (m) => say(`warning: ${m}`));
   const dir = join(stateDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir);
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
 import { KilnError } from '../core/errors';
 import { DEFAULT_REDIS_TIMEOUT_MS } from '../core/redis-gate';
+import { ownValue } from '../core/own-keys';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
 import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
@@ -82,10 +83,13 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file} must hold a JSON object of worker type name → config`);
   }
-  const merged: Record<string, unknown> = {};
-  for (const [name, cfg] of Object.entries(raw as Record<string, unknown>)) {
-    merged[name] = name in DEFAULT_WORKER_TYPES && typeof cfg === 'object' && cfg !== null ? { ...DEFAULT_WORKER_TYPES[name], ...cfg } : cfg;
-  }
+  // zod's record drops a "__proto__" key without a word: refuse it here
+  if (Object.hasOwn(raw, '__proto__')) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: __proto__: worker type names are lowercase letters, digits, ".", "_" or "-"`);
+  // own keys only: a type named "constructor" is new, not merged with an inherited "built-in"
+  const merged = Object.fromEntries(Object.entries(raw as Record<string, unknown>).map(([name, cfg]) => {
+    const builtin = ownValue(DEFAULT_WORKER_TYPES, name);
+    return [name, builtin && typeof cfg === 'object' && cfg !== null ? { ...builtin, ...cfg } : cfg];
+  }));
   const parsed = workerTypesFileSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

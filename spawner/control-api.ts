@@ -1,6 +1,7 @@
 /**
- * The spawner's HTTP control API (the seed's endpoints and shapes). Mutating
- * calls need the bearer token; a request can only name configured worker types.
+ * The spawner's HTTP control API (the seed's endpoints and shapes). Every route
+ * but GET /health needs the bearer token, reads too (they show what runs on the
+ * host); a request can only name configured worker types.
  */
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -14,7 +15,8 @@ import { readWorkersStatus } from '../core/worker-status';
 import type { SpawnerConfig } from './config';
 import { redisErrorResponse } from './redis-trouble';
 import type { Supervisor } from './supervisor';
-import { tokenMatches } from './token';
+import { registryEntry } from '../core/worker-type-view';
+import { tokenMatches, unauthorized } from './token';
 import { createWorkerLogsApi } from './worker-logs-api';
 import type { WorkerLogs } from './worker-logs';
 
@@ -36,8 +38,12 @@ export interface ControlDeps {
 export function createControlApi(deps: ControlDeps): Hono {
   const { supervisor } = deps;
   const app = new Hono();
+  // as the API's: a 5xx carries no internal detail (paths, Redis error text); the log has it
   app.onError((err, c) => {
-    if (err instanceof KilnError) return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+    if (err instanceof KilnError) {
+      if (err.status >= 500) deps.log?.('error', `${err.code} in ${c.req.method} ${c.req.path}: ${err.message}${err.cause === undefined ? '' : ` (${String(err.cause)})`}`);
+      return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+    }
     const redisDown = redisErrorResponse(err, c, deps.log);
     if (redisDown) return redisDown;
     if (deps.log) deps.log('error', `unhandled error in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
@@ -46,9 +52,7 @@ export function createControlApi(deps: ControlDeps): Hono {
   });
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
   app.use('/workers/*', async (c, next) => {
-    if (c.req.method !== 'GET' && !tokenMatches(deps.token, c.req.header('authorization'))) {
-      return c.json({ error: { code: 'UNAUTHORIZED', message: `missing or wrong bearer token; it is SPAWNER_TOKEN or the file ${deps.config.stateDir}/spawner.token` } }, 401);
-    }
+    if (!tokenMatches(deps.token, c.req.header('authorization'))) return unauthorized(c);
     return next();
   });
 
@@ -66,13 +70,14 @@ export function createControlApi(deps: ControlDeps): Hono {
 
   if (deps.workerLogs) {
     const { config, token, redis, keys, workerLogs } = deps;
-    app.route('/', createWorkerLogsApi({ token, stateDir: config.stateDir, hostId: config.hostId, redis, keys, workerLogs, isLive: (id) => supervisor.workers.has(id) }));
+    app.route('/', createWorkerLogsApi({ token, hostId: config.hostId, redis, keys, workerLogs, isLive: (id) => supervisor.workers.has(id) }));
   }
 
   const port = createIoredisPort(deps.redis);
   app.get('/workers/status', async (c) => c.json(await readWorkersStatus(port, deps.keys, deps.now())));
 
-  app.get('/workers/types', (c) => c.json({ types: deps.config.types }));
+  // the same shape as the registry and the API's GET /workers/types: env names only, no interpreter
+  app.get('/workers/types', (c) => c.json({ types: Object.fromEntries(Object.entries(deps.config.types).map(([name, cfg]) => [name, JSON.parse(registryEntry(cfg, deps.config.hostId)) as unknown])) }));
 
   app.post('/workers/start/:type', (c) => {
     const w = supervisor.start(c.req.param('type'));

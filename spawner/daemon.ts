@@ -26,8 +26,10 @@ import { createRecovery } from './recovery';
 import { checkRedisSafety } from './redis-safety';
 import { closeServer } from './close-server';
 import { spawnerRedisGate } from './redis-trouble';
+import { prepareSpawnerFolders } from './state-dir';
 import { createSupervisor } from './supervisor';
-import { ensureToken } from './token';
+import { ensureToken, TOKEN_HINT } from './token';
+import { publishTypes } from './type-registry';
 import { createWorkerLogs } from './worker-logs';
 
 /** The spawner's console: LOG_LEVEL / LOG_FORMAT lines on stderr. */
@@ -38,6 +40,7 @@ export const consoleLogger = (config: Pick<SpawnerConfig, 'logLevel' | 'logForma
 export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn = consoleLogger(config)) {
   const logger: Logger = typeof logTo === 'function' ? loggerFromFn(logTo) : logTo;
   const log: LogFn = logger.log;
+  prepareSpawnerFolders(config, (m) => log('warn', m));
   const token = ensureToken(config.stateDir, config.token);
   ensureArtifactKey(config.artifactKeyFile);
   const redisOptions = (name: string) => requestRedisOptions({ timeoutMs: config.redisTimeoutMs, name: `${name}-${config.hostId}` });
@@ -66,10 +69,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   await publishHost();
   const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.owns(id), metrics: metrics.sink });
 
-  // Tell APIs which worker types exist (enqueue refuses others).
-  const registry = redis.multi();
-  for (const [name, cfg] of Object.entries(config.types)) registry.hset(keys.types(), name, JSON.stringify({ ...cfg, python: undefined, host: config.hostId }));
-  await registry.exec();
+  // Tell APIs which worker types exist (enqueue refuses others): env names only, no interpreter.
+  await publishTypes({ redis, port: createIoredisPort(redis), keys, log }, config.types, config.hostId);
   const recovered = await recovery.recoverHost();
   if (recovered > 0) log('warn', `recovered ${recovered} worker(s) left by a previous run`);
 
@@ -93,7 +94,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const app = new Hono();
   // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
-  app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
+  app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
   app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, startedAt: now(), now, log, workerLogs }));
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {

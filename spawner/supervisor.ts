@@ -4,17 +4,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
 import type { JobStore } from '../core/job-store';
 import type { LogFn } from '../core/logger';
 import { withTimeout } from '../core/redis-gate';
+import { ownValue } from '../core/own-keys';
+import { hostScrubber, hostSecrets } from '../core/redact';
 import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { Breaker } from './breaker';
 import { type GpuAllocator, gpuEnv } from './gpus';
 import type { SpawnerConfig } from './config';
+import { PROJECT_ROOT } from './project-root';
 import { exitJobError, recordExit } from './exit-record';
 import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
@@ -72,11 +75,14 @@ export function createSupervisor(deps: SupervisorDeps) {
   /** Workers whose exit is being handled (jobs requeued, record written): still ours, not the lease sweep's. */
   const exiting = new Set<string>();
 
+  /** What a worker's type must not show beyond this host (env values, interpreter, the host's folders), redacted. */
+  const folders = [[config.stateDir, '$KILN_STATE_DIR'], [PROJECT_ROOT, '$KILN_ROOT']] as const;
+  const scrubFor = (w: ManagedWorker) => hostScrubber(hostSecrets(w.config), folders);
   const ofType = (type: string) => [...workers.values()].filter((w) => w.type === type);
   const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
 
   function typeConfig(type: string): WorkerTypeConfig {
-    const cfg = config.types[type];
+    const cfg = ownValue(config.types, type);
     if (!cfg) {
       throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker type "${type}"; configured types: ${Object.keys(config.types).sort().join(', ')}`, { status: 404 });
     }
@@ -88,7 +94,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       .multi()
       .hset(keys.worker(w.id), {
         worker_id: w.id, worker_type: w.type, process_id: w.proc.pid, status: 'starting', created_at: w.createdAt,
-        last_activity: w.createdAt, job_count: 0, max_jobs: w.config.max_jobs, working_directory: w.workdir, host: config.hostId,
+        last_activity: w.createdAt, job_count: 0, max_jobs: w.config.max_jobs, working_directory: relative(config.stateDir, w.workdir), host: config.hostId,
         ...(w.gpu !== undefined && { gpu: w.gpu }),
       })
       .sadd(keys.workers(), w.id)
@@ -109,19 +115,22 @@ export function createSupervisor(deps: SupervisorDeps) {
     const msg = parsed.data;
     const now = deps.now();
     switch (msg.type) {
-      case 'ready':
+      case 'ready': {
         if (w.state === 'starting') w.state = 'ready';
         w.readyAt = now;
         w.lastActivity = now;
+        // a version warning names the interpreter: stored for views without it
+        const warning = msg.warning && scrubFor(w)(msg.warning);
         void redis.hset(keys.worker(w.id), {
           ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }), ...(msg.timings && { boot_timings: JSON.stringify(msg.timings) }),
-          ...(msg.warning && { warning: msg.warning }),
+          ...(warning && { warning }),
         }).catch((err: unknown) => deps.log('warn', `could not record that ${w.id} is ready: ${String(err)}`));
-        emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version, ...(msg.warning && { warning: msg.warning }) });
+        emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version, ...(warning && { warning }) });
         logWorkerReady(deps.log, w, msg, now - w.createdAt);
         deps.metrics?.workerReady(w.type, (msg.timings?.ready_ms ?? now - w.createdAt) / 1000);
         deps.onReady?.(w);
         break;
+      }
       case 'failed-to-start':
         w.startError = { code: msg.code, message: msg.message };
         break;
@@ -153,11 +162,16 @@ export function createSupervisor(deps: SupervisorDeps) {
     const reason: ExitReason = w.startError
       ? { kind: 'failed-to-start', ...w.startError }
       : w.endReason ?? (w.state === 'draining' && code === 0 ? { kind: 'drained' } : { kind: 'crashed', code, signal });
+    // what is stored for views carries no env value or interpreter path of the type, nor the state folder's path
+    // (the host's own console keeps them: rawTail, rawMessage)
+    const scrub = scrubFor(w);
+    const rawTail = w.proc.stderrTail();
     const info: ExitInfo = {
-      reason, code, signal, stderrTail: w.proc.stderrTail(), uptimeMs: now - w.createdAt,
+      reason, code, signal, stderrTail: rawTail.map(scrub), uptimeMs: now - w.createdAt,
       peakRssMb: w.proc.peakRssBytes() > 0 ? Math.round(w.proc.peakRssBytes() / 1048576) : undefined,
     };
-    const message = describeExit(info);
+    const rawMessage = describeExit(info);
+    const message = scrub(rawMessage);
     emit(w, 'exited', { reason: reason.kind, message, ...(code !== null && { code }), ...(signal && { signal }) });
     try {
       // Bounded, so that a stop never waits on a Redis that does not answer: what is
@@ -175,7 +189,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
     rmSync(w.workdir, { recursive: true, force: true });
     const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
-    logWorkerExit(deps.log, w, info, message);
+    logWorkerExit(deps.log, w, { ...info, stderrTail: rawTail }, rawMessage);
     if (reason.kind === 'failed-to-start') deps.metrics?.spawnFailure(w.type, reason.code.toLowerCase());
     else if (reason.kind === 'crashed' && w.readyAt === undefined) deps.metrics?.spawnFailure(w.type, 'crashed_before_ready');
     if (unexpected) {
@@ -220,7 +234,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     checkCapacity(type, cfg);
     const gpu = gpuEnv(deps.gpus, id, type, cfg);
     const workdir = join(config.stateDir, 'workers', id);
-    mkdirSync(workdir, { recursive: true });
+    mkdirSync(workdir, { recursive: true, mode: 0o700 });
     const spawnedAt = performance.timeOrigin + performance.now();
     const env = { ...allowedEnv(process.env), ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)) };
     let proc: WorkerProcess;

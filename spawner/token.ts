@@ -1,7 +1,9 @@
 /**
- * The bearer token of the spawner's mutating endpoints: SPAWNER_TOKEN, or one made
- * at first start into a 0600 file in the state folder that the API and CLI read.
+ * The bearer token of the spawner's endpoints (all but GET /health): SPAWNER_TOKEN,
+ * or one made at first start into a 0600 file in the state folder that the API and
+ * CLI read.
  */
+import type { Context } from 'hono';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -46,4 +48,12 @@ export function tokenMatches(expected: string, header: string | undefined): bool
   const a = Buffer.from(m[1]!.trim());
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Where the token comes from, as a 401 tells a client: no path of this host. */
+export const TOKEN_HINT = "SPAWNER_TOKEN, or the file spawner.token in the spawner's state folder (KILN_STATE_DIR, default .kiln)";
+
+/** The spawner's one 401 answer. */
+export function unauthorized(c: Context): Response {
+  return c.json({ error: { code: 'UNAUTHORIZED', message: `missing or wrong bearer token: send Authorization: Bearer <token>; the token is ${TOKEN_HINT}` } }, 401);
 }

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys';
+import { ownValue } from '../core/own-keys';
 
 export function createTypeReasons(deps: { redis: Redis; keys: Keys }) {
   const { redis, keys } = deps;
@@ -23,10 +24,10 @@ export function createTypeReasons(deps: { redis: Redis; keys: Keys }) {
         const mine = published.get(type);
         if (reason !== null) {
           // write on change, or when it vanished from Redis (a restart, a host that cleared it)
-          if (reason !== mine || current[type] === undefined) set[type] = reason;
+          if (reason !== mine || ownValue(current, type) === undefined) set[type] = reason;
           published.set(type, reason);
         } else if (mine !== undefined) {
-          if (current[type] === mine) del.push(type);
+          if (ownValue(current, type) === mine) del.push(type);
           published.delete(type);
         }
       }
@@ -41,7 +42,7 @@ export function createTypeReasons(deps: { redis: Redis; keys: Keys }) {
     async clear(): Promise<void> {
       if (published.size === 0) return;
       const current = await redis.hgetall(keys.typeState());
-      const mine = [...published].filter(([type, reason]) => current[type] === reason).map(([type]) => type);
+      const mine = [...published].filter(([type, reason]) => ownValue(current, type) === reason).map(([type]) => type);
       published.clear();
       if (mine.length > 0) await redis.hdel(keys.typeState(), ...mine);
     },

@@ -70,7 +70,7 @@ export function createLogFile(o: LogFileOptions): LogFile {
 
   async function ensureOpen(): Promise<FileHandle> {
     if (handle) return handle;
-    await mkdir(dirname(o.path), { recursive: true });
+    await mkdir(dirname(o.path), { recursive: true, mode: 0o700 });
     const h = await open(o.path, 'a');
     size = (await h.stat()).size;
     handle = h;

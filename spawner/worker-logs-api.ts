@@ -13,13 +13,12 @@ import { badRequest, notFound } from '../core/errors';
 import type { Keys } from '../core/keys';
 import { workerView } from '../core/schemas/worker';
 import { parseWorkers } from '../core/worker-store';
-import { tokenMatches } from './token';
+import { tokenMatches, unauthorized } from './token';
 import { logExists, parseCursor, readAfter, readTail, type ReadResult } from './worker-log-reader';
 import { isSafeWorkerId, type WorkerLogs } from './worker-logs';
 
 export interface WorkerLogsApiDeps {
   token: string;
-  stateDir: string;
   hostId: string;
   redis: Redis;
   keys: Keys;
@@ -44,9 +43,7 @@ export function createWorkerLogsApi(deps: WorkerLogsApiDeps): Hono {
   const pollMs = deps.followPollMs ?? 200;
 
   app.use('/workers/:id/logs', async (c, next) => {
-    if (!tokenMatches(deps.token, c.req.header('authorization'))) {
-      return c.json({ error: { code: 'UNAUTHORIZED', message: `missing or wrong bearer token; it is SPAWNER_TOKEN or the file ${deps.stateDir}/spawner.token` } }, 401);
-    }
+    if (!tokenMatches(deps.token, c.req.header('authorization'))) return unauthorized(c);
     return next();
   });
 

@@ -68,7 +68,7 @@ describe('the seed flow', () => {
     ]));
     expect(detail.max_jobs).toBe(4);
     // the spawner's own endpoint answers the same shape
-    const fromSpawner = (await (await fetch(`${sys.spawner.url}/workers/status`)).json()) as any;
+    const fromSpawner = (await (await fetch(`${sys.spawner.url}/workers/status`, { headers: { authorization: `Bearer ${sys.spawner.token}` } })).json()) as any;
     expect(Object.keys(fromSpawner.worker_details)).toEqual(Object.keys(s.worker_details));
   });
 });

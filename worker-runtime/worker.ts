@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
 import type { JobStore } from '../core/job-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
+import { hostSecrets, redact, redactError } from '../core/redact';
 import type { ColdStart, JobError, JobRecord } from '../core/schemas/job';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
@@ -65,6 +66,8 @@ const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function createWorker(deps: WorkerDeps) {
   const { boot, store } = deps;
+  // the type's env values and interpreter path stay out of job logs and job errors
+  const secrets = hostSecrets({ env: boot.env, python: boot.python });
   const keys = store.keys;
   const running = new Map<string, Running>();
   let draining = false;
@@ -139,10 +142,10 @@ export function createWorker(deps: WorkerDeps) {
       signal: controller.signal,
       progress: (value, message, metrics) => reporter.report(value, message, metrics),
       log(level, message) {
-        deps.logs.write(job.id, level, message);
+        deps.logs.write(job.id, level, redact(message, secrets));
       },
       output(stream, text) {
-        deps.logs.write(job.id, stream, text);
+        deps.logs.write(job.id, stream, redact(text, secrets));
       },
     };
     return { ctx, settle };
@@ -206,7 +209,9 @@ export function createWorker(deps: WorkerDeps) {
         return r.next;
       });
     } catch (err) {
-      const { error, retryable } = toFailure(err, controller.signal);
+      const failure = toFailure(err, controller.signal);
+      const { retryable } = failure;
+      const error = redactError(failure.error, secrets);
       const policy = jobBackoff(job.backoff) ?? boot.backoff;
       const wait = retryable ? backoffMs(job.attempts, policy.base_ms, policy.max_ms) : 0;
       await Promise.all([settle(), deps.logs.flush(job.id)]); // a failed run keeps its progress (and metrics) and its log up to the failure

@@ -29,6 +29,7 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   QUEUE_FULL: { message: 'the queue of worker type "sklearn" is full: it holds its max_queued of 10000 waiting jobs; retry after 5 s (Retry-After), once workers have taken some' },
   TIMEOUT_ABOVE_CEILING: { message: 'timeout_s 90000 is above the ceiling of worker type "sklearn" (max_timeout_s 3600); ask for at most 3600 s', field: 'timeout_s' },
   HYPERPARAMETER_OUT_OF_RANGE: { message: 'hyperparameters.n_estimators must be an integer in [1, 5000], not 100000; lower it (or leave it out for the default)', field: 'hyperparameters.n_estimators' },
+  UNKNOWN_FUNCTION: { message: 'unknown function "constructor": no function may be named like a property of every JavaScript object (constructor, toString, __proto__, …); name a function your workers export', field: 'function' },
   REDIS_UNAVAILABLE: { message: "Kiln's job store (Redis) cannot be reached; nothing was done. Retry in a few seconds; if it lasts, check that Redis is running and reachable (GET /health shows its state)." },
 };
 

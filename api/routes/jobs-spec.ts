@@ -97,7 +97,7 @@ export const submitJobRoute = createRoute({
       typed: { summary: 'a payload for a worker type', value: { worker_type: 'sklearn', payload: { handler: 'score', rows: 10 }, priority: 5 } },
     }),
   },
-  responses: submitResponses('VALIDATION_ERROR (field names it)'),
+  responses: submitResponses('VALIDATION_ERROR (field names it), UNKNOWN_FUNCTION (a name such as constructor or __proto__)'),
 });
 
 export const listJobsRoute = createRoute({

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { badRequest, conflict, KilnError, notFound } from '../../core/errors';
 import { createJobStore } from '../../core/job-store';
+import { ownValue } from '../../core/own-keys';
 import {
   functionRequestSchema, genericRequestSchema, inferenceRequestSchema, jobView, trainingRequestSchema, typedRequestSchema,
 } from '../../core/schemas/job';
@@ -91,7 +92,7 @@ export function jobRoutes(deps: AppDeps): Router {
     const view = jobView(job);
     view.metrics_history = (await store.progressHistory(id)).map(historyPointView);
     // why a queued job waits, as its type's spawners published it (null: nothing holds it back)
-    view.waiting_reason = job.status === 'queued' ? (await deps.redis.hgetall(deps.keys.typeState()))[job.type] ?? null : null;
+    view.waiting_reason = job.status === 'queued' ? ownValue(await deps.redis.hgetall(deps.keys.typeState()), job.type) ?? null : null;
     return c.json(view);
   });
 

@@ -22,6 +22,7 @@ export const workersStatusRoute = createRoute({
 export const workerTypesRoute = createRoute({
   method: 'get', path: '/types', tags, ...dataRoute, operationId: 'workerTypes',
   summary: 'The worker types the spawners registered',
+  description: "Each type's config as its spawner published it, without what stays on the host: the interpreter (`python`), `python_path` and the values of `env` (listed by variable name only).",
   responses: {
     200: json(workerTypesSchema, 'Worker types by name'),
     ...errors(dataRouteErrors),
@@ -31,6 +32,7 @@ export const workerTypesRoute = createRoute({
 export const getWorkerRoute = createRoute({
   method: 'get', path: '/{id}', tags, ...dataRoute, operationId: 'getWorker',
   summary: 'One worker (kept for an hour after it exits)',
+  description: 'An operator view: status, resources and, once it exited, why, with the last lines of its stderr (the values of its type\'s env and its interpreter path are redacted). `working_directory` is relative to the spawner\'s state folder.',
   request: { params: z.object({ id: z.string().describe('a worker id, e.g. node-1a2b3c4d') }) },
   responses: {
     200: json(workerViewSchema, 'The worker'),

@@ -2,6 +2,7 @@ import { parseWorkers } from '../../core/worker-store';
 import { notFound } from '../../core/errors';
 import { workerView } from '../../core/schemas/worker';
 import { readWorkersStatus } from '../../core/worker-status';
+import { parseRegistryEntry } from '../../core/worker-type-view';
 import type { AppDeps } from '../deps';
 import { addRoute, createRouter, type Router } from '../openapi/router';
 import { getWorkerRoute, workersStatusRoute, workerTypesRoute } from './workers-spec';
@@ -10,10 +11,13 @@ export function workerRoutes(deps: AppDeps): Router {
   const app = createRouter();
   addRoute(app, workersStatusRoute, async (c) => c.json(await readWorkersStatus(deps.redis, deps.keys, deps.now())));
   addRoute(app, workerTypesRoute, async (c) => {
+    // cleaned again on the way out: an entry an older spawner wrote may still hold env values
     const types = await deps.redis.hgetall(deps.keys.types());
-    const out: Record<string, unknown> = {};
-    for (const [name, json] of Object.entries(types)) out[name] = JSON.parse(json) as unknown;
-    return c.json({ types: out });
+    const out = Object.entries(types).flatMap(([name, json]) => {
+      const view = parseRegistryEntry(json);
+      return view ? [[name, view] as const] : [];
+    });
+    return c.json({ types: Object.fromEntries(out) });
   });
   addRoute(app, getWorkerRoute, async (c) => {
     const id = c.req.param('id');

@@ -73,6 +73,12 @@ export const readJobLogs: LuaScript = {
   source: "--[[ read-job-logs: a page of a job's log lines and the job's status, read atomically (so a\nreader that sees the job finished has seen every line written before it finished).\nKEYS[1] job hash   KEYS[2] log stream of the job\nARGV[1] read after this entry id (exclusive; '0-0' for the first line)\nARGV[2] at most this many lines (0: none, only the status)\nReturns {} when the job does not exist, else {status, lines cut so far, entry, entry, ...}\nwith each entry {id, {field, value, ...}} as XRANGE gives it.\n]]\nlocal job = redis.call('HMGET', KEYS[1], 'status', 'log_cut')\nif not job[1] then return {} end\nlocal out = {job[1], job[2] or '0'}\nlocal count = tonumber(ARGV[2])\nif count > 0 then\n  for _, e in ipairs(redis.call('XRANGE', KEYS[2], '(' .. ARGV[1], '+', 'COUNT', count)) do\n    table.insert(out, e)\n  end\nend\nreturn out\n",
 };
 
+export const replaceTypeEntry: LuaScript = {
+  name: "replace-type-entry",
+  sha: "48398109500f77eece1d74572e22fe4493ec133c",
+  source: "--[[ replace-type-entry: rewrite one worker type's registry entry, unless it changed meanwhile.\nUsed to clean entries an older spawner wrote with env values or an interpreter path in them.\nKEYS[1] types hash (the registry)\nARGV[1] worker type name   ARGV[2] the entry as read (JSON)   ARGV[3] the cleaned entry (JSON)\nReturns 1 replaced | 0 the entry is no longer the one read (another spawner rewrote or removed it)\n]]\nif redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end\nredis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\nreturn 1\n",
+};
+
 export const reportProgress: LuaScript = {
   name: "report-progress",
   sha: "b689b912f6a5a8f5895787ec0fe5bac9fd35b7ba",

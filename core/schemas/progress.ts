@@ -49,6 +49,8 @@ export function sanitizeMetrics(raw: unknown): { metrics: ProgressMetrics | unde
       dropped.push({ name: name.length ? `${name.slice(0, METRIC_NAME_MAX_LENGTH)}…` : '(empty name)', why: `names are 1 to ${METRIC_NAME_MAX_LENGTH} characters` });
     } else if (typeof value !== 'number' || !Number.isFinite(value)) {
       dropped.push({ name, why: `${describe(value)} is not a finite number` });
+    } else if (name === '__proto__') {
+      dropped.push({ name, why: 'a reserved name' });
     } else if (kept >= METRICS_MAX_KEYS) {
       dropped.push({ name, why: `more than ${METRICS_MAX_KEYS} metrics in one report` });
     } else {

@@ -28,7 +28,7 @@ export const workerViewSchema = z.object({
   last_activity: isoTime,
   job_count: z.number().int().nonnegative().describe('jobs it has finished'),
   max_jobs: z.number().int().positive(),
-  working_directory: z.string(),
+  working_directory: z.string().describe("its folder, relative to its spawner's state folder (KILN_STATE_DIR), e.g. workers/node-1a2b3c4d"),
   host: z.string(),
   gpu: z.string().nullable().describe('CUDA_VISIBLE_DEVICES of a GPU worker'),
   rss_bytes: z.number().nullable().describe('resident memory of its process tree'),
@@ -66,10 +66,17 @@ export const workersStatusSchema = z.object({
   types: z.record(z.string(), typeStatusSchema).describe('every registered worker type: what waits and why'),
 }).meta({ id: 'WorkersStatus' });
 
-/** A worker type as a spawner registered it: its config without the interpreter path, and the host. */
+/**
+ * A worker type as a spawner registered it (core/worker-type-view.ts): its config
+ * without what stays on the host (the interpreter, its PYTHONPATH, env values),
+ * env by variable name only, and the host.
+ */
 export const workerTypeViewSchema = workerTypeConfigSchema
-  .omit({ python: true })
-  .extend({ host: z.string().describe('the spawner host that registered it') })
+  .omit({ python: true, python_path: true, env: true })
+  .extend({
+    env: z.array(z.string()).describe('names of the environment variables its workers get; the values never leave the host'),
+    host: z.string().describe('the spawner host that registered it'),
+  })
   .meta({ id: 'WorkerType' });
 
 export const workerTypesSchema = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ownValue } from '../own-keys';
 import { type BootTimings, bootTimingsSchema } from './ipc';
 
 export const WORKER_STATUSES = ['starting', 'idle', 'busy', 'draining', 'stopping', 'errored', 'exited'] as const;
@@ -97,7 +98,7 @@ export function workersStatusView(workers: WorkerRecord[]): WorkersStatus {
   const details: Record<string, Record<string, unknown>> = {};
   let active = 0;
   for (const w of workers) {
-    byType[w.worker_type] = (byType[w.worker_type] ?? 0) + 1;
+    byType[w.worker_type] = (ownValue(byType, w.worker_type) ?? 0) + 1;
     if (w.status === 'busy') active++;
     details[w.worker_id] = workerView(w);
   }

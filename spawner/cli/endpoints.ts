@@ -1,7 +1,7 @@
 /** Where the CLI finds the API and the spawner, and the tokens it sends them. */
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../project-root';
-import { readToken } from '../token';
+import { readToken, tokenFile } from '../token';
 import { usageError } from './exit-codes';
 import type { Endpoint } from './http';
 
@@ -43,7 +43,9 @@ export function spawnerEndpoint(env: Env, url: string | undefined): Endpoint {
     base: checkedBase(raw, url ? '--url' : 'WORKER_MANAGER_URL'),
     token: env.SPAWNER_TOKEN || readToken(stateDir),
     startHint: 'start it with "kiln serve" or "npm start", or point --url / WORKER_MANAGER_URL at a running spawner',
-    // the spawner's 401 names SPAWNER_TOKEN and its token file itself
-    tokenHint: '',
+    // the spawner's 401 names no path of its host; the CLI knows where it looked
+    tokenHint: env.SPAWNER_TOKEN
+      ? 'SPAWNER_TOKEN is set but is not the spawner\'s token'
+      : `set SPAWNER_TOKEN to the spawner's token (read from ${tokenFile(stateDir)} when unset; KILN_STATE_DIR names the folder)`,
   };
 }

@@ -32,10 +32,13 @@ function capacityText(cap) {
   return parts.length ? parts.join(' · ') : '—';
 }
 
+// own keys only: a worker type may be named "constructor"
+const own = (o, k) => (o && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+
 function workersByType(status) {
-  const out = {};
+  const out = Object.create(null);
   for (const w of Object.values(status.worker_details || {})) {
-    const t = (out[w.worker_type] = out[w.worker_type] || {});
+    const t = (out[w.worker_type] = out[w.worker_type] || Object.create(null));
     t[w.status] = (t[w.status] || 0) + 1;
   }
   return out;
@@ -46,8 +49,8 @@ function queueRows(status, knownTypes) {
   const byType = workersByType(status);
   const names = new Set([].concat(knownTypes, Object.keys(status.workers_by_type || {}), Object.keys(status.type_state || {}), Object.keys(types || {})));
   const rows = [...names].sort().map((name) => {
-    const t = types ? types[name] || {} : null;
-    const reason = t ? t.waiting_reason : (status.type_state || {})[name];
+    const t = types ? own(types, name) || {} : null;
+    const reason = t ? t.waiting_reason : own(status.type_state, name);
     const warning = t ? t.warning : null;
     const num = (v) => h('td', { class: 'num' }, t && typeof v === 'number' ? String(v) : '—');
     return h('tr', { dataset: { type: name }, class: t && t.queued > 0 ? 'has-queue' : '' },
@@ -87,7 +90,7 @@ function workerRows(status, now) {
 
 function jobRows(jobs, now, app, status) {
   const types = status.types && typeof status.types === 'object' ? status.types : {};
-  const typeReason = (j) => (types[j.worker_type] && types[j.worker_type].waiting_reason) || (status.type_state || {})[j.worker_type] || null;
+  const typeReason = (j) => (own(types, j.worker_type) && own(types, j.worker_type).waiting_reason) || own(status.type_state, j.worker_type) || null;
   if (!jobs.length) return [empty('No jobs match. Submit one with “New job”.', 9)];
   return jobs.map((j) => {
     const { wait, run } = jobTimes(j, now);
