@@ -4,6 +4,7 @@
  */
 import { limitBody } from './body-limit';
 import { requireToken } from './auth';
+import { requireLoopbackHost } from './host-guard';
 import { dashboardRoutes } from './dashboard/routes';
 import { redisHealth } from '../core/health';
 import type { AppDeps } from './deps';
@@ -18,6 +19,8 @@ export function createApp(deps: AppDeps): Router {
   const app = createRouter();
   app.onError((err, c) => onError(err, c, deps.logger));
   app.notFound(notFoundHandler);
+  // without a token, only loopback Host names (DNS-rebinding guard; api/host-guard.ts)
+  if (!deps.config.apiToken) app.use('*', requireLoopbackHost());
   app.use('*', limitBody(deps.config.maxBodyBytes));
   if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));
   app.route('/jobs', jobRoutes(deps));

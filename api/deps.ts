@@ -20,6 +20,10 @@ export interface ApiConfig {
   dataRoot: string | undefined;
   /** Interval at which SSE reads the event stream (>= 100 ms under workerd). */
   ssePollMs: number;
+  /** Event streams (job events, log follows) one process serves at once; more are 429 (KILN_SSE_MAX_STREAMS). */
+  sseMaxStreams: number;
+  /** An event stream is ended after this, with a `reconnect` event; clients come back with Last-Event-ID (KILN_SSE_MAX_LIFETIME_S). */
+  sseMaxLifetimeMs: number;
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
@@ -31,6 +35,8 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   failedRetentionMs: 7 * 24 * 3600 * 1000,
   rejectGpuWithoutGpus: true,
   ssePollMs: 100,
+  sseMaxStreams: 100,
+  sseMaxLifetimeMs: 600_000,
   dataRoot: undefined,
   apiToken: undefined,
 };
@@ -58,6 +64,8 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', d.failedRetentionMs / 1000) * 1000,
     rejectGpuWithoutGpus: !boolEnv(env, 'KILN_GPU_QUEUE_WITHOUT_GPUS', false),
     ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS', d.ssePollMs)),
+    sseMaxStreams: Math.max(1, intEnv(env, 'KILN_SSE_MAX_STREAMS', d.sseMaxStreams)),
+    sseMaxLifetimeMs: Math.max(1, intEnv(env, 'KILN_SSE_MAX_LIFETIME_S', d.sseMaxLifetimeMs / 1000)) * 1000,
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
 import { KilnError } from '../core/errors';
+import { type HttpLimits, httpLimitsFromEnv } from '../core/http-limits';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
 import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
@@ -55,6 +56,8 @@ export interface SpawnerConfig {
   logFormat: LogFormat;
   /** Size at which a worker's log file is rotated (KILN_WORKER_LOG_MAX_BYTES, default 5 MiB). */
   workerLogMaxBytes: number;
+  /** Timeouts and the connection cap of the HTTP server (KILN_HTTP_*, as the API's). */
+  http: HttpLimits;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -123,6 +126,7 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     logLevel: logs.level,
     logFormat: logs.format,
     workerLogMaxBytes: Math.max(1024, intEnv(env, 'KILN_WORKER_LOG_MAX_BYTES', 5 * 1024 * 1024)),
+    http: httpLimitsFromEnv(env),
     breaker: {
       youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
       threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),

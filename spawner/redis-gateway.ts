@@ -18,6 +18,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { type ChainableCommander, Command, type Redis, ReplyError } from 'ioredis';
+import { jsonTextDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../core/json-depth';
 
 export interface RedisGatewayOptions {
   /** ioredis client created by the caller with `protocol: 2`; the gateway never closes it. */
@@ -195,6 +196,7 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
 
   async function readJson(c: Context): Promise<unknown> {
     const text = await readBody(c);
+    if (jsonTextDepth(text) > MAX_JSON_DEPTH) throw new BadRequest(`ERR ${tooDeepMessage('the request body')}`);
     try {
       return JSON.parse(text);
     } catch (err) {

@@ -11,7 +11,7 @@ export const errorSchema = z.object({
   }),
 }).meta({ id: 'Error', description: 'Every 4xx and 5xx answer of the API' });
 
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 422 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503;
 
 /** An example answer per error code; a route's description names the codes, the first one gives the example. */
 const EXAMPLES: Record<string, { message: string; field?: string }> = {
@@ -23,6 +23,10 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   NO_GPU: { message: 'requires_gpu is true but no running spawner has a GPU (none registered in the last 60 s); …', field: 'requires_gpu' },
   PAYLOAD_TOO_LARGE: { message: 'request body is larger than 1048576 bytes; put large inputs in a file under the data root and pass its path' },
   IDEMPOTENCY_KEY_REUSED: { message: 'this Idempotency-Key was already used with a different request body; use a new key for a new job' },
+  JSON_TOO_DEEP: { message: 'the request body nests arrays/objects more than 64 levels deep; flatten it (or put large structures in a file under the data root and pass its path)' },
+  UNSUPPORTED_MEDIA_TYPE: { message: 'Content-Type "text/plain" is not accepted; send the body as JSON with the header Content-Type: application/json', field: 'Content-Type' },
+  HOST_NOT_ALLOWED: { message: 'Host "example.com" is not a loopback name; …set KILN_API_TOKEN to serve other host names' },
+  TOO_MANY_STREAMS: { message: 'this API process already serves 100 event streams (KILN_SSE_MAX_STREAMS); retry after the Retry-After seconds' },
   REDIS_UNAVAILABLE: { message: 'the job store (Redis) cannot be reached right now; nothing was changed, retry shortly (GET /health shows its state)' },
 };
 
@@ -59,5 +63,6 @@ export const dataRoute: { security: Record<string, string[]>[] } = {
 
 export const dataRouteErrors = {
   401: 'UNAUTHORIZED: KILN_API_TOKEN is set and the request has no or a wrong `Authorization: Bearer <token>`',
+  403: 'HOST_NOT_ALLOWED: KILN_API_TOKEN is not set and the Host header is not a loopback name (localhost, 127.0.0.1, [::1], *.localhost)',
   503: 'REDIS_UNAVAILABLE: the job store cannot be reached; nothing was changed',
 } as const satisfies Partial<Record<ErrorStatus, string>>;

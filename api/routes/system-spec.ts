@@ -1,7 +1,7 @@
 /** GET /health and GET /openapi.json as OpenAPI sees them. */
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { json } from '../openapi/responses';
+import { errors, json } from '../openapi/responses';
 
 const tags = ['system'];
 
@@ -17,6 +17,7 @@ export const healthRoute = createRoute({
   responses: {
     200: json(healthSchema, 'Redis answers: ok, or degraded when the spawner cannot be reached', { status: 'ok', redis: 'ok', spawner: 'ok' }),
     503: json(healthSchema, 'Redis does not answer', { status: 'error', redis: 'error: connect ECONNREFUSED 127.0.0.1:6379', spawner: 'ok' }),
+    ...errors({ 403: 'HOST_NOT_ALLOWED: KILN_API_TOKEN is not set and the Host header is not a loopback name' }),
   },
 });
 
