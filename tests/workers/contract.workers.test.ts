@@ -9,7 +9,7 @@ import { defineContractSuite } from '../contract/suite';
 defineContractSuite('workerd', () => ({
   async request(method, path, body, headers = {}) {
     const res = await exports.default.fetch(
-      new Request(`http://kiln.test${path}`, {
+      new Request(`http://localhost${path}`, {
         method,
         headers: { 'content-type': 'application/json', ...headers },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
