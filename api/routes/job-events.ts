@@ -19,7 +19,8 @@ import type { JobStatus } from '../../core/keys';
 import { FINISHED_STATUSES, type JobRecord, jobView } from '../../core/schemas/job';
 import { progressEventData } from '../../core/schemas/progress';
 import type { AppDeps } from '../deps';
-import { type SseStreams, tooManyStreams } from '../sse-streams';
+import { consoleLogger } from '../errors';
+import { runStream, type SseStreams, tooManyStreams } from '../sse-streams';
 import { logTail, RECONNECT_REASON } from './job-logs';
 
 /** Entries of the shared events stream a new connection may read to replay a live job's past. */
@@ -58,13 +59,9 @@ export async function jobEvents(c: Context, deps: AppDeps, store: JobStore, stre
   if (!release) return tooManyStreams(c, deps.config.sseMaxStreams);
   const pollMs = Math.max(100, deps.config.ssePollMs);
   const deadline = deps.now() + deps.config.sseMaxLifetimeMs;
-  return streamSSE(c, async (stream) => {
-    try {
-      await follow(stream, { deps, store, job, lastEventId, pollMs, deadline });
-    } finally {
-      release();
-    }
-  });
+  const logger = deps.logger ?? consoleLogger;
+  return streamSSE(c, (stream) =>
+    runStream(stream, { release, logger, what: `event stream of job ${id}` }, () => follow(stream, { deps, store, job, lastEventId, pollMs, deadline })));
 }
 
 async function follow(stream: SSEStreamingApi, o: {
@@ -90,7 +87,13 @@ async function follow(stream: SSEStreamingApi, o: {
   };
 
   if (isFinished(job.status)) {
-    await sendRecord(job); // no stream read at all
+    // no stream read at all; a resumed stream skips what came before the event it saw last
+    const since = o.lastEventId === undefined ? 0 : Number(o.lastEventId.split('-')[0]);
+    const transitions = recordEvents(job);
+    for (const [i, e] of transitions.entries()) {
+      if (i < transitions.length - 1 && Number(e.data.ts) <= since) continue;
+      await stream.writeSSE({ event: e.event, data: JSON.stringify(e.data) });
+    }
     return end();
   }
 

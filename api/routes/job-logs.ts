@@ -10,8 +10,8 @@ import { LOG_CURSOR, lineView, readJobLogs } from '../../core/job-logs';
 import type { JobStore } from '../../core/job-store';
 import { jobView } from '../../core/schemas/job';
 import type { AppDeps } from '../deps';
-import { type SseStreams, tooManyStreams } from '../sse-streams';
-import { validationError } from '../errors';
+import { consoleLogger, validationError } from '../errors';
+import { runStream, type SseStreams, tooManyStreams } from '../sse-streams';
 import { jobLogsQuery as logsQuery } from './job-logs-spec';
 
 /** Lines per read while following (more are read at once when the log is behind). */
@@ -39,13 +39,9 @@ export async function jobLogs(c: Context, deps: AppDeps, store: JobStore, stream
   const release = streams.acquire();
   if (!release) return tooManyStreams(c, deps.config.sseMaxStreams);
   const deadline = deps.now() + deps.config.sseMaxLifetimeMs;
-  return streamSSE(c, async (stream) => {
-    try {
-      await followLog(stream, { deps, store, id, after, deadline });
-    } finally {
-      release();
-    }
-  });
+  const logger = deps.logger ?? consoleLogger;
+  return streamSSE(c, (stream) =>
+    runStream(stream, { release, logger, what: `log stream of job ${id}` }, () => followLog(stream, { deps, store, id, after, deadline })));
 }
 
 export const RECONNECT_REASON = 'the stream reached its maximum lifetime (KILN_SSE_MAX_LIFETIME_S); reconnect with Last-Event-ID';
