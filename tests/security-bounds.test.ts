@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app';
 import { DEFAULT_API_CONFIG } from '../api/deps';
@@ -19,6 +20,7 @@ import { jsonTextDepth, jsonValueDepth } from '../core/json-depth';
 import { createKeys } from '../core/keys';
 import { createLogger } from '../core/logger';
 import type { RedisPort } from '../core/redis-port';
+import { createRedisGateway } from '../spawner/redis-gateway';
 import { waitFor } from './helpers/api';
 import { freePort, startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem } from './helpers/system';
@@ -271,6 +273,21 @@ describe('JSON depth', () => {
     expect(jsonValueDepth({ a: [1, { b: [] }] })).toBe(4);
     expect(jsonValueDepth(JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)))).toBe(65);
     expect(jsonValueDepth('text')).toBe(0);
+  });
+
+  it("the spawner's REST gateway refuses a body nested deeper than 64 with a 400 (before Redis sees it)", async () => {
+    const io = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, protocol: 2 });
+    const gw = createRedisGateway({ redis: io, token: 'gw-token' });
+    const post = async (path: string, body: string) => {
+      const res = await gw.request(path, { method: 'POST', headers: { authorization: 'Bearer gw-token', 'content-type': 'application/json' }, body });
+      return { status: res.status, body: (await res.json()) as { error?: string } };
+    };
+    for (const path of ['/', '/pipeline', '/multi-exec']) {
+      const r = await post(path, `[${'['.repeat(4000)}${']'.repeat(4000)}]`);
+      expect(r.status, path).toBe(400);
+      expect(r.body.error, path).toContain('more than 64 levels deep');
+    }
+    io.disconnect();
   });
 
   it('a payload too deep for any runner fails once, not retried, and the worker goes on', async () => {
