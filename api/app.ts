@@ -4,6 +4,7 @@
  */
 import { limitBody } from './body-limit';
 import { requireToken } from './auth';
+import { requireLoopbackHost } from './host-guard';
 import { dashboardRoutes } from './dashboard/routes';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
@@ -19,6 +20,8 @@ export function createApp(deps: AppDeps): Router {
   const app = createRouter();
   app.onError((err, c) => onError(err, c, deps.logger));
   app.notFound(notFoundHandler);
+  // without a token, only loopback Host names (DNS-rebinding guard; api/host-guard.ts)
+  if (!deps.config.apiToken) app.use('*', requireLoopbackHost());
   app.use('*', limitBody(deps.config.maxBodyBytes));
   if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));
   const gate = apiRedisGate(deps);

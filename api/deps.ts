@@ -27,6 +27,10 @@ export interface ApiConfig {
   queuedTtlS: number;
   /** Deadline of one Redis call (KILN_REDIS_TIMEOUT_MS); past it the request is a 503. */
   redisTimeoutMs: number;
+  /** Event streams (job events, log follows) one process serves at once; more are 429 (KILN_SSE_MAX_STREAMS). */
+  sseMaxStreams: number;
+  /** An event stream is ended after this, with a `reconnect` event; clients come back with Last-Event-ID (KILN_SSE_MAX_LIFETIME_S). */
+  sseMaxLifetimeMs: number;
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
@@ -41,6 +45,8 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   maxQueued: 10_000,
   queuedTtlS: 24 * 3600,
   redisTimeoutMs: DEFAULT_REDIS_TIMEOUT_MS,
+  sseMaxStreams: 100,
+  sseMaxLifetimeMs: 600_000,
   dataRoot: undefined,
   apiToken: undefined,
 };
@@ -71,6 +77,8 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     maxQueued: Math.max(0, intEnv(env, 'KILN_MAX_QUEUED', d.maxQueued)),
     queuedTtlS: Math.max(0, intEnv(env, 'KILN_QUEUED_TTL_S', d.queuedTtlS)),
     redisTimeoutMs: Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', d.redisTimeoutMs)),
+    sseMaxStreams: Math.max(1, intEnv(env, 'KILN_SSE_MAX_STREAMS', d.sseMaxStreams)),
+    sseMaxLifetimeMs: Math.max(1, intEnv(env, 'KILN_SSE_MAX_LIFETIME_S', d.sseMaxLifetimeMs / 1000)) * 1000,
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };

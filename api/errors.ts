@@ -30,6 +30,11 @@ export function onError(err: Error, c: Context, logger: Logger = consoleLogger):
     const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'HTTP_ERROR';
     return c.json({ error: { code, message: err.message || 'request refused' } }, status);
   }
+  if (clientGone(c)) {
+    // the client closed the connection before its request was read: nobody to answer, nothing wrong here
+    logger.debug(`request aborted by the client: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname });
+    return c.json({ error: { code: 'REQUEST_ABORTED', message: 'the client closed the connection before the request was complete; send it again' } }, 400);
+  }
   const trouble = redisTrouble(err);
   if (trouble) {
     logger.warn(`redis ${trouble}: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname });
@@ -37,6 +42,15 @@ export function onError(err: Error, c: Context, logger: Logger = consoleLogger):
   }
   logger.error(`unhandled error: ${err.message}`, { method: c.req.method, path: new URL(c.req.url).pathname, stack: err.stack });
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
+}
+
+/** Whether the client went away mid-request (Node aborts the request's signal when its connection closes). */
+function clientGone(c: Context): boolean {
+  try {
+    return c.req.raw.signal.aborted;
+  } catch {
+    return false;
+  }
 }
 
 export function notFoundHandler(c: Context): Response {

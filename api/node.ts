@@ -4,15 +4,18 @@
  */
 import { serve } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../core/config';
 import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
+import { applyHttpLimits, httpLimitsFromEnv, httpServerOptions } from '../core/http-limits';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
 import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
 import { createApp } from './app';
 import { apiConfigFromEnv } from './deps';
+import { isLoopbackHostName } from './host-guard';
 import { createSpawnerClient } from './spawner-client';
 
 function spawnerToken(env: Env): string | undefined {
@@ -32,6 +35,11 @@ export function apiLogger(env: Env): Logger {
 
 export function startApiServer(env: Env = process.env, logger: Logger = apiLogger(env)) {
   const config = apiConfigFromEnv(env);
+  const limits = httpLimitsFromEnv(env);
+  const hostname = env.API_HOST || '127.0.0.1';
+  if (!config.apiToken && !isLoopbackHostName(hostname)) {
+    throw new Error(`API_HOST=${hostname} is not a loopback address, and KILN_API_TOKEN is not set: anyone who can reach that address could submit jobs and read results; set KILN_API_TOKEN (clients send Authorization: Bearer <token>) or bind 127.0.0.1`);
+  }
   const redis = new Redis(redisTarget(env).url, { ...requestRedisOptions({ timeoutMs: config.redisTimeoutMs, name: 'kiln-api' }), enableAutoPipelining: true });
   redis.on('error', (err: Error) => logger.warn(`redis: ${err.message}`));
   const app = createApp({
@@ -43,9 +51,9 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
     now: Date.now,
     newId: () => crypto.randomUUID(),
   });
-  const hostname = env.API_HOST || '127.0.0.1';
   const port = intEnv(env, 'API_PORT', 8000);
-  const server = serve({ fetch: app.fetch, hostname, port });
+  const server = serve({ fetch: app.fetch, hostname, port, serverOptions: httpServerOptions(limits) }) as Server;
+  applyHttpLimits(server, limits);
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', (err: NodeJS.ErrnoException) =>

@@ -89,7 +89,7 @@ async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
       const loop = async () => {
         while (performance.now() < until) {
           try {
-            const res = await worker.dispatchFetch('http://kiln.bench/jobs', { method: 'POST', headers: HEADERS, body: BODY });
+            const res = await worker.dispatchFetch('http://localhost/jobs', { method: 'POST', headers: HEADERS, body: BODY });
             await res.arrayBuffer();
             statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           } catch {

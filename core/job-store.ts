@@ -7,6 +7,7 @@ import type { JobStatus, Keys } from './keys';
 import * as lua from './lua/scripts';
 import { flatToRecord, type RedisPort } from './redis-port';
 import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
+import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
 import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
 
 export interface JobStoreOptions {
@@ -48,7 +49,8 @@ export const QUEUE_FULL_RETRY_AFTER_S = 5;
 export type EnqueueResult = { created: true; id: string; seq: number; workers: number } | { created: false; id: string };
 
 export interface JobPage {
-  jobs: JobRecord[];
+  /** Summaries: the fields a listing shows (core/schemas/job-summary.ts), never a payload or result. */
+  jobs: JobSummaryRecord[];
   nextCursor: string | null;
 }
 
@@ -59,6 +61,15 @@ export function parseJob(hash: Record<string, string>): JobRecord | null {
   const parsed = jobRecordSchema.safeParse(hash);
   if (!parsed.success) {
     throw new KilnError('CORRUPT_JOB', `job ${hash.id} in the job store does not match the schema; the server log has the details`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+function parseSummary(hash: Record<string, string>): JobSummaryRecord | null {
+  if (!hash.id) return null;
+  const parsed = jobSummaryRecordSchema.safeParse(hash);
+  if (!parsed.success) {
+    throw new KilnError('CORRUPT_JOB', `job ${hash.id} in Redis does not match the schema: ${parsed.error.message}`);
   }
   return parsed.data;
 }
@@ -131,7 +142,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         q.cursor ?? '+inf', q.limit, q.type ?? '', keys.jobPrefix,
       ])) as unknown[];
       const [cursor, ...rows] = reply;
-      const jobs = rows.map((r) => parseJob(flatToRecord(r))).filter((j): j is JobRecord => j !== null);
+      const jobs = rows.map((r) => parseSummary(flatToRecord(r))).filter((j): j is JobSummaryRecord => j !== null);
       return { jobs, nextCursor: cursor ? String(cursor) : null };
     },
 

@@ -9,6 +9,7 @@ import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/confi
 import { KilnError } from '../core/errors';
 import { DEFAULT_REDIS_TIMEOUT_MS } from '../core/redis-gate';
 import { ownValue } from '../core/own-keys';
+import { type HttpLimits, httpLimitsFromEnv } from '../core/http-limits';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
 import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
 import {
@@ -66,6 +67,8 @@ export interface SpawnerConfig {
   redisGateway: RedisGatewayConfig;
   /** Deadline of one Redis command (KILN_REDIS_TIMEOUT_MS, default 1000): routes answer 503 past it, stops never wait longer. */
   redisTimeoutMs: number;
+  /** Timeouts and the connection cap of the HTTP server (KILN_HTTP_*, as the API's). */
+  http: HttpLimits;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -145,6 +148,7 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     workerLogMaxBytes: Math.max(1024, intEnv(env, 'KILN_WORKER_LOG_MAX_BYTES', 5 * 1024 * 1024)),
     redisGateway: redisGatewayConfigFromEnv(env, Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', DEFAULT_REDIS_TIMEOUT_MS))),
     redisTimeoutMs: Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', DEFAULT_REDIS_TIMEOUT_MS)),
+    http: httpLimitsFromEnv(env),
     breaker: {
       youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
       threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),

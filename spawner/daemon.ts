@@ -4,9 +4,11 @@
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
+import { applyHttpLimits, httpServerOptions } from '../core/http-limits';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
@@ -96,7 +98,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
   app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, startedAt: now(), now, log, workerLogs }));
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: httpServerOptions(config.http) }) as Server;
+  applyHttpLimits(server, config.http);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', (err: NodeJS.ErrnoException) => {

@@ -46,6 +46,7 @@ export const GATEWAY_SCRIPTS: readonly { script: LuaScript; argvPrefixes: readon
   { script: lua.cancelJob, argvPrefixes: [5] }, //   POST /jobs/{id}/cancel, DELETE /jobs/{id} (ARGV[5]: the cancel channel prefix)
   { script: lua.readJobLogs, argvPrefixes: [] }, //  GET /jobs/{id}/logs
   { script: lua.typeCounts, argvPrefixes: [1, 2, 3, 4] }, // GET /workers/status
+  { script: lua.eventsTail, argvPrefixes: [] }, //  GET /jobs/{id}/events (where a live job's stream starts)
   { script: lua.probeWrite, argvPrefixes: [] }, //   GET /health and the Redis gate of every data route
 ];
 

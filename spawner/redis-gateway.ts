@@ -23,6 +23,7 @@ import { type Redis, ReplyError } from 'ioredis';
 import type { LogFn } from '../core/logger';
 import { createGatewayRules, type GatewayCommand, type Refusal } from './redis-gateway-allow-list';
 import { type BatchRows, createGatewayConnection, GatewayTimeout } from './redis-gateway-connection';
+import { jsonTextDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../core/json-depth';
 
 export interface RedisGatewayOptions {
   /** Opens a connection created with `protocol: 2` to the one database served; the gateway owns it. */
@@ -155,6 +156,7 @@ export function createRedisGateway(opts: RedisGatewayOptions): RedisGateway {
 
   async function readJson(c: Context): Promise<unknown> {
     const text = await readBody(c);
+    if (jsonTextDepth(text) > MAX_JSON_DEPTH) throw badRequest(tooDeepMessage('the request body'));
     try {
       return JSON.parse(text);
     } catch (err) {

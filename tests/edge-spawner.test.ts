@@ -20,7 +20,7 @@ let bundle: WorkerBundle;
 let mf: Miniflare;
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await mf.dispatchFetch(`http://kiln.test${path}`, {
+  const res = await mf.dispatchFetch(`http://localhost${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -75,7 +75,7 @@ describe('API in workerd against a real spawner', () => {
   it('GET /jobs/:id/events streams the transitions as SSE from workerd, then ends', async () => {
     await configure(false);
     const submit = await call('POST', '/jobs', { function: 'echo', input: { via: 'sse' } });
-    const res = await mf.dispatchFetch(`http://kiln.test/jobs/${submit.body.job_id}/events`);
+    const res = await mf.dispatchFetch(`http://localhost/jobs/${submit.body.job_id}/events`);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const text = await res.text(); // the stream closes after the job's end
     const statuses = [...text.matchAll(/"status":"(\w+)"/g)].map((m) => m[1]);

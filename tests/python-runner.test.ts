@@ -205,6 +205,23 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     await r.outcome('busy1');
   });
 
+  it('fails a job whose run message nests deeper than 64 once, non-retryable, and goes on', async () => {
+    const r = fake();
+    await r.ready();
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    // 2,000 levels: json.loads would raise RecursionError and end the runner
+    r.proc.stdin.write(`{"type":"run","job":{"id":"deep1","kind":"generic","type":"test","payload":{"handler":"echo","x":${deep(2000)}},"attempt":1,"timeout_ms":60000}}\n`);
+    expect((await r.outcome('deep1')).error).toMatchObject({ type: 'PayloadTooDeep', retryable: false, message: expect.stringContaining('64 levels') });
+    // 62 in the payload (64 with the message and job objects) is fine
+    expect((await r.call('deep2', { handler: 'echo', x: JSON.parse(deep(61)) })).type).toBe('result');
+    // a deep line that is no run message is logged and ignored
+    r.proc.stdin.write(`${deep(5000)}\n`);
+    await r.waitFor((m) => m.type === 'log' && /64 levels/.test(m.message), 'a log about the deep line');
+    expect((await r.call('deep3', { handler: 'echo' })).result).toMatchObject({ job_id: 'deep3' });
+    expect(r.messages.filter((m) => m.job_id === 'deep1')).toHaveLength(1);
+    expect(r.proc.exitCode).toBeNull();
+  });
+
   it('exits with code 0 when stdin closes, and on shutdown', async () => {
     const a = fake();
     await a.ready();

@@ -58,7 +58,7 @@ afterAll(async () => {
 describe('the allow-list', () => {
   it('is the commands and scripts of the API, written down once', () => {
     expect(GATEWAY_COMMANDS).toEqual(['eval', 'evalsha', 'hgetall', 'ping', 'smembers', 'xrange']);
-    expect(GATEWAY_SCRIPTS.map((s) => s.script.name).sort()).toEqual(['cancel-job', 'enqueue-job', 'list-jobs', 'probe-write', 'read-job-logs', 'type-counts']);
+    expect(GATEWAY_SCRIPTS.map((s) => s.script.name).sort()).toEqual(['cancel-job', 'enqueue-job', 'events-tail', 'list-jobs', 'probe-write', 'read-job-logs', 'type-counts']);
   });
 
   it("knows every ARGV of the API's scripts that names a key or channel prefix (from the scripts' headers)", () => {

@@ -8,6 +8,7 @@ import { backoffMs } from '../core/backoff';
 import type { JobStore } from '../core/job-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
 import { hostSecrets, redact, redactError } from '../core/redact';
+import { jsonValueDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../core/json-depth';
 import type { ColdStart, JobError, JobRecord } from '../core/schemas/job';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
@@ -184,7 +185,13 @@ export function createWorker(deps: WorkerDeps) {
     let settled = false;
     const { ctx, settle } = context(job, controller);
     const execution = Promise.resolve()
-      .then(() => deps.executor.run(job, ctx))
+      .then(() => {
+        // A payload no API would accept (written to Redis some other way) fails once: no runner or function sees it.
+        if (jsonValueDepth(job.payload) > MAX_JSON_DEPTH) {
+          throw new JobFailure({ type: 'payload_too_deep', message: tooDeepMessage("the job's payload") }, { retryable: false });
+        }
+        return deps.executor.run(job, ctx);
+      })
       .finally(() => {
         settled = true;
       });

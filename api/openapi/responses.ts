@@ -11,7 +11,7 @@ export const errorSchema = z.object({
   }),
 }).meta({ id: 'Error', description: 'Every 4xx and 5xx answer of the API' });
 
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 422 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503;
 
 /** An example answer per error code; a route's description names the codes, the first one gives the example. */
 const EXAMPLES: Record<string, { message: string; field?: string }> = {
@@ -30,6 +30,10 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
   TIMEOUT_ABOVE_CEILING: { message: 'timeout_s 90000 is above the ceiling of worker type "sklearn" (max_timeout_s 3600); ask for at most 3600 s', field: 'timeout_s' },
   HYPERPARAMETER_OUT_OF_RANGE: { message: 'hyperparameters.n_estimators must be an integer in [1, 5000], not 100000; lower it (or leave it out for the default)', field: 'hyperparameters.n_estimators' },
   UNKNOWN_FUNCTION: { message: 'unknown function "constructor": no function may be named like a property of every JavaScript object (constructor, toString, __proto__, …); name a function your workers export', field: 'function' },
+  JSON_TOO_DEEP: { message: 'the request body nests arrays/objects more than 64 levels deep; flatten it (or put large structures in a file under the data root and pass its path)' },
+  UNSUPPORTED_MEDIA_TYPE: { message: 'Content-Type "text/plain" is not accepted; send the body as JSON with the header Content-Type: application/json', field: 'Content-Type' },
+  HOST_NOT_ALLOWED: { message: 'Host "example.com" is not a loopback name; …set KILN_API_TOKEN to serve other host names' },
+  TOO_MANY_STREAMS: { message: 'this API process already serves 100 event streams (KILN_SSE_MAX_STREAMS); retry after the Retry-After seconds' },
   REDIS_UNAVAILABLE: { message: "Kiln's job store (Redis) cannot be reached; nothing was done. Retry in a few seconds; if it lasts, check that Redis is running and reachable (GET /health shows its state)." },
 };
 
@@ -72,5 +76,6 @@ export const dataRoute: { security: Record<string, string[]>[] } = {
 
 export const dataRouteErrors = {
   401: 'UNAUTHORIZED: KILN_API_TOKEN is set and the request has no or a wrong `Authorization: Bearer <token>`',
+  403: 'HOST_NOT_ALLOWED: KILN_API_TOKEN is not set and the Host header is not a loopback name (localhost, 127.0.0.1, [::1], *.localhost)',
   503: 'REDIS_UNAVAILABLE: the job store (Redis) is unreachable, does not answer in time, or is out of memory; the message says which and what to do',
 } as const satisfies Partial<Record<ErrorStatus, string>>;

@@ -35,7 +35,8 @@ export const jobLogsRoute = createRoute({
   summary: 'What the job wrote: console output, print, ctx.log (capped, kept with the job)',
   description:
     'With `follow=true`, a Server-Sent Events stream: a `log` event per line (data `{"ts","stream","text"}`, `id:` the cursor), ' +
-    'then an `end` event whose data is the job, when the job ends. A follow on a finished job sends what is kept and ends.',
+    'then an `end` event whose data is the job, when the job ends. A follow on a finished job sends what is kept and ends. ' +
+    'After KILN_SSE_MAX_LIFETIME_S (10 min) the stream ends with a `reconnect` event: connect again with the last id as `Last-Event-ID`.',
   request: { params: jobIdParams, query: jobLogsQuery },
   responses: {
     200: {
@@ -45,6 +46,11 @@ export const jobLogsRoute = createRoute({
         'text/event-stream': { schema: z.string() },
       },
     },
-    ...errors({ 400: 'VALIDATION_ERROR: a bad or unknown query parameter', 404: 'JOB_NOT_FOUND', ...dataRouteErrors }),
+    ...errors({
+      400: 'VALIDATION_ERROR: a bad or unknown query parameter',
+      404: 'JOB_NOT_FOUND',
+      429: 'TOO_MANY_STREAMS: with follow=true, this process serves KILN_SSE_MAX_STREAMS event streams already; retry after Retry-After seconds',
+      ...dataRouteErrors,
+    }),
   },
 });

@@ -31,10 +31,11 @@ const submitHeaders = z.object({
 
 const submitErrors = (bad: string) => {
   const answers = errors({
-    400: `${bad}; INVALID_JSON, EMPTY_BODY, UNKNOWN_WORKER_TYPE (lists the known ones), INVALID_IDEMPOTENCY_KEY, ` +
+    400: `${bad}; INVALID_JSON, JSON_TOO_DEEP (nesting deeper than 64), EMPTY_BODY, UNKNOWN_WORKER_TYPE (lists the known ones), INVALID_IDEMPOTENCY_KEY, ` +
       "TIMEOUT_ABOVE_CEILING / ATTEMPTS_ABOVE_CEILING (timeout_s or max_attempts above the worker type's max_timeout_s / max_attempts_limit)",
     409: 'NO_GPU: requires_gpu is true and no running spawner has a GPU',
     413: 'PAYLOAD_TOO_LARGE: the body is over KILN_MAX_BODY_BYTES (1 MiB by default)',
+    415: 'UNSUPPORTED_MEDIA_TYPE: the request has no `Content-Type: application/json`',
     422: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key came before with another body',
     429: "QUEUE_FULL: the worker type's queue holds max_queued jobs (KILN_MAX_QUEUED, 10000 by default); nothing was queued, retry after Retry-After seconds",
     ...dataRouteErrors,
@@ -102,10 +103,11 @@ export const submitJobRoute = createRoute({
 
 export const listJobsRoute = createRoute({
   method: 'get', path: '/', tags, ...dataRoute, operationId: 'listJobs',
-  summary: 'List jobs, newest first',
+  summary: 'List jobs, newest first, as summaries',
+  description: 'Each job as a JobSummary: no payload, result, error history or metrics, strings cut short, so a page of 500 stays under ~2 MB. GET /jobs/{id} has the whole job.',
   request: { query: listJobsQuery },
   responses: {
-    200: json(jobListSchema, 'A page of jobs (without metrics_history)'),
+    200: json(jobListSchema, 'A page of job summaries'),
     ...errors({ 400: 'VALIDATION_ERROR: a bad or unknown query parameter', ...dataRouteErrors }),
   },
 });
@@ -138,12 +140,20 @@ export const jobEventsRoute = createRoute({
   method: 'get', path: '/{id}/events', tags, ...dataRoute, operationId: 'jobEvents',
   summary: "Follow a job's transitions as Server-Sent Events",
   description:
-    'From its creation on: `status` events (`{"job_id","status",…}`), `progress` events (`{"job_id","status":"running","progress","message",…}`) ' +
-    'and `log` events (`{"job_id","ts","stream","text"}`), each with the event id as `id:`; the stream ends with an `end` event whose data is the job.',
+    '`status` events (`{"job_id","status",…}`), `progress` events (`{"job_id","status":"running","progress","message",…}`) ' +
+    'and `log` events (`{"job_id","ts","stream","text"}`); events read from the events stream carry their id as `id:`. ' +
+    "A finished job is answered from its record (its transitions, its log, `end`) at once. A live job replays its events since its creation when they are " +
+    "among the stream's newest 1,000 entries, else it starts with its current state from its record. The stream ends with an `end` event whose data is the job, " +
+    'or, after KILN_SSE_MAX_LIFETIME_S (10 min), with a `reconnect` event: connect again with its id as `Last-Event-ID` to go on where it stopped.',
   request: { params: jobIdParams },
   responses: {
-    200: { description: 'An event stream, until the job ends', content: { 'text/event-stream': { schema: z.string() } } },
-    ...errors({ 404: 'JOB_NOT_FOUND', ...dataRouteErrors }),
+    200: { description: 'An event stream, until the job ends or the stream reaches its lifetime', content: { 'text/event-stream': { schema: z.string() } } },
+    ...errors({
+      400: 'VALIDATION_ERROR: Last-Event-ID is not the id of an earlier event',
+      404: 'JOB_NOT_FOUND',
+      429: 'TOO_MANY_STREAMS: this process serves KILN_SSE_MAX_STREAMS event streams already; retry after Retry-After seconds',
+      ...dataRouteErrors,
+    }),
   },
 });
 

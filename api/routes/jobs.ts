@@ -2,11 +2,14 @@ import type { z } from 'zod';
 import { badRequest, conflict, KilnError, notFound } from '../../core/errors';
 import { createJobStore } from '../../core/job-store';
 import { ownValue } from '../../core/own-keys';
+import { jsonTextDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../../core/json-depth';
 import {
   functionRequestSchema, genericRequestSchema, inferenceRequestSchema, jobView, trainingRequestSchema, typedRequestSchema,
 } from '../../core/schemas/job';
+import { jobSummaryView } from '../../core/schemas/job-summary';
 import { historyPointView } from '../../core/schemas/progress';
 import type { AppDeps } from '../deps';
+import { createSseStreams } from '../sse-streams';
 import { validationError } from '../errors';
 import { addRoute, createRouter, type Router } from '../openapi/router';
 import { jobEvents } from './job-events';
@@ -17,9 +20,24 @@ import {
 } from './jobs-spec';
 import { genericSubmission, submitJob, trainingSubmission, type Submission } from '../submit';
 
+/** Submits take JSON only: a browser page cannot send `application/json` cross-origin without a CORS preflight. */
+function requireJsonContentType(req: Request): void {
+  const type = req.headers.get('content-type');
+  const media = (type ?? '').split(';')[0]!.trim().toLowerCase();
+  if (media !== 'application/json') {
+    throw new KilnError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${type ? `Content-Type ${JSON.stringify(type.slice(0, 100))} is not accepted` : 'the request has no Content-Type'}; send the body as JSON with the header Content-Type: application/json`,
+      { status: 415, field: 'Content-Type' },
+    );
+  }
+}
+
 async function readJson(req: Request): Promise<unknown> {
+  requireJsonContentType(req);
   const text = await req.text();
   if (text.trim() === '') throw badRequest('EMPTY_BODY', 'the request body is empty; send a JSON object');
+  if (jsonTextDepth(text) > MAX_JSON_DEPTH) throw badRequest('JSON_TOO_DEEP', tooDeepMessage('the request body'));
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -67,7 +85,7 @@ export function jobRoutes(deps: AppDeps): Router {
     const q = listJobsQuery.safeParse(c.req.query());
     if (!q.success) throw validationError(q.error);
     const page = await store.list({ limit: q.data.limit, ...(q.data.status && { status: q.data.status }), ...(q.data.worker_type && { type: q.data.worker_type }), ...(q.data.cursor && { cursor: q.data.cursor }) });
-    return c.json({ jobs: page.jobs.map(jobView), next_cursor: page.nextCursor });
+    return c.json({ jobs: page.jobs.map(jobSummaryView), next_cursor: page.nextCursor });
   });
 
   const cancel = async (c: import('hono').Context) => {
@@ -82,8 +100,10 @@ export function jobRoutes(deps: AppDeps): Router {
   };
   addRoute(app, cancelJobRoute, cancel);
   addRoute(app, deleteJobRoute, cancel);
-  addRoute(app, jobEventsRoute, (c) => jobEvents(c, deps, store));
-  addRoute(app, jobLogsRoute, (c) => jobLogs(c, deps, store));
+  // one cap for every event stream this app (one per process or isolate) serves
+  const streams = createSseStreams(deps.config.sseMaxStreams);
+  addRoute(app, jobEventsRoute, (c) => jobEvents(c, deps, store, streams));
+  addRoute(app, jobLogsRoute, (c) => jobLogs(c, deps, store, streams));
 
   addRoute(app, getJobRoute, async (c) => {
     const id = c.req.param('id');

@@ -1,7 +1,7 @@
 /** GET /health and GET /openapi.json as OpenAPI sees them. */
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { json } from '../openapi/responses';
+import { errors, json } from '../openapi/responses';
 
 const tags = ['system'];
 
@@ -17,6 +17,7 @@ export const healthRoute = createRoute({
   responses: {
     200: json(healthSchema, 'Redis answers: ok, or degraded when the spawner cannot be reached', { status: 'ok', redis: 'ok', spawner: 'ok' }),
     503: json(healthSchema, 'Redis cannot take requests: unreachable, not answering in time, or out of memory (a write probe fails)', { status: 'error', redis: 'error: out of memory (maxmemory reached; writes are refused)', spawner: 'ok' }),
+    ...errors({ 403: 'HOST_NOT_ALLOWED: KILN_API_TOKEN is not set and the Host header is not a loopback name' }),
   },
 });
 

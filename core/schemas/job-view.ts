@@ -63,8 +63,33 @@ export const jobViewSchema = z.object({
   metrics_history: z.array(metricsPointSchema).optional().describe('progress reports with metrics, oldest first, capped; only on GET /jobs/{id}'),
 }).meta({ id: 'Job', description: 'A job as GET /jobs/{id} shows it' });
 
+export const jobSummarySchema = z.object({
+  job_id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  worker_type: z.string(),
+  kind: z.enum(['training', 'inference', 'function', 'generic']),
+  label: z.string().nullable().describe('what the job runs: `echo()`, `training · random_forest`, a handler name (null when its payload names none or is over 4 KiB)'),
+  priority: z.number().int(),
+  attempts: z.number().int().nonnegative(),
+  max_attempts: z.number().int().positive(),
+  timeout_s: z.number().nullable(),
+  progress: z.number().describe('0 to 1'),
+  progress_message: z.string().max(200).nullable().describe('cut to 200 characters'),
+  progress_metrics: progressMetrics.nullable().describe('the latest progress metrics (at most 32)'),
+  error: z.object({
+    type: z.string().max(64),
+    message: z.string().max(200).describe('cut to 200 characters; GET /jobs/{id} has the whole error'),
+  }).nullable().describe('the last error, short'),
+  worker_id: z.string().nullable(),
+  created_at: isoTime,
+  started_at: isoTime.nullable(),
+  finished_at: isoTime.nullable(),
+  run_at: isoTime.nullable(),
+  timings: jobTimingsSchema,
+}).meta({ id: 'JobSummary', description: 'A job as GET /jobs lists it: no payload, result, error history or metrics (GET /jobs/{id} has them); at most ~4 KiB' });
+
 export const jobListSchema = z.object({
-  jobs: z.array(jobViewSchema).describe('newest first'),
+  jobs: z.array(jobSummarySchema).describe('newest first'),
   next_cursor: z.string().nullable().describe('pass as cursor= for the next page; null on the last page'),
 }).meta({ id: 'JobList' });
 

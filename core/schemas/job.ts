@@ -159,7 +159,7 @@ export interface JobTimings {
 }
 
 /** A job's timings, from the stamps on its record (no clock: null where a phase has not ended). */
-export function jobTimings(job: JobRecord): JobTimings {
+export function jobTimings(job: Pick<JobRecord, 'status' | 'attempts' | 'created_at' | 'queued_at' | 'started_at' | 'finished_at' | 'cold_start' | 'cold_start_attempt'>): JobTimings {
   const queuedAt = job.queued_at ?? job.created_at;
   const claimed = job.started_at !== undefined && job.started_at >= queuedAt && job.status !== 'queued' && job.status !== 'delayed';
   const cold = claimed && job.cold_start_attempt === job.attempts ? coldStartSchema.safeParse(job.cold_start) : undefined;

@@ -61,7 +61,8 @@ async function getJob(ctx: CliContext, id: string): Promise<JobInfo> {
 
 /** Reads one connection of the event stream; the finished job, or undefined when it dropped first. */
 async function readStream(f: Follow, state: { job: JobInfo; lastId: string | undefined; replayed: boolean }): Promise<JobInfo | undefined> {
-  const body = await openEventStream(f.ctx.io.http, f.ctx.api(), jobPath(f.id, '/events'), f.signal);
+  // after a drop (or the stream's lifetime: a `reconnect` event), go on from the last event seen
+  const body = await openEventStream(f.ctx.io.http, f.ctx.api(), jobPath(f.id, '/events'), f.signal, state.lastId);
   if (!state.replayed) {
     // the stream replays the job from its submit: start the picture from there
     state.replayed = true;
@@ -91,7 +92,8 @@ async function follow(f: Follow, first: JobInfo): Promise<JobInfo> {
   const failed = (err: unknown) => {
     if (f.signal.aborted || !(err instanceof KilnError) || err.code === 'JOB_NOT_FOUND') throw err;
     // an API without the event stream (a missing route, a proxy that buffers it): poll instead
-    if (sse && (err.code === 'NOT_AN_EVENT_STREAM' || err.status === 404)) {
+    // (and an API that serves as many event streams as it may: 429)
+    if (sse && (err.code === 'NOT_AN_EVENT_STREAM' || err.status === 404 || err.status === 429)) {
       sse = false;
       return;
     }

@@ -281,6 +281,78 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(listed).not.toHaveProperty('metrics_history');
     });
 
+    it('submits need Content-Type: application/json (415 otherwise, naming what to send)', async () => {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+        for (const path of ['/jobs', '/jobs/training', '/jobs/inference']) {
+          const r = await req('POST', path, { function: 'echo' }, { 'content-type': type });
+          expect(r.status, `${path} ${type}`).toBe(415);
+          expect(r.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', field: 'Content-Type', message: expect.stringContaining('Content-Type: application/json') });
+        }
+      }
+      const charset = await req('POST', '/jobs', { function: 'echo' }, { 'content-type': 'Application/JSON; charset=utf-8' });
+      expect(charset.status).toBe(202);
+    });
+
+    it('JSON nested deeper than 64 is a 400 JSON_TOO_DEEP; 64 levels are accepted', async () => {
+      const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+      const array = await req('POST', '/jobs', `{"function":"echo","input":${nested(4000)}}`);
+      expect(array.status).toBe(400);
+      expect(array.body.error).toMatchObject({ code: 'JSON_TOO_DEEP', message: expect.stringContaining('64 levels') });
+      const just = await req('POST', '/jobs', `{"function":"echo","input":${nested(64)}}`);
+      expect(just.status).toBe(400);
+      expect(just.body.error.code).toBe('JSON_TOO_DEEP');
+      const objects = await req('POST', '/jobs/training', `{"model_type":"svm","data_path":"x.csv","hyperparameters":${'{"a":'.repeat(70)}1${'}'.repeat(70)}}`);
+      expect(objects.body.error?.code).toBe('JSON_TOO_DEEP');
+      const deepest = await req('POST', '/jobs', `{"function":"echo","input":${nested(63)}}`); // 64 levels with the body's object
+      expect(deepest.status).toBe(202);
+      // brackets inside strings do not count
+      const strings = await req('POST', '/jobs', { function: 'echo', input: { text: '[{'.repeat(5000) + '\\"[' } });
+      expect(strings.status).toBe(202);
+    });
+
+    it('without KILN_API_TOKEN only loopback Host names are answered (403 HOST_NOT_ALLOWED naming the Host)', async () => {
+      for (const host of ['evil.example', 'evil.example:8000', '127.0.0.1.nip.io', '10.0.0.5:8000']) {
+        const r = await req('GET', '/jobs', undefined, { host });
+        expect(r.status, host).toBe(403);
+        expect(r.body.error).toMatchObject({ code: 'HOST_NOT_ALLOWED', message: expect.stringContaining(host) });
+        expect(r.body.error.message).toContain('KILN_API_TOKEN');
+      }
+      expect((await req('POST', '/jobs', { function: 'echo' }, { host: 'evil.example' })).status).toBe(403);
+      for (const host of ['localhost', 'localhost:8000', '127.0.0.1:8000', '[::1]:8000', 'app.localhost:8000']) {
+        expect((await req('GET', '/health', undefined, { host })).status, host).toBe(200);
+      }
+    });
+
+    it('GET /jobs lists summaries: no payload or result, strings cut short', async () => {
+      const big = 'x'.repeat(300_000);
+      const id = (await req('POST', '/jobs', { worker_type: 'tensorflow', payload: { handler: 'big', blob: big } })).body.job_id;
+      const small = (await req('POST', '/jobs', { function: 'echo', input: { a: 1 } })).body.job_id;
+      const list = await req('GET', '/jobs?limit=500');
+      expect(list.status).toBe(200);
+      const byId = new Map(list.body.jobs.map((j: { job_id: string }) => [j.job_id, j]));
+      const listed = byId.get(id) as Record<string, unknown>;
+      expect(listed).toMatchObject({ job_id: id, status: 'queued', worker_type: 'tensorflow', kind: 'generic', attempts: 0, label: null, error: null });
+      expect(byId.get(small)).toMatchObject({ label: 'echo()', kind: 'function' });
+      for (const j of list.body.jobs) {
+        expect(j).not.toHaveProperty('payload');
+        expect(j).not.toHaveProperty('result');
+        expect(j).not.toHaveProperty('errors');
+        expect(j).not.toHaveProperty('metrics_history');
+      }
+      expect(JSON.stringify(list.body).length).toBeLessThan(list.body.jobs.length * 4096);
+      expect((await req('GET', `/jobs/${id}`)).body.payload.blob).toHaveLength(big.length);
+      expect((await req('GET', '/jobs?limit=501')).status).toBe(400);
+      await req('POST', `/jobs/${id}/cancel`);
+      await req('POST', `/jobs/${small}/cancel`);
+    });
+
+    it('a finished job\'s events come from its record at once', async () => {
+      const events = parseSse(String((await req('GET', `/jobs/${LOG_JOBS.done}/events`)).body));
+      expect(events.filter((e) => e.event === 'status').map((e) => e.data.status)).toEqual(['queued', 'running', 'succeeded']);
+      expect(events.at(-1)).toMatchObject({ event: 'end', data: { job_id: LOG_JOBS.done, status: 'succeeded' } });
+      expect((await req('GET', `/jobs/${LOG_JOBS.done}/events`, undefined, { 'last-event-id': 'yesterday' })).status).toBe(400);
+    });
+
     it('GET /workers/types lists what the spawners registered', async () => {
       const t = await req('GET', '/workers/types');
       expect(t.status).toBe(200);
@@ -392,6 +464,9 @@ export const BAD_REQUESTS: [method: string, path: string, body?: unknown, header
   ['GET', '/jobs/contract-logs-done/logs?limit=many'],
   ['GET', '/jobs/contract-logs-done/logs?colour=red'],
   ['GET', '/jobs/contract-logs-done/logs?follow=true', undefined, { 'last-event-id': 'not-a-cursor' }],
+  ['GET', '/jobs/contract-logs-done/events', undefined, { 'last-event-id': 'not-an-id' }],
+  ['POST', '/jobs', '{"function":"echo"}', { 'content-type': 'text/plain' }],
+  ['POST', '/jobs', `[${'['.repeat(5000)}${']'.repeat(5000)}]`],
   ['GET', '/workers/nope'],
   ['PUT', '/jobs'],
   ['POST', '/health'],

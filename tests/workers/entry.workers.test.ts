@@ -14,7 +14,7 @@ import worker, { type WorkerEnv } from '../../api/worker';
 const base: WorkerEnv = { ...(env as WorkerEnv), KILN_PREFIX: 'entry', UPSTASH_REDIS_REST_URL: `${(env as WorkerEnv).UPSTASH_REDIS_REST_URL}-entry` };
 
 const submit = (body: unknown) =>
-  new Request('http://kiln.test/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  new Request('http://localhost/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function ensureCalls(): Promise<{ worker_type: string; authorized: boolean }[]> {
   const res = await fetch(`${base.WORKER_MANAGER_URL}/test/ensure-calls`);
@@ -23,7 +23,7 @@ async function ensureCalls(): Promise<{ worker_type: string; authorized: boolean
 
 describe('workerd entry (api/worker.ts)', () => {
   it('GET /health reaches Redis through the gateway and the spawner through fetch', async () => {
-    const res = await exports.default.fetch(new Request('http://kiln.test/health'));
+    const res = await exports.default.fetch(new Request('http://localhost/health'));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok', redis: 'ok', spawner: 'ok' });
   });
@@ -42,7 +42,7 @@ describe('workerd entry (api/worker.ts)', () => {
     const body = (await res.json()) as { job_id: string; worker_ensured: boolean; ensure_error: string };
     expect(body.worker_ensured).toBe(false);
     expect(body.ensure_error).toContain('spawner loop');
-    const job = await worker.fetch(new Request(`http://kiln.test/jobs/${body.job_id}`), noSpawner);
+    const job = await worker.fetch(new Request(`http://localhost/jobs/${body.job_id}`), noSpawner);
     expect(await job.json()).toMatchObject({ job_id: body.job_id, status: 'queued', worker_type: 'node' });
   });
 
@@ -69,27 +69,44 @@ describe('workerd entry (api/worker.ts)', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('without KILN_API_TOKEN only loopback Host names are served (DNS-rebinding guard); with it, any', async () => {
+    for (const host of ['localhost', '127.0.0.1:8787', '[::1]:8787', 'kiln.localhost']) {
+      const res = await worker.fetch(new Request('http://localhost/health', { headers: { host } }), base);
+      expect(res.status, host).toBe(200);
+    }
+    const rebound = await worker.fetch(new Request('http://kiln.test/jobs'), base);
+    expect(rebound.status).toBe(403);
+    expect(((await rebound.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'HOST_NOT_ALLOWED', message: expect.stringContaining('KILN_API_TOKEN'),
+    });
+    const evil = await worker.fetch(new Request('http://localhost/jobs', { method: 'POST', headers: { host: 'evil.example:8787', 'content-type': 'application/json' }, body: '{"function":"echo"}' }), base);
+    expect(evil.status).toBe(403);
+    const guarded: WorkerEnv = { ...base, KILN_API_TOKEN: 's3cret' };
+    const ok = await worker.fetch(new Request('http://kiln.test/jobs', { headers: { authorization: 'Bearer s3cret' } }), guarded);
+    expect(ok.status).toBe(200);
+  });
+
   it('missing or bad bindings answer 500 JSON naming the binding', async () => {
-    const missing = await worker.fetch(new Request('http://kiln.test/health'), {});
+    const missing = await worker.fetch(new Request('http://localhost/health'), {});
     expect(missing.status).toBe(500);
     expect(((await missing.json()) as { error: { code: string; message: string } }).error).toMatchObject({
       code: 'BAD_CONFIG', message: expect.stringContaining('UPSTASH_REDIS_REST_URL'),
     });
-    const badPrefix = await worker.fetch(new Request('http://kiln.test/health'), { ...base, KILN_PREFIX: 'a b' });
+    const badPrefix = await worker.fetch(new Request('http://localhost/health'), { ...base, KILN_PREFIX: 'a b' });
     expect(badPrefix.status).toBe(500);
     expect(((await badPrefix.json()) as { error: { message: string } }).error.message).toContain('KILN_PREFIX');
   });
 
   it('builds the app once per env object, not per request', async () => {
     const own: WorkerEnv = { ...base };
-    const first = await worker.fetch(new Request('http://kiln.test/health'), own);
+    const first = await worker.fetch(new Request('http://localhost/health'), own);
     expect(first.status).toBe(200);
     // Broken after first use: the same env object keeps answering from its cached
     // app, while a new env object with the broken URL is built (and refused).
     own.UPSTASH_REDIS_REST_URL = 'not a url';
-    const again = await worker.fetch(new Request('http://kiln.test/health'), own);
+    const again = await worker.fetch(new Request('http://localhost/health'), own);
     expect(again.status).toBe(200);
-    const fresh = await worker.fetch(new Request('http://kiln.test/health'), { ...own });
+    const fresh = await worker.fetch(new Request('http://localhost/health'), { ...own });
     expect(fresh.status).toBe(500);
   });
 });

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
  * and handed to `worker.fetch` directly has no body and hides the bug.
  */
 const call = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
-  exports.default.fetch(new Request(`http://kiln.test${path}`, {
+  exports.default.fetch(new Request(`http://localhost${path}`, {
     method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   }));

@@ -58,6 +58,7 @@ export function shortId(id) {
 
 /** What a job runs: its function, its model type, or its handler. */
 export function jobWhat(job) {
+  if (job && typeof job.label === 'string') return job.label; // a listing's summary says it
   const p = job && job.payload && typeof job.payload === 'object' ? job.payload : {};
   if (typeof p.function === 'string') return p.function + '()';
   if (typeof p.model_type === 'string') return job.kind + ' · ' + p.model_type;

@@ -187,7 +187,7 @@ export function mountJob(root, id, app) {
         }, signal);
         failures = 0;
       } catch (err) {
-        if (signal.aborted || (err.status >= 400 && err.status < 500)) return;
+        if (signal.aborted || (err.status >= 400 && err.status < 500 && err.status !== 429)) return; // 429: too many streams now; retry
         failures++;
       }
       if (job && FINISHED.includes(job.status)) return;

@@ -52,6 +52,7 @@ export async function followLogs(jobId, view, signal, hooks) {
   let failures = 0;
   while (!signal.aborted) {
     let ended = false;
+    let lifetimeUp = false;
     const path = '/jobs/' + encodeURIComponent(jobId) + '/logs?follow=true' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '');
     view.setStatus(failures ? 'reconnecting…' : 'live', 'live');
     try {
@@ -62,6 +63,9 @@ export async function followLogs(jobId, view, signal, hooks) {
           view.append(line || {});
           if (ev.id) cursor = ev.id;
           failures = 0;
+        } else if (ev.event === 'reconnect') {
+          if (ev.id) cursor = ev.id;
+          lifetimeUp = true; // the stream reached its lifetime (KILN_SSE_MAX_LIFETIME_S): go on from here at once
         } else if (ev.event === 'end') {
           ended = true;
           let job = null;
@@ -76,9 +80,10 @@ export async function followLogs(jobId, view, signal, hooks) {
         view.setStatus(err.code === 'NOT_FOUND' ? 'this API does not keep job logs (no GET /jobs/:id/logs)' : err.message, 'off');
         return;
       }
-      if (err && err.status >= 400 && err.status < 500) { view.setStatus(err.message, 'error'); return; }
+      if (err && err.status >= 400 && err.status < 500 && err.status !== 429) { view.setStatus(err.message, 'error'); return; }
       failures++;
     }
+    if (lifetimeUp) continue;
     if (ended || (hooks.finished && hooks.finished() && failures === 0)) {
       view.setStatus(view.count() ? 'ended' : 'ended · no output', 'ended');
       return;

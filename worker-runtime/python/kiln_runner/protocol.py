@@ -8,6 +8,7 @@ sys.stderr go to the job's log as `log` messages (see output.py).
 import json
 import math
 import os
+import re
 import sys
 import threading
 
@@ -60,18 +61,56 @@ def to_jsonable(value):
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
+# The deepest nesting of arrays/objects a message may have (the API and the worker hold the same limit).
+MAX_JSON_DEPTH = 64
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_RUN_JOB_ID = re.compile(rb'^\{"type":"run","job":\{"id":("(?:[^"\\]|\\.)*"|-?\d+)')
+
+
+def too_deep(line, max_depth=MAX_JSON_DEPTH):
+    """Whether a JSON line nests deeper than max_depth, found without recursion (json.loads would
+    raise RecursionError near 1,000 levels and take the runner down with it)."""
+    if line.count(b"[") + line.count(b"{") <= max_depth:
+        return False
+    brackets = _JSON_STRING.sub(b"", line).translate(None, _NOT_BRACKETS)
+    brackets = brackets.replace(b"{", b"[").replace(b"}", b"]")
+    for _ in range(max_depth):  # each pass removes the innermost level
+        brackets = brackets.replace(b"[]", b"")
+        if b"[]" not in brackets:
+            return False
+    return True
+
+
+class Problem(str):
+    """Why a line was not a message; job_id is set when it was a run message for that job."""
+
+    job_id = None
+
+
 def read_messages(stream):
-    """Yields (message, None) per line of a binary stream, or (None, problem) for a bad line."""
+    """Yields (message, None) per line of a binary stream, or (None, Problem) for a bad line."""
     for raw in iter(stream.readline, b""):
         line = raw.strip()
         if not line:
             continue
+        if too_deep(line):
+            problem = Problem(f"nests arrays/objects more than {MAX_JSON_DEPTH} levels deep ({len(line)} bytes)")
+            found = _RUN_JOB_ID.match(line)
+            if found:
+                try:
+                    problem.job_id = str(json.loads(found.group(1)))
+                except ValueError:
+                    pass
+            yield None, problem
+            continue
         try:
             message = json.loads(line)
-        except ValueError as exc:
-            yield None, f"not JSON ({exc}): {line[:200]!r}"
+        except (ValueError, RecursionError) as exc:
+            yield None, Problem(f"not JSON ({exc}): {line[:200]!r}")
             continue
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            yield None, f"not a message object: {line[:200]!r}"
+            yield None, Problem(f"not a message object: {line[:200]!r}")
             continue
         yield message, None

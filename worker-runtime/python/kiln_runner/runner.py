@@ -34,6 +34,9 @@ class Runner:
         """Handles messages until shutdown (waits a grace for the running job) or EOF (does not)."""
         for message, problem in read_messages(stream):
             if problem:
+                if problem.job_id is not None:
+                    self._refuse(problem.job_id, "PayloadTooDeep", f"the job's run message {problem}; flatten the payload")
+                    continue
                 self._log("error", f"ignored a malformed message from the worker: {problem}")
                 continue
             kind = message["type"]
@@ -76,6 +79,10 @@ class Runner:
         with self._lock:
             self._current = None  # before sending: the worker may send the next job at once
         self.channel.send(outcome)
+
+    def _refuse(self, job_id, kind, message):
+        """Fails a job the runner cannot even read: never retried, the runner goes on."""
+        self.channel.send({"type": "error", "job_id": job_id, "error": {"type": kind, "message": message, "retryable": False}})
 
     def _cancel(self, job_id):
         with self._lock:
