@@ -253,11 +253,16 @@ export function createSupervisor(deps: SupervisorDeps) {
       running: 0, jobCount: 0, endReason: undefined, startError: undefined, workdir, gpu: gpu.gpu,
       done: Promise.resolve(),
     };
-    w.done = proc.exited.then(({ code, signal }) => onExit(w, code, signal));
+    // The exit is recorded only after the start record landed: a start record written after
+    // the exit record would put the worker back in the live set for the lease sweep to find.
+    const recorded = recordWorker(w).catch((err: unknown) => deps.log('error', `could not record worker ${id} in Redis: ${String(err)}`));
+    w.done = proc.exited.then(async ({ code, signal }) => {
+      await withTimeout(recorded, 2 * config.redisTimeoutMs, 'start record').catch(() => undefined); // bounded; logged above when it failed
+      await onExit(w, code, signal);
+    });
     workers.set(id, w);
     proc.child.on('message', (m) => onMessage(w, m));
     emit(w, 'starting', { pid: proc.pid });
-    recordWorker(w).catch((err: unknown) => deps.log('error', `could not record worker ${id} in Redis: ${String(err)}`));
     deps.log('info', `started ${id}`, { worker_id: id, worker_type: type, pid: proc.pid });
     return w;
   }
