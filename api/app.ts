@@ -5,6 +5,7 @@
 import { limitBody } from './body-limit';
 import { requireToken } from './auth';
 import { dashboardRoutes } from './dashboard/routes';
+import { endBodyOfHead } from '../core/head-requests';
 import { redisHealth } from '../core/health';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
@@ -18,6 +19,7 @@ export function createApp(deps: AppDeps): Router {
   const app = createRouter();
   app.onError((err, c) => onError(err, c, deps.logger));
   app.notFound(notFoundHandler);
+  app.use('*', endBodyOfHead());
   app.use('*', limitBody(deps.config.maxBodyBytes));
   if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));
   app.route('/jobs', jobRoutes(deps));

@@ -46,6 +46,9 @@ function parseJson(s: string | undefined): Record<string, unknown> {
   }
 }
 
+/** A record's own entry: a worker type named like an Object.prototype member (`constructor`) is just a name. */
+const own = <T>(r: Record<string, T>, key: string): T | undefined => (Object.hasOwn(r, key) ? r[key] : undefined);
+
 const positive = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
 
 /** Live spawner hosts per worker type (hosts that list their types and beat in the last minute). */
@@ -77,24 +80,24 @@ export async function readWorkersStatus(redis: RedisPort, keys: Keys, now: numbe
     const maxWorkers = positive(cfg.max_workers);
     const maxJobs = positive(cfg.max_jobs);
     const hostCount = serving.get(name) ?? 0;
-    const c = counts[name] ?? { queued: 0, running: 0, delayed: 0 };
+    const c = own(counts, name) ?? { queued: 0, running: 0, delayed: 0 };
     types[name] = {
       queued: c.queued,
       delayed: c.delayed,
       running: c.running,
       workers: {},
       capacity: { max_workers: maxWorkers, max_jobs: maxJobs, slots: maxWorkers && maxJobs ? maxWorkers * maxJobs * hostCount : null, hosts: hostCount },
-      waiting_reason: typeState[name] ?? null,
+      waiting_reason: own(typeState, name) ?? null,
       warning: null,
     };
   }
   for (const w of workers) {
-    const t = types[w.worker_type];
-    if (t) t.workers[w.status] = (t.workers[w.status] ?? 0) + 1;
+    const t = own(types, w.worker_type);
+    if (t) t.workers[w.status] = (own(t.workers, w.status) ?? 0) + 1;
   }
   // a worker's start-up warning (version policy `warn`) is its type's warning
   for (const h of hashes) {
-    const t = h.worker_type ? types[h.worker_type] : undefined;
+    const t = h.worker_type ? own(types, h.worker_type) : undefined;
     if (t && !t.warning && h.warning) t.warning = h.warning;
   }
   return { ...workersStatusView(workers), type_state: typeState, types };

@@ -2,7 +2,7 @@
  * The spawner's HTTP control API (the seed's endpoints and shapes). Mutating
  * calls need the bearer token; a request can only name configured worker types.
  */
-import { Hono } from 'hono';
+import { type ErrorHandler, Hono, type NotFoundHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
@@ -30,16 +30,28 @@ export interface ControlDeps {
   workerLogs?: WorkerLogs;
 }
 
+/** Errors as `{ "error": { code, message } }`; anything unexpected is logged and answered without detail. */
+export function spawnerOnError(log: LogFn | undefined): ErrorHandler {
+  return (err, c) => {
+    if (err instanceof KilnError) return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+    if (log) log('error', `unhandled error in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    else console.error('[kiln-spawner] unhandled', err);
+    return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the spawner log' } }, 500);
+  };
+}
+
+/**
+ * A path no route serves. Set on the daemon's top-level app too: a sub-app's
+ * notFound does not apply once it is mounted with `app.route`.
+ */
+export const spawnerNotFound: NotFoundHandler = (c) =>
+  c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; GET /health answers without a token, the README lists the others` } }, 404);
+
 export function createControlApi(deps: ControlDeps): Hono {
   const { supervisor } = deps;
   const app = new Hono();
-  app.onError((err, c) => {
-    if (err instanceof KilnError) return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
-    if (deps.log) deps.log('error', `unhandled error in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
-    else console.error('[kiln-spawner] unhandled', err);
-    return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the spawner log' } }, 500);
-  });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError(spawnerOnError(deps.log));
+  app.notFound(spawnerNotFound);
   app.use('/workers/*', async (c, next) => {
     if (c.req.method !== 'GET' && !tokenMatches(deps.token, c.req.header('authorization'))) {
       return c.json({ error: { code: 'UNAUTHORIZED', message: `missing or wrong bearer token; it is SPAWNER_TOKEN or the file ${deps.config.stateDir}/spawner.token` } }, 401);

@@ -6,13 +6,14 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { endBodyOfHead } from '../core/head-requests';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/logger';
 import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
-import { createControlApi } from './control-api';
+import { createControlApi, spawnerNotFound, spawnerOnError } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
 import { createSpawnerMetrics } from './metrics';
 import { metricsRoute } from './metrics-route';
@@ -80,6 +81,9 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const gatewayRedis = new Redis(config.redisUrl, { protocol: 2, maxRetriesPerRequest: 1, connectionName: `kiln-gateway-${config.hostId}` });
   gatewayRedis.on('error', (err: Error) => log('warn', `redis (gateway): ${err.message}`));
   const app = new Hono();
+  app.notFound(spawnerNotFound);
+  app.onError(spawnerOnError(log));
+  app.use('*', endBodyOfHead());
   app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
   app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now, log, workerLogs }));
@@ -102,6 +106,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   return {
     url: `http://${config.host}:${port}`,
     token,
+    /** The HTTP app (its `routes` list what the spawner serves: the fuzz reads them). */
+    app,
     supervisor,
     reconciler,
     redis,

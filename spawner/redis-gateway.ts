@@ -100,6 +100,9 @@ export function refusalReason(name: string, args: readonly string[]): string | n
 class BadRequest extends Error {}
 class TooLarge extends Error {}
 
+/** Redis command names: letters first, then letters, digits, `_`, `.`, `-` or `|` (module commands have dots). */
+const COMMAND_NAME = /^[a-z][a-z0-9_.|-]{0,63}$/;
+
 const toArg = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 function parseCommand(v: unknown, where: string): ParsedCommand {
@@ -111,7 +114,11 @@ function parseCommand(v: unknown, where: string): ParsedCommand {
     const hint = Array.isArray(name) ? '; a list of commands goes to POST /pipeline' : '';
     throw new BadRequest(`ERR ${where} must start with the command name as a string${hint}`);
   }
-  return { name: name.toLowerCase(), args: args.map(toArg) };
+  const lower = name.toLowerCase();
+  // ioredis looks command names up in plain objects: "__proto__" left a command without
+  // reject() in its queue, and Redis's error reply for it threw an uncaught exception.
+  if (!COMMAND_NAME.test(lower)) throw new BadRequest(`ERR ${where}: ${JSON.stringify(name.slice(0, 64))} is not a command name`);
+  return { name: lower, args: args.map(toArg) };
 }
 
 function parseCommandList(v: unknown, endpoint: string): ParsedCommand[] {
@@ -278,6 +285,10 @@ export function createRedisGateway(opts: RedisGatewayOptions): Hono {
       return c.json({ error: detail ? `${err.message} ${detail}` : err.message }, 400);
     }
   });
+
+  // Upstash's error shape for a path or method the protocol does not have (mounted with
+  // app.route, the parent app's notFound answers instead).
+  app.notFound((c) => c.json({ error: `ERR no such endpoint ${c.req.method} ${c.req.path}: the gateway serves POST /, POST /pipeline and POST /multi-exec` }, 404));
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);

@@ -97,7 +97,7 @@ export function workersStatusView(workers: WorkerRecord[]): WorkersStatus {
   const details: Record<string, Record<string, unknown>> = {};
   let active = 0;
   for (const w of workers) {
-    byType[w.worker_type] = (byType[w.worker_type] ?? 0) + 1;
+    byType[w.worker_type] = (Object.hasOwn(byType, w.worker_type) ? byType[w.worker_type]! : 0) + 1;
     if (w.status === 'busy') active++;
     details[w.worker_id] = workerView(w);
   }

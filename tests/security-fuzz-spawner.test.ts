@@ -1,0 +1,77 @@
+/**
+ * Fuzz of the spawner's HTTP server (issue #9 item 10): the real daemon (startSpawner)
+ * over loopback HTTP, every route its app serves (control API, worker logs, metrics,
+ * the REST gateway under /redis), generated input. No 5xx, well-formed errors, log
+ * follows are streams, no error logged by a route, and the daemon still answers.
+ * Starts are bounded: the one worker type has max_workers 1. FUZZ_SEED replays.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workerTypeConfigSchema } from '../core/schemas/worker-type';
+import { loadSpawnerConfig } from '../spawner/config';
+import { startSpawner, type SpawnerHandle } from '../spawner/daemon';
+import { formatStats } from './fuzz/property';
+import { fetchSender } from './fuzz/send';
+import { spawnerErrorShapes, spawnerRequestArb, spawnerStreams, withLiveWorker } from './fuzz/spawner-target';
+import { runFuzzInNode } from './fuzz/unhandled';
+import { startRedis, type RedisServer } from './helpers/redis-server';
+
+const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
+const runs = Number(process.env.FUZZ_RUNS ?? 200);
+const GATEWAY_TOKEN = 'fuzz-gateway-token';
+
+let server: RedisServer;
+let spawner: SpawnerHandle;
+let stateDir: string;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+  stateDir = mkdtempSync(join(tmpdir(), 'kiln-fuzz-spawner-'));
+  const base = loadSpawnerConfig({
+    REDIS_URL: server.url, KILN_PREFIX: 'fuzz-spawner', KILN_STATE_DIR: stateDir, SPAWNER_PORT: '0', KILN_GPUS: 'none',
+    // the gateway's own switch and token (issue #9 item 3), where the daemon knows them
+    KILN_REDIS_GATEWAY: 'on', KILN_REDIS_GATEWAY_TOKEN: GATEWAY_TOKEN,
+  });
+  const types = { node: workerTypeConfigSchema.parse({ framework: 'node', version: '20', max_workers: 1, max_jobs: 4, idle_timeout: 2 }) };
+  spawner = await startSpawner({ ...base, types, reconcileMs: 200, heartbeatMs: 500, killGraceMs: 500, drainGraceMs: 1000, hostId: 'fuzz-host' }, (level, m) => logs.push(`${level} ${m}`));
+}, 30_000);
+afterAll(async () => {
+  await spawner?.stop(1000);
+  await server?.stop();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('spawner fuzz (control API, worker logs, metrics, gateway mount)', () => {
+  it('answers every generated request without a 5xx, with well-formed errors and streams', async () => {
+    // a worker that runs, so that stop, logs and follow meet a live one
+    const started = await fetch(`${spawner.url}/workers/start/node`, { method: 'POST', headers: { authorization: `Bearer ${spawner.token}` } });
+    expect(started.status).toBe(201);
+    let seenLogs = logs.length;
+    const { stats, late } = await runFuzzInNode({
+      arb: spawnerRequestArb({
+        app: spawner.app, token: spawner.token, otherTokens: [GATEWAY_TOKEN], types: ['node'], workerIds: ['node-00000000'],
+        framingWithoutBody: false, maxBodyChars: 256 * 1024,
+      }),
+      send: withLiveWorker(fetchSender(fetch, { base: spawner.url }), () => [...spawner.supervisor.workers.keys()][0]),
+      numRuns: runs,
+      seed,
+      errorShapes: spawnerErrorShapes,
+      streams: spawnerStreams,
+      after: () => {
+        const fresh = logs.slice(seenLogs).filter((l) => l.startsWith('error') && /unhandled/.test(l));
+        seenLogs = logs.length;
+        return fresh.length ? [`the spawner logged: ${fresh.join(' | ').slice(0, 500)}`] : [];
+      },
+    });
+    console.log(formatStats('spawner', stats));
+    expect(stats.requests).toBe(runs);
+    expect(stats.classes['5xx']).toBe(0);
+    expect(stats.classes['2xx']).toBeGreaterThan(5);
+    expect(late).toEqual([]);
+    const health = await fetch(`${spawner.url}/health`);
+    expect(health.status).toBe(200);
+  });
+});
