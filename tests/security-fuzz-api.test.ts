@@ -108,4 +108,19 @@ describe('API fuzz on Node (every route, generated input)', () => {
     const after = await commandsServed();
     expect(after - before - 1, 'Redis commands issued while the API was idle').toBeLessThan(3);
   });
+
+  it('HEAD on a streaming route answers the stream headers and leaves nothing polling', async () => {
+    const id = await submitOne();
+    for (const path of [`/jobs/${id}/events`, `/jobs/${id}/logs?follow=true`]) {
+      const res = await app.request(path, { method: 'HEAD', headers: auth });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toMatch(/^text\/event-stream/);
+      expect(await res.text(), path).toBe('');
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await commandsServed();
+    await new Promise((r) => setTimeout(r, 500));
+    // each abandoned stream polled ~20 times a second before the fix
+    expect((await commandsServed()) - before - 1, 'Redis commands after two HEAD requests').toBeLessThan(3);
+  });
 });

@@ -16,6 +16,7 @@ import { formatStats } from './fuzz/property';
 import { fetchSender } from './fuzz/send';
 import { spawnerErrorShapes, spawnerRequestArb, spawnerStreams, withLiveWorker } from './fuzz/spawner-target';
 import { runFuzzInNode } from './fuzz/unhandled';
+import { waitFor } from './helpers/api';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -73,5 +74,29 @@ describe('spawner fuzz (control API, worker logs, metrics, gateway mount)', () =
     expect(late).toEqual([]);
     const health = await fetch(`${spawner.url}/health`);
     expect(health.status).toBe(200);
+  });
+
+  it('answers unknown paths with a JSON 404, HEAD on a log follow leaves no follower, and a worker record of type "constructor" does not break /workers/status', async () => {
+    const token = { authorization: `Bearer ${spawner.token}` };
+    const unknown = await fetch(`${spawner.url}/no/such/path`, { headers: token });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringContaining('no route GET /no/such/path') } });
+
+    const live = [...spawner.supervisor.workers.keys()][0] ?? (await (await fetch(`${spawner.url}/workers/start/node`, { method: 'POST', headers: token })).json() as { worker_id: string }).worker_id;
+    const head = await fetch(`${spawner.url}/workers/${live}/logs?follow=true`, { method: 'HEAD', headers: token });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await waitFor('the HEAD request to leave no log follower', async () => spawner.workerLogs.following.size === 0, 5000);
+
+    const keys = spawner.keys;
+    const now = Date.now();
+    await spawner.redis.sadd(keys.workers(), 'constructor-0001');
+    await spawner.redis.hset(keys.worker('constructor-0001'), {
+      worker_id: 'constructor-0001', worker_type: 'constructor', process_id: 1, status: 'starting', created_at: now, last_activity: now,
+      job_count: 0, max_jobs: 1, working_directory: '/tmp', host: 'elsewhere', last_heartbeat: now,
+    });
+    const status = await fetch(`${spawner.url}/workers/status`, { headers: token });
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { workers_by_type: Record<string, number> }).workers_by_type.constructor).toBeGreaterThanOrEqual(1); // the fuzz may have started one (issue #9 item 8)
   });
 });
