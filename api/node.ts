@@ -2,7 +2,6 @@
  * Node entry of the API: builds real dependencies from the environment and
  * serves the app on API_HOST:API_PORT (default 127.0.0.1:8000).
  */
-import { serve } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -10,6 +9,7 @@ import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../co
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
 import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
+import { serveWithJsonErrors } from '../core/node-serve';
 import { createApp } from './app';
 import { apiConfigFromEnv } from './deps';
 import { createSpawnerClient } from './spawner-client';
@@ -43,7 +43,7 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
   });
   const hostname = env.API_HOST || '127.0.0.1';
   const port = intEnv(env, 'API_PORT', 8000);
-  const server = serve({ fetch: app.fetch, hostname, port });
+  const server = serveWithJsonErrors({ fetch: app.fetch, hostname, port });
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', (err: NodeJS.ErrnoException) =>

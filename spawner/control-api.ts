@@ -47,6 +47,9 @@ export function spawnerOnError(log: LogFn | undefined): ErrorHandler {
 export const spawnerNotFound: NotFoundHandler = (c) =>
   c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; GET /health answers without a token, the README lists the others` } }, 404);
 
+/** The longest delay setTimeout keeps (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function createControlApi(deps: ControlDeps): Hono {
   const { supervisor } = deps;
   const app = new Hono();
@@ -90,7 +93,9 @@ export function createControlApi(deps: ControlDeps): Hono {
   app.post('/workers/stop/:id', async (c) => {
     const w = supervisor.find(c.req.param('id'));
     const graceMs = Number(c.req.query('grace_ms') ?? 0);
-    await supervisor.stop(w, { graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : 0, reason: { kind: 'stopped', by: 'POST /workers/stop' } });
+    // a timer holds at most 2^31-1 ms; past that Node fires it at once (grace_ms=1e308 stopped the worker without a grace)
+    const grace = Number.isFinite(graceMs) && graceMs >= 0 ? Math.min(graceMs, MAX_TIMER_MS) : 0;
+    await supervisor.stop(w, { graceMs: grace, reason: { kind: 'stopped', by: 'POST /workers/stop' } });
     return c.json({ worker_id: w.id, status: 'stopped' });
   });
 

@@ -2,7 +2,6 @@
  * The spawner daemon's composition root: Redis, the supervisor, the reconcile
  * loop, recovery, and the HTTP server with the control API (and the REST gateway).
  */
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -11,6 +10,7 @@ import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/logger';
+import { serveWithJsonErrors } from '../core/node-serve';
 import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
 import { createControlApi, spawnerNotFound, spawnerOnError } from './control-api';
@@ -87,7 +87,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   app.route('/redis', createRedisGateway({ redis: gatewayRedis, token }));
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: `SPAWNER_TOKEN or ${config.stateDir}/spawner.token` }));
   app.route('/', createControlApi({ config, token, redis, keys, supervisor, startedAt: now(), now, log, workerLogs }));
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  const server = serveWithJsonErrors({ fetch: app.fetch, hostname: config.host, port: config.port });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', (err: NodeJS.ErrnoException) => {

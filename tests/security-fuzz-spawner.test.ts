@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workerTypeConfigSchema } from '../core/schemas/worker-type';
 import { loadSpawnerConfig } from '../spawner/config';
 import { startSpawner, type SpawnerHandle } from '../spawner/daemon';
+import fc from 'fast-check';
+import { printable } from './fuzz/http-arb';
 import { formatStats } from './fuzz/property';
 import { fetchSender } from './fuzz/send';
 import { spawnerErrorShapes, spawnerRequestArb, spawnerStreams, withLiveWorker } from './fuzz/spawner-target';
@@ -53,7 +55,7 @@ describe('spawner fuzz (control API, worker logs, metrics, gateway mount)', () =
     let seenLogs = logs.length;
     const { stats, late } = await runFuzzInNode({
       arb: spawnerRequestArb({
-        app: spawner.app, token: spawner.token, otherTokens: [GATEWAY_TOKEN], types: ['node'], workerIds: ['node-00000000'],
+        app: spawner.app, token: spawner.token, types: ['node'], workerIds: ['node-00000000'],
         framingWithoutBody: false, maxBodyChars: 256 * 1024,
       }),
       send: withLiveWorker(fetchSender(fetch, { base: spawner.url }), () => [...spawner.supervisor.workers.keys()][0]),
@@ -98,5 +100,17 @@ describe('spawner fuzz (control API, worker logs, metrics, gateway mount)', () =
     const status = await fetch(`${spawner.url}/workers/status`, { headers: token });
     expect(status.status).toBe(200);
     expect(((await status.json()) as { workers_by_type: Record<string, number> }).workers_by_type.constructor).toBeGreaterThanOrEqual(1); // the fuzz may have started one (issue #9 item 8)
+  });
+
+  it('POST /workers/stop with a grace_ms past what a timer holds still drains (no timer overflow)', async () => {
+    const token = { authorization: `Bearer ${spawner.token}` };
+    const live = [...spawner.supervisor.workers.keys()][0] ?? ((await (await fetch(`${spawner.url}/workers/start/node`, { method: 'POST', headers: token })).json()) as { worker_id: string }).worker_id;
+    const { stats, late } = await runFuzzInNode({
+      arb: fc.constant(printable({ route: 'POST /workers/stop/:id', method: 'POST', path: `/workers/stop/${live}?grace_ms=1e308`, headers: token })),
+      send: fetchSender(fetch, { base: spawner.url }),
+      numRuns: 1,
+    });
+    expect(stats.statuses).toEqual({ 200: 1 });
+    expect(late).toEqual([]);
   });
 });

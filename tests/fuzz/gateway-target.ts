@@ -58,14 +58,14 @@ const commandArb: fc.Arbitrary<unknown[]> = fc.tuple(nameArb, fc.array(argArb, {
 });
 
 /** Bodies for POST /, /pipeline and /multi-exec: mostly commands, sometimes anything. */
-function bodyFor(endpoint: string): fc.Arbitrary<string> {
-  const hostile = hostileValue({ maxString: 100_000 });
+function bodyFor(endpoint: string, maxDepth: number | undefined): fc.Arbitrary<string> {
+  const hostile = hostileValue({ maxString: 100_000, ...(maxDepth !== undefined && { maxDepth }) });
   const commands = fc.array(commandArb, { maxLength: 5 });
   const wellFormed = endpoint === '/' ? commandArb.map((c) => JSON.stringify(c)) : commands.map((cs) => JSON.stringify(cs));
   return fc.oneof(
     { weight: 8, arbitrary: wellFormed },
     { weight: 1, arbitrary: (endpoint === '/' ? commands : commandArb).map((c) => JSON.stringify(c)) },
-    { weight: 1, arbitrary: fc.oneof(hostile, deepNesting(), anyJson).map(render) },
+    { weight: 1, arbitrary: fc.oneof(hostile, deepNesting(maxDepth), anyJson).map(render) },
     { weight: 1, arbitrary: fc.constantFrom('', 'get', '[', '["get"', 'null', '[]', '[[]]', '[null]', '[1]', '[["get","k"],"x"]', '{"cmd":"get"}') },
   );
 }
@@ -76,6 +76,8 @@ export interface GatewayFuzzTarget {
   /** Where the gateway is mounted ('' when its app is the server, '/redis' in the spawner). */
   mount: string;
   bodyOnAnyMethod?: boolean;
+  /** Deepest nesting to send (see MAX_DEEP_NESTING). */
+  maxDepth?: number;
 }
 
 export function gatewayRequestArb(t: GatewayFuzzTarget): fc.Arbitrary<FuzzRequest> {
@@ -87,7 +89,7 @@ export function gatewayRequestArb(t: GatewayFuzzTarget): fc.Arbitrary<FuzzReques
   const known = fc.constantFrom(...endpoints).chain((endpoint) =>
     fc.record({
       method: fc.oneof({ weight: 12, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
-      body: fc.option(bodyFor(endpoint), { freq: 15 }),
+      body: fc.option(bodyFor(endpoint, t.maxDepth), { freq: 15 }),
       withBody: headers.withBody,
       withoutBody: headers.withoutBody,
     }).map(({ method, body, withBody, withoutBody }) => {

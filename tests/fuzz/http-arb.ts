@@ -70,7 +70,7 @@ export function headersArb(opts: HeaderOptions): fc.Arbitrary<Record<string, str
 }
 
 /** Segments that are not plain names: dot segments, bad percent escapes, encoded slashes and NULs, very long. */
-const RAW_SEGMENTS = ['..', '.', '%2e%2e', '%2E%2E%2F', '%2F', 'a%2Fb', '%00', '%', '%zz', '%E0%A4%A', '%C0%AE', ';', '@', '~', ':', '%25', '', 'a'.repeat(3000)] as const;
+const RAW_SEGMENTS = ['..', '.', 'a\\b', '%2e%2e', '%2E%2E%2F', '%2F', 'a%2Fb', '%00', '%', '%zz', '%E0%A4%A', '%C0%AE', ';', '@', '~', ':', '%25', '', 'a'.repeat(3000)] as const;
 
 /** A path parameter: a known good value, any string (encoded), or a raw tricky segment. */
 export function paramArb(known: readonly string[]): fc.Arbitrary<string> {

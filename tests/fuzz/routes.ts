@@ -4,7 +4,7 @@
  * documents a route, its body, query and path parameters drive the generators.
  */
 import fc from 'fast-check';
-import { hostileValue, type JsonTree, mutateObject, render, nastyString, deepNesting } from './json-tree';
+import { anyJson, deepNesting, hostileValue, type JsonTree, mutateObject, nastyString, render } from './json-tree';
 import { headersArb, METHODS, paramArb, printable, queryArb, unknownPathArb, type FuzzRequest } from './http-arb';
 import { type JsonSchema, schemaArb } from './schema-arb';
 
@@ -63,7 +63,9 @@ const NOT_JSON = ['', ' ', 'null', '[]', '"text"', '0', 'true', '{', '{"a":', '{
 
 export function requestArb(opts: RequestArbOptions): fc.Arbitrary<FuzzRequest> {
   const hostile = hostileValue({ maxString: Math.floor(opts.maxBodyChars / 2), ...(opts.maxDepth !== undefined && { maxDepth: opts.maxDepth }) });
-  const schemaOpts = { components: opts.components ?? {}, hints: opts.hints ?? {} };
+  // a field of any type (a job's input or payload) sometimes nests deep: that reaches the code behind validation
+  const anyValue = fc.oneof({ weight: 8, arbitrary: anyJson }, { weight: 1, arbitrary: deepNesting(opts.maxDepth) });
+  const schemaOpts = { components: opts.components ?? {}, hints: opts.hints ?? {}, anyValue };
   const bodyFor = (spec: RouteSpec): fc.Arbitrary<string> => {
     const valid = spec.body ? schemaArb(spec.body, schemaOpts) : fc.constant({ t: 'obj', entries: [] } as JsonTree);
     return fc.oneof(

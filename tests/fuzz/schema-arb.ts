@@ -35,6 +35,8 @@ export interface SchemaArbOptions {
   components: Record<string, JsonSchema>;
   /** Values worth trying for a string property of this name (e.g. known model types), besides generated ones. */
   hints?: Record<string, readonly string[]>;
+  /** Values for a field of any type (`{}`, e.g. a job's input); default: small JSON. */
+  anyValue?: fc.Arbitrary<JsonTree>;
 }
 
 const MAX_DEPTH = 6;
@@ -70,7 +72,7 @@ export function schemaArb(schema: JsonSchema, opts: SchemaArbOptions, name = '',
     case 'null':
       return fc.constant(raw('null'));
     default:
-      return anyJson;
+      return opts.anyValue ?? anyJson;
   }
 }
 

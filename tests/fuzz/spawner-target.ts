@@ -22,7 +22,9 @@ export function withLiveWorker(send: Sender, liveWorker: () => string | undefine
 
 /** Under /redis the gateway answers in Upstash's shape; elsewhere (and for paths it does not serve) Kiln's. */
 export function spawnerErrorShapes(req: FuzzRequest): readonly ErrorShape[] {
-  return req.path === '/redis' || req.path.startsWith('/redis/') || req.path.startsWith('/redis?') ? ['gateway', 'kiln'] : ['kiln'];
+  // as the server sees the path: dot segments resolved (`/../redis` is /redis)
+  const path = new URL(`http://localhost${req.path}`).pathname;
+  return path === '/redis' || path.startsWith('/redis/') ? ['gateway', 'kiln'] : ['kiln'];
 }
 
 export function spawnerStreams(req: FuzzRequest): boolean {
@@ -40,6 +42,7 @@ export interface SpawnerFuzzTarget {
   framingWithoutBody: boolean;
   bodyOnAnyMethod?: boolean;
   maxBodyChars: number;
+  maxDepth?: number;
 }
 
 export function spawnerRequestArb(t: SpawnerFuzzTarget): fc.Arbitrary<FuzzRequest> {
@@ -52,5 +55,6 @@ export function spawnerRequestArb(t: SpawnerFuzzTarget): fc.Arbitrary<FuzzReques
     maxBodyChars: t.maxBodyChars,
     framingWithoutBody: t.framingWithoutBody,
     ...(t.bodyOnAnyMethod !== undefined && { bodyOnAnyMethod: t.bodyOnAnyMethod }),
+    ...(t.maxDepth !== undefined && { maxDepth: t.maxDepth }),
   });
 }

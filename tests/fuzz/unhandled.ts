@@ -1,6 +1,6 @@
 import { type FuzzRunOptions, type FuzzStats, runFuzz } from './property';
 /**
- * Collects unhandled rejections and uncaught exceptions of this process while a fuzz
+ * Collects unhandled rejections, uncaught exceptions and warnings of this process while a fuzz
  * runs (Node only): `take()` after each request names the request that caused one,
  * `stop()` returns them all.
  */
@@ -9,8 +9,13 @@ export function trackUnhandled(): { take(): string[]; stop(): string[] } {
   let taken = 0;
   const onRejection = (reason: unknown) => seen.push(`unhandled rejection: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`);
   const onException = (err: Error) => seen.push(`uncaught exception: ${err.stack ?? err.message}`);
+  // a timer past 2^31-1 ms fires at once, too many listeners is a leak: both show as process warnings
+  const onWarning = (w: Error) => {
+    if (w.name !== 'DeprecationWarning' && w.name !== 'ExperimentalWarning') seen.push(`process warning: ${w.name}: ${w.message}`);
+  };
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
+  process.on('warning', onWarning);
   return {
     take() {
       const fresh = seen.slice(taken);
@@ -20,6 +25,7 @@ export function trackUnhandled(): { take(): string[]; stop(): string[] } {
     stop() {
       process.off('unhandledRejection', onRejection);
       process.off('uncaughtException', onException);
+      process.off('warning', onWarning);
       return seen;
     },
   };
