@@ -29,7 +29,7 @@ import { loadSpawnerConfig } from '../spawner/config';
 import { startSpawner } from '../spawner/daemon';
 import { apiRequestArb, apiStreams, type ApiFuzzTarget, withLiveJobs } from '../tests/fuzz/api-target';
 import type { FuzzAnswer } from '../tests/fuzz/check';
-import { gatewayRequestArb, gatewaySuccessProblems } from '../tests/fuzz/gateway-target';
+import { gatewayEndpoints, gatewayRequestArb, gatewaySuccessProblems } from '../tests/fuzz/gateway-target';
 import type { FuzzRequest } from '../tests/fuzz/http-arb';
 import { MAX_DEEP_NESTING } from '../tests/fuzz/json-tree';
 import { type FuzzStats } from '../tests/fuzz/property';
@@ -155,10 +155,12 @@ for (const token of [GATEWAY_TOKEN, spawner.token]) {
 }
 if (gatewayTokens.length === 0) console.log('  note: no token opens the gateway at /redis (is it off?); its requests are fuzzed anyway');
 const gatewayOnly = only('gateway');
-if (gatewayOnly) {
+const endpoints = gatewayEndpoints(spawner.app, '/redis');
+if (gatewayOnly && endpoints.length === 0) console.log('  note: the spawner serves no gateway at /redis; the gateway target is skipped');
+if (gatewayOnly && endpoints.length > 0) {
   targets.push({
     name: 'gateway', requests: split.gateway, ...common, ...gatewayOnly,
-    arb: gatewayRequestArb({ tokens: gatewayTokens.length ? gatewayTokens : [GATEWAY_TOKEN, spawner.token], mount: '/redis', bodyOnAnyMethod: true, maxDepth }),
+    arb: gatewayRequestArb({ endpoints, tokens: gatewayTokens.length ? gatewayTokens : [GATEWAY_TOKEN, spawner.token], mount: '/redis', bodyOnAnyMethod: true, maxDepth }),
     send: spawnerSend,
     errorShapes: () => ['gateway', 'kiln'],
     after: withCrashes((req, ans) => [...gatewaySuccessProblems(req, ans, '/redis'), ...drain(spawnerErrors, 'the spawner logged')]),

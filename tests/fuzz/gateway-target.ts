@@ -70,7 +70,19 @@ function bodyFor(endpoint: string, maxDepth: number | undefined): fc.Arbitrary<s
   );
 }
 
+/** The gateway's endpoints as its app serves them (`app.routes`), relative to where it is mounted. */
+export function gatewayEndpoints(app: { routes: readonly { method: string; path: string }[] }, mount: string): string[] {
+  const out = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === 'ALL' || !(r.path === mount || r.path.startsWith(`${mount}/`))) continue;
+    out.add(r.path.slice(mount.length) || '/');
+  }
+  return [...out];
+}
+
 export interface GatewayFuzzTarget {
+  /** From gatewayEndpoints: '/' takes one command, the others a list. */
+  endpoints: readonly string[];
   /** Tokens that pass (the gateway's own, and the spawner's where it is shared). */
   tokens: readonly string[];
   /** Where the gateway is mounted ('' when its app is the server, '/redis' in the spawner). */
@@ -85,8 +97,7 @@ export function gatewayRequestArb(t: GatewayFuzzTarget): fc.Arbitrary<FuzzReques
     withBody: headersArb({ goodAuth: t.tokens.map((x) => `Bearer ${x}`), hasBody: true, framingWithoutBody: false }),
     withoutBody: headersArb({ goodAuth: t.tokens.map((x) => `Bearer ${x}`), hasBody: false, framingWithoutBody: false }),
   };
-  const endpoints = ['/', '/pipeline', '/multi-exec'] as const;
-  const known = fc.constantFrom(...endpoints).chain((endpoint) =>
+  const known = fc.constantFrom(...t.endpoints).chain((endpoint) =>
     fc.record({
       method: fc.oneof({ weight: 12, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
       body: fc.option(bodyFor(endpoint, t.maxDepth), { freq: 15 }),
@@ -95,7 +106,7 @@ export function gatewayRequestArb(t: GatewayFuzzTarget): fc.Arbitrary<FuzzReques
     }).map(({ method, body, withBody, withoutBody }) => {
       const send = body !== null && (t.bodyOnAnyMethod || (method !== 'GET' && method !== 'HEAD')) ? body : undefined;
       const path = endpoint === '/' ? t.mount || '/' : `${t.mount}${endpoint}`;
-      return printable({ route: `POST ${endpoint}`, method, path, headers: send === undefined ? withoutBody : withBody, ...(send !== undefined && { body: send }) });
+      return printable({ route: `gateway ${endpoint}`, method, path, headers: send === undefined ? withoutBody : withBody, ...(send !== undefined && { body: send }) });
     }),
   );
   const unknown = fc.record({ method: fc.constantFrom(...METHODS), path: unknownPathArb, headers: headers.withoutBody }).map(({ method, path, headers: h }) =>

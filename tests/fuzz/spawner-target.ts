@@ -50,7 +50,8 @@ export function spawnerRequestArb(t: SpawnerFuzzTarget): fc.Arbitrary<FuzzReques
   return requestArb({
     routes: routeSpecs(t.app),
     known: { type: [...t.types, 'no-such-type', '__proto__', 'constructor'], id: [LIVE_WORKER, ...t.workerIds] },
-    extraQuery: { grace_ms: fc.oneof(fc.constantFrom('0', '10', '100'), num), tail: num, cursor: fc.oneof(fc.constantFrom('0:0', '1:10', 'x'), fc.string()), follow: fc.constantFrom('true', 'false', '1', '0', 'yes') },
+    // grace_ms: short or absurd; a long real grace only makes the request wait for the drain
+    extraQuery: { grace_ms: fc.constantFrom('0', '10', '100', '500', '1e308', '-1', 'NaN', 'Infinity', '', '0x10', '9007199254740993'), tail: num, cursor: fc.oneof(fc.constantFrom('0:0', '1:10', 'x'), fc.string()), follow: fc.constantFrom('true', 'false', '1', '0', 'yes') },
     goodAuth: [`Bearer ${t.token}`, ...(t.otherTokens ?? []).map((o) => `Bearer ${o}`)],
     maxBodyChars: t.maxBodyChars,
     framingWithoutBody: t.framingWithoutBody,
