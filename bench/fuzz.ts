@@ -10,7 +10,8 @@
  *
  * Knobs: FUZZ_REQUESTS (default 12000: half API, a quarter each spawner and
  * gateway), FUZZ_MAX_SECONDS (300), FUZZ_CONCURRENCY (4 in flight), FUZZ_SEED,
- * FUZZ_MAX_DEPTH (deepest JSON nesting sent, default MAX_DEEP_NESTING),
+ * FUZZ_MAX_DEPTH (deepest JSON nesting sent, default MAX_DEEP_NESTING), FUZZ_CHECK_INTERNALS=1
+ * (errors may not name the state folder or the Redis URL),
  * FUZZ_REPLAY=<target>:<index> (send only that request of that seed's run).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -119,7 +120,11 @@ await spawnerSend({ route: 'setup', method: 'POST', path: '/workers/start/node',
 
 const split = { api: Math.ceil(total / 2), spawner: Math.floor(total / 4), gateway: total - Math.ceil(total / 2) - Math.floor(total / 4) };
 const withCrashes = (extra: (req: FuzzRequest, ans: FuzzAnswer) => string[]) => (req: FuzzRequest, ans: FuzzAnswer) => [...extra(req, ans), ...drain(crashes, 'crash')];
-const common = { seed, deadline, concurrency };
+// What no answer may carry (tokens), and with FUZZ_CHECK_INTERNALS=1 what no error may carry: the state
+// folder, the Redis URL. Off by default until issue #9 item 1 is merged (the spawner's 401 names the token file).
+const secrets = [API_TOKEN, spawner.token, GATEWAY_TOKEN];
+const internals = process.env.FUZZ_CHECK_INTERNALS === '1' ? [stateDir, redisServer.url, `127.0.0.1:${redisServer.port}`] : [];
+const common = { seed, deadline, concurrency, secrets, internals };
 const only = (name: string) => (replay ? (replay[1] === name ? { only: Number(replay[2]) } : null) : {});
 
 const targets: TargetRun[] = [];

@@ -24,7 +24,7 @@ import { runFuzzInNode } from './fuzz/unhandled';
 const PREFIX = 'fuzz-api';
 const TOKEN = 'fuzz-api-token';
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
-const runs = Number(process.env.FUZZ_RUNS ?? 300);
+const runs = Number(process.env.FUZZ_RUNS ?? 500);
 
 let server: RedisServer;
 let app: ReturnType<typeof createApp>;
@@ -81,6 +81,7 @@ describe('API fuzz on Node (every route, generated input)', () => {
       send: withLiveJobs(fetchSender((r) => app.request(r)), submitOne),
       numRuns: runs,
       seed,
+      secrets: [TOKEN],
       streams: apiStreams,
       after: () => {
         const fresh = errorLines.slice(seenErrors);

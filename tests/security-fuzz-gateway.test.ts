@@ -40,6 +40,7 @@ describe('Redis REST gateway fuzz', () => {
       send: fetchSender((r) => gateway.request(r)),
       numRuns: runs,
       seed,
+      secrets: [TOKEN],
       errorShapes: () => ['gateway'],
       after: (req, ans) => gatewaySuccessProblems(req, ans, ''),
     });

@@ -61,6 +61,7 @@ describe('spawner fuzz (control API, worker logs, metrics, gateway mount)', () =
       send: withLiveWorker(fetchSender(fetch, { base: spawner.url }), () => [...spawner.supervisor.workers.keys()][0]),
       numRuns: runs,
       seed,
+      secrets: [spawner.token],
       errorShapes: spawnerErrorShapes,
       streams: spawnerStreams,
       after: () => {

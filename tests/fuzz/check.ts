@@ -26,6 +26,10 @@ export interface CheckOptions {
   errorShapes?(req: FuzzRequest): readonly ErrorShape[];
   /** Whether a 2xx answer to this request must be an event stream. */
   streams?(req: FuzzRequest): boolean;
+  /** Strings no answer may carry (tokens); an echo of the request's own path or body is not counted. */
+  secrets?: readonly string[];
+  /** Strings no error may carry (the state folder, the Redis URL): issue #9 item 1. */
+  internals?: readonly string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -53,6 +57,10 @@ export function answerProblems(req: FuzzRequest, ans: FuzzAnswer, opts: CheckOpt
   const out: string[] = [];
   if (ans.status >= 500) out.push(`status ${ans.status} (5xx)`);
   if (ans.status < 100 || ans.status > 599) out.push(`status ${ans.status} is not an HTTP status`);
+  const carried = [...(opts.secrets ?? []), ...(ans.status >= 400 ? opts.internals ?? [] : [])];
+  for (const secret of carried) {
+    if (secret && ans.body.includes(secret) && !`${req.path}${req.body ?? ''}`.includes(secret)) out.push(`the answer carries ${JSON.stringify(secret.length > 12 ? `${secret.slice(0, 6)}…` : secret)}`);
+  }
   if (req.method === 'HEAD') return out;
   const type = ans.headers['content-type'] ?? '';
   const isJson = /^application\/json\b/i.test(type);

@@ -23,7 +23,7 @@ const TOKEN = 'fuzz-edge-token';
 const bindings = env as WorkerEnv & { FUZZ_SEED?: string; FUZZ_RUNS?: string };
 const base: WorkerEnv = { ...bindings, KILN_PREFIX: PREFIX, KILN_API_TOKEN: TOKEN };
 const seed = bindings.FUZZ_SEED ? Number(bindings.FUZZ_SEED) : undefined;
-const runs = Number(bindings.FUZZ_RUNS || 150);
+const runs = Number(bindings.FUZZ_RUNS || 250);
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** Redis commands through the gateway the worker itself uses (setup only). */
@@ -85,6 +85,7 @@ describe('API fuzz in workerd (every route, generated input)', () => {
       send: withLiveJobs(fetchSender((r) => worker.fetch(r, base)), submitOne),
       numRuns: runs,
       seed,
+      secrets: [TOKEN, bindings.UPSTASH_REDIS_REST_TOKEN ?? ''],
       streams: apiStreams,
     });
     console.log(formatStats('api (workerd)', stats));
