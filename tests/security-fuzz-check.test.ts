@@ -15,6 +15,7 @@ describe('answerProblems', () => {
     expect(answerProblems(req(), json(404, { error: { code: 'JOB_NOT_FOUND', message: 'no job x' } }))).toEqual([]);
     expect(answerProblems(req(), json(400, { error: { code: 'VALIDATION_ERROR', message: 'bad', field: 'a.b' } }))).toEqual([]);
     expect(answerProblems(req(), json(400, { error: 'ERR bad' }), { errorShapes: () => ['gateway'] })).toEqual([]);
+    expect(answerProblems(req(), json(403, { error: 'ERR refused', code: 'COMMAND_REFUSED' }), { errorShapes: () => ['gateway'] })).toEqual([]);
     expect(answerProblems(req({ method: 'HEAD' }), { status: 200, headers: {}, body: '' })).toEqual([]);
     const stream: FuzzAnswer = { status: 200, headers: { 'content-type': 'text/event-stream' }, body: 'event: log\nid: 1-0\ndata: {"a":1}\n\n: ping\ndata: {"b"', cut: true };
     expect(answerProblems(req(), stream, { streams: () => true })).toEqual([]);
@@ -35,6 +36,8 @@ describe('answerProblems', () => {
     ];
     for (const body of malformed) expect(answerProblems(req(), json(400, body)), JSON.stringify(body)).toEqual([expect.stringMatching(/^malformed error body/)]);
     expect(answerProblems(req(), json(401, { error: { code: 'UNAUTHORIZED', message: 'm' } }), { errorShapes: () => ['gateway'] })[0]).toMatch(/malformed/);
+    expect(answerProblems(req(), json(400, { error: 'ERR x', code: 'lower' }), { errorShapes: () => ['gateway'] })[0]).toMatch(/malformed/);
+    expect(answerProblems(req(), json(400, { error: 'ERR x', detail: 'y' }), { errorShapes: () => ['gateway'] })[0]).toMatch(/malformed/);
     expect(answerProblems(req(), { status: 200, headers: { 'content-type': 'application/json' }, body: '{"a":' })).toEqual(['content-type says JSON but the body does not parse']);
   });
 

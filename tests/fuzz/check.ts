@@ -3,7 +3,7 @@
  *  - no status >= 500 (Redis is up in these runs, so not even a 503);
  *  - an error (>= 400) is JSON with a JSON content type, in the target's error shape:
  *    Kiln's `{"error":{"code":"UPPER_SNAKE","message":"…","field"?:"…"}}`, or on the
- *    Redis REST gateway Upstash's `{"error":"…"}`;
+ *    Redis REST gateway Upstash's `{"error":"…"}` (a `"code":"UPPER_SNAKE"` beside it allowed);
  *  - any answer that says it is JSON parses;
  *  - an event stream is a 200 made of SSE lines, and a route that streams answers
  *    either a stream or a well-formed error.
@@ -46,8 +46,10 @@ function kilnErrorProblem(v: unknown): string | null {
   return null;
 }
 
+/** Upstash's `{"error":"…"}`, optionally with Kiln's machine-readable `code`. */
 function gatewayErrorProblem(v: unknown): string | null {
-  if (!isObject(v) || Object.keys(v).join() !== 'error') return 'the body is not {"error":"…"} alone';
+  if (!isObject(v) || !Object.keys(v).every((k) => k === 'error' || k === 'code')) return 'the body is not {"error":"…"} (with an optional "code")';
+  if (v.code !== undefined && (typeof v.code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(v.code))) return `code ${JSON.stringify(v.code)} is not an UPPER_SNAKE string`;
   return typeof v.error === 'string' && v.error.trim() !== '' ? null : '"error" is not a non-empty string';
 }
 
