@@ -34,6 +34,9 @@ export default defineConfig({
                 WORKER_MANAGER_URL: inject('edgeBackendUrl'),
                 SPAWNER_TOKEN: inject('edgeToken'),
                 KILN_PREFIX: 'contract',
+                // replay a fuzz failure inside workerd (tests/workers/security-fuzz.workers.test.ts)
+                FUZZ_SEED: process.env.FUZZ_SEED ?? '',
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
               },
             },
           })),

@@ -6,6 +6,7 @@ import { limitBody } from './body-limit';
 import { requireToken } from './auth';
 import { requireLoopbackHost } from './host-guard';
 import { dashboardRoutes } from './dashboard/routes';
+import { endBodyOfHead } from '../core/head-requests';
 import type { AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
 import { apiRedisGate } from './redis-guard';
@@ -22,6 +23,7 @@ export function createApp(deps: AppDeps): Router {
   app.notFound(notFoundHandler);
   // without a token, only loopback Host names (DNS-rebinding guard; api/host-guard.ts)
   if (!deps.config.apiToken) app.use('*', requireLoopbackHost());
+  app.use('*', endBodyOfHead());
   app.use('*', limitBody(deps.config.maxBodyBytes));
   if (deps.config.apiToken) app.use('*', requireToken(deps.config.apiToken));
   const gate = apiRedisGate(deps);

@@ -2,7 +2,6 @@
  * Node entry of the API: builds real dependencies from the environment and
  * serves the app on API_HOST:API_PORT (default 127.0.0.1:8000).
  */
-import { serve } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -13,6 +12,7 @@ import { applyHttpLimits, httpLimitsFromEnv, httpServerOptions } from '../core/h
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
 import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
+import { serveWithJsonErrors } from '../core/node-serve';
 import { createApp } from './app';
 import { apiConfigFromEnv } from './deps';
 import { isLoopbackHostName } from './host-guard';
@@ -52,7 +52,7 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
     newId: () => crypto.randomUUID(),
   });
   const port = intEnv(env, 'API_PORT', 8000);
-  const server = serve({ fetch: app.fetch, hostname, port, serverOptions: httpServerOptions(limits) }) as Server;
+  const server = serveWithJsonErrors({ fetch: app.fetch, hostname, port, serverOptions: httpServerOptions(limits) });
   applyHttpLimits(server, limits);
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());

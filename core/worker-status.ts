@@ -47,6 +47,9 @@ function parseJson(s: string | undefined): Record<string, unknown> {
   }
 }
 
+/** A record's own entry: a worker type named like an Object.prototype member (`constructor`) is just a name. */
+const own = <T>(r: Record<string, T>, key: string): T | undefined => (Object.hasOwn(r, key) ? r[key] : undefined);
+
 const positive = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
 
 /** Live spawner hosts per worker type (hosts that list their types and beat in the last minute). */

@@ -3,7 +3,7 @@
  * but GET /health needs the bearer token, reads too (they show what runs on the
  * host); a request can only name configured worker types.
  */
-import { Hono } from 'hono';
+import { type ErrorHandler, Hono, type NotFoundHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
@@ -35,22 +35,37 @@ export interface ControlDeps {
   workerLogs?: WorkerLogs;
 }
 
+/** Errors as `{ "error": { code, message } }`; anything unexpected is logged and answered without detail. */
+export function spawnerOnError(log: LogFn | undefined): ErrorHandler {
+  return (err, c) => {
+    // as the API's: a 5xx carries no internal detail (paths, Redis error text); the log has it
+    if (err instanceof KilnError) {
+      if (err.status >= 500) log?.('error', `${err.code} in ${c.req.method} ${c.req.path}: ${err.message}${err.cause === undefined ? '' : ` (${String(err.cause)})`}`);
+      return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
+    }
+    const redisDown = redisErrorResponse(err, c, log);
+    if (redisDown) return redisDown;
+    if (log) log('error', `unhandled error in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    else console.error('[kiln-spawner] unhandled', err);
+    return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the spawner log' } }, 500);
+  };
+}
+
+/**
+ * A path no route serves. Set on the daemon's top-level app too: a sub-app's
+ * notFound does not apply once it is mounted with `app.route`.
+ */
+export const spawnerNotFound: NotFoundHandler = (c) =>
+  c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; GET /health answers without a token, the README lists the others` } }, 404);
+
+/** The longest delay setTimeout keeps (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function createControlApi(deps: ControlDeps): Hono {
   const { supervisor } = deps;
   const app = new Hono();
-  // as the API's: a 5xx carries no internal detail (paths, Redis error text); the log has it
-  app.onError((err, c) => {
-    if (err instanceof KilnError) {
-      if (err.status >= 500) deps.log?.('error', `${err.code} in ${c.req.method} ${c.req.path}: ${err.message}${err.cause === undefined ? '' : ` (${String(err.cause)})`}`);
-      return c.json({ error: err.toJSON() }, err.status as ContentfulStatusCode);
-    }
-    const redisDown = redisErrorResponse(err, c, deps.log);
-    if (redisDown) return redisDown;
-    if (deps.log) deps.log('error', `unhandled error in ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
-    else console.error('[kiln-spawner] unhandled', err);
-    return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the spawner log' } }, 500);
-  });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError(spawnerOnError(deps.log));
+  app.notFound(spawnerNotFound);
   app.use('/workers/*', async (c, next) => {
     if (!tokenMatches(deps.token, c.req.header('authorization'))) return unauthorized(c);
     return next();
@@ -92,7 +107,9 @@ export function createControlApi(deps: ControlDeps): Hono {
   app.post('/workers/stop/:id', async (c) => {
     const w = supervisor.find(c.req.param('id'));
     const graceMs = Number(c.req.query('grace_ms') ?? 0);
-    await supervisor.stop(w, { graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : 0, reason: { kind: 'stopped', by: 'POST /workers/stop' } });
+    // a timer holds at most 2^31-1 ms; past that Node fires it at once (grace_ms=1e308 stopped the worker without a grace)
+    const grace = Number.isFinite(graceMs) && graceMs >= 0 ? Math.min(graceMs, MAX_TIMER_MS) : 0;
+    await supervisor.stop(w, { graceMs: grace, reason: { kind: 'stopped', by: 'POST /workers/stop' } });
     return c.json({ worker_id: w.id, status: 'stopped' });
   });
 

@@ -2,21 +2,22 @@
  * The spawner daemon's composition root: Redis, the supervisor, the reconcile
  * loop, recovery, and the HTTP server with the control API (and the REST gateway).
  */
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
 import { applyHttpLimits, httpServerOptions } from '../core/http-limits';
+import { endBodyOfHead } from '../core/head-requests';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/logger';
 import { ensureArtifactKey } from './artifact-key';
+import { serveWithJsonErrors } from '../core/node-serve';
 import { createBreaker } from './breaker';
 import type { SpawnerConfig } from './config';
-import { createControlApi } from './control-api';
+import { createControlApi, spawnerNotFound, spawnerOnError } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
 import { createSpawnerMetrics } from './metrics';
 import { metricsRoute } from './metrics-route';
@@ -94,11 +95,14 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   });
 
   const app = new Hono();
+  app.notFound(spawnerNotFound);
+  app.onError(spawnerOnError(log));
+  app.use('*', endBodyOfHead());
   // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
   app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, startedAt: now(), now, log, workerLogs }));
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: httpServerOptions(config.http) }) as Server;
+  const server = serveWithJsonErrors({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: httpServerOptions(config.http) });
   applyHttpLimits(server, config.http);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());

@@ -69,6 +69,9 @@ function toArg(v: unknown, where: string): string {
   throw badRequest(`${where}: arguments must be strings, numbers or booleans`);
 }
 
+/** Redis command names: letters first, then letters, digits, `_`, `.`, `-` or `|` (module commands have dots). */
+const COMMAND_NAME = /^[a-z][a-z0-9_.|-]{0,63}$/;
+
 function parseCommand(v: unknown, where: string): GatewayCommand {
   if (!Array.isArray(v) || v.length === 0) throw badRequest(`${where} must be a non-empty JSON array such as ["hgetall","{kiln}:types"]`);
   const [name, ...args] = v as unknown[];
@@ -76,7 +79,11 @@ function parseCommand(v: unknown, where: string): GatewayCommand {
     const hint = Array.isArray(name) ? '; a list of commands goes to POST /pipeline' : '';
     throw badRequest(`${where} must start with the command name as a string${hint}`);
   }
-  return { name: name.toLowerCase(), args: args.map((a) => toArg(a, where)) };
+  const lower = name.toLowerCase();
+  // ioredis looks command names up in plain objects: "__proto__" left a command without
+  // reject() in its queue, and Redis's error reply for it threw an uncaught exception.
+  if (!COMMAND_NAME.test(lower)) throw badRequest(`${where}: ${JSON.stringify(name.slice(0, 64))} is not a command name`);
+  return { name: lower, args: args.map((a) => toArg(a, where)) };
 }
 
 function parseCommandList(v: unknown, endpoint: string): GatewayCommand[] {
