@@ -50,7 +50,7 @@ function loadInChild(opts: LoadOptions): Promise<LoadResult> {
 
 async function benchNode(redisUrl: string): Promise<LoadResult> {
   const port = await freePort();
-  const api = startApiServer({ REDIS_URL: redisUrl, API_PORT: String(port), KILN_PREFIX: 'bench-node', WORKER_MANAGER_URL: '' });
+  const api = startApiServer({ REDIS_URL: redisUrl, API_PORT: String(port), KILN_PREFIX: 'bench-node', WORKER_MANAGER_URL: '', KILN_MAX_QUEUED: '0' });
   await api.listening;
   try {
     const load = { host: '127.0.0.1', port, method: 'POST', path: '/jobs', body: BODY, connections: CONNECTIONS };
@@ -77,7 +77,7 @@ async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
     bundle = await bundleWorker();
     const worker = new Miniflare({
       modules: true, scriptPath: bundle.scriptPath, modulesRoot: bundle.modulesRoot, cf: false, compatibilityDate: '2026-04-01',
-      bindings: { UPSTASH_REDIS_REST_URL: gatewayUrl, UPSTASH_REDIS_REST_TOKEN: token, KILN_PREFIX: 'bench-workerd', WORKER_MANAGER_URL: '' },
+      bindings: { UPSTASH_REDIS_REST_URL: gatewayUrl, UPSTASH_REDIS_REST_TOKEN: token, KILN_PREFIX: 'bench-workerd', WORKER_MANAGER_URL: '', KILN_MAX_QUEUED: '0' },
     });
     mf = worker;
     await worker.ready;
