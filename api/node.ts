@@ -64,7 +64,7 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
     url: `http://${hostname}:${port}`,
     logger,
     /** Resolves once the port is bound and Redis connected (or after two Redis timeouts: until Redis comes, data routes answer 503). */
-    listening: listening.then(() => waitForRedis(redis, redisTarget(env).url, 2 * config.redisTimeoutMs).catch(() => undefined)),
+    listening: listening.then(() => waitForRedis(redis, redisTarget(env).url, 2 * config.redisTimeoutMs).catch(() => undefined)), // safe: a Redis not yet up is the gate's 503, not a failed start
     /**
      * Stops taking connections; requests in flight get `graceMs` (each Redis call
      * is bounded by KILN_REDIS_TIMEOUT_MS), then open connections (event streams)

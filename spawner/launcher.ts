@@ -160,7 +160,7 @@ export function launchWorker(spec: LaunchSpec, onStderrLine?: (line: string) => 
       stdout.end();
       stderr.end();
       toFile('spawner', note);
-      void out.close().catch(() => undefined);
+      void out.close().catch(() => undefined); // safe: the log file's writer reports its own errors once; closing never blocks an exit
     };
     const exitNote = (code: number | null, signal: string | null) => `worker process exited (${signal ? `signal ${signal}` : `code ${code}`})`;
     child.once('close', (code, signal) => closeFile(exitNote(code, signal)));

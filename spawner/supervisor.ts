@@ -106,7 +106,9 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   function emit(w: ManagedWorker, status: string, extra: Record<string, string | number> = {}): void {
     const fields = Object.entries({ worker: w.id, status, type: w.type, ts: deps.now(), ...extra }).flat().map(String);
-    void redis.xadd(keys.events(), 'MAXLEN', '~', '10000', '*', ...fields).catch(() => {});
+    // an event feeds SSE and the dashboard; a lost one is logged, never fatal to the worker
+    void redis.xadd(keys.events(), 'MAXLEN', '~', '10000', '*', ...fields)
+      .catch((err: unknown) => deps.log('warn', `could not append the ${status} event of ${w.id}: ${String(err)}`));
   }
 
   function onMessage(w: ManagedWorker, raw: unknown): void {
@@ -140,7 +142,8 @@ export function createSupervisor(deps: SupervisorDeps) {
       case 'recycling':
         w.state = 'draining';
         w.endReason ??= { kind: 'stopped', by: `recycle: ${msg.reason}` };
-        void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
+        void redis.hset(keys.worker(w.id), 'status', 'draining')
+          .catch((err: unknown) => deps.log('warn', `could not mark ${w.id} draining in Redis: ${String(err)}; its exit record will say how it ended`));
         emit(w, 'draining', { reason: msg.reason });
         break;
       case 'stats':
@@ -273,7 +276,8 @@ export function createSupervisor(deps: SupervisorDeps) {
     if (w.state !== 'stopping') {
       w.state = 'draining';
       w.proc.send({ v: 1, type: 'drain' });
-      void redis.hset(keys.worker(w.id), 'status', 'draining').catch(() => {});
+      void redis.hset(keys.worker(w.id), 'status', 'draining')
+          .catch((err: unknown) => deps.log('warn', `could not mark ${w.id} draining in Redis: ${String(err)}; its exit record will say how it ended`));
       emit(w, 'draining');
     }
     const exited = w.done.then(() => true);

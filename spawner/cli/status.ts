@@ -45,7 +45,7 @@ export async function status(ctx: CliContext): Promise<number> {
         ctx.io.out(ctx.io.isTTY ? `\x1b[H\x1b[2J${head}\n\n${text}\n` : `${frame > 1 ? '\n' : ''}${head}\n${text}\n`);
       }
       if (count !== undefined && frame >= count) return 0;
-      await ctx.io.sleep(intervalMs, abort.signal).catch(() => undefined);
+      await ctx.io.sleep(intervalMs, abort.signal).catch(() => undefined); // safe: an abort (Ctrl-C) ends the wait early, checked next line
       if (abort.signal.aborted) return 0;
     }
   } finally {
