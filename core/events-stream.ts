@@ -3,7 +3,7 @@
  * is, and the order of stream ids.
  */
 import type { Keys } from './keys';
-import * as lua from './lua/scripts';
+import { eventsTail as eventsTailScript } from './lua/contracts';
 import type { RedisPort } from './redis-port';
 
 /** A Redis stream id ("ms-seq"). */
@@ -11,7 +11,7 @@ export const STREAM_ID = /^\d{1,19}-\d{1,19}$/;
 
 /** The id of the newest entry of the events stream ('0-0' when empty). */
 export async function eventsTail(redis: RedisPort, keys: Keys): Promise<string> {
-  return String(await redis.runScript(lua.eventsTail, [keys.events()], []));
+  return String(await eventsTailScript(redis, { stream: keys.events() }, {}));
 }
 
 /** Orders two stream ids. */

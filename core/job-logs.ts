@@ -5,7 +5,7 @@
  * the read side live here, so every runtime shares them.
  */
 import type { JobStatus, Keys } from './keys';
-import * as lua from './lua/scripts';
+import * as scripts from './lua/contracts';
 import type { RedisPort } from './redis-port';
 import { FINISHED_STATUSES } from './schemas/job';
 
@@ -81,7 +81,7 @@ export async function readJobLogs(
   const after = opts.cursor ?? LOG_START;
   const limit = Math.max(1, opts.limit);
   // One more than wanted tells whether more lines follow. The cut notice takes a slot.
-  const reply = await redis.runScript(lua.readJobLogs, [keys.job(jobId), keys.logs(jobId)], [after, limit + 1]);
+  const reply = await scripts.readJobLogs(redis, { job: keys.job(jobId), logs: keys.logs(jobId) }, { after, count: limit + 1 });
   if (!Array.isArray(reply) || reply.length === 0) return null;
   const status = String(reply[0]) as JobStatus;
   const cut = Number(reply[1] ?? 0);

@@ -4,7 +4,7 @@
  */
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
-import * as lua from './lua/scripts';
+import * as scripts from './lua/contracts';
 import { flatToRecord, type RedisPort } from './redis-port';
 import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
 import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
@@ -42,8 +42,7 @@ export interface NewJob {
   defaultMaxQueued?: number;
 }
 
-/** Seconds a client is told to wait (Retry-After) when a queue is full. */
-export const QUEUE_FULL_RETRY_AFTER_S = 5;
+export { QUEUE_FULL_RETRY_AFTER_S } from './script-errors';
 
 /** `workers`: how many live workers of the type are registered (0: ask a spawner for one). */
 export type EnqueueResult = { created: true; id: string; seq: number; workers: number } | { created: false; id: string };
@@ -92,13 +91,14 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
    * the freed slot(s): one round trip per job on a busy queue, as BullMQ does.
    */
   async function completeAndClaim(jobId: string, type: string, workerId: string, result: unknown, now: number, next: number): Promise<{ recorded: boolean; next: JobRecord[] }> {
-    const [ok, ...rows] = (await redis.runScript(
-      lua.completeJob,
-      [
-        keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('succeeded'), keys.events(),
-        keys.queue(type), keys.byStatus('queued'), keys.notify(type), keys.logs(jobId),
-      ],
-      [jobId, workerId, now, JSON.stringify(result ?? null), okRetention, maxLen, next, keys.jobPrefix],
+    const [ok, ...rows] = (await scripts.completeJob(
+      redis,
+      {
+        job: keys.job(jobId), active: keys.active(workerId), worker: keys.worker(workerId), running: keys.byStatus('running'),
+        succeeded: keys.byStatus('succeeded'), events: keys.events(), queue: keys.queue(type), queued: keys.byStatus('queued'),
+        notify: keys.notify(type), logs: keys.logs(jobId), progress: keys.progressHistory(jobId),
+      },
+      { job_id: jobId, worker_id: workerId, now, result: JSON.stringify(result ?? null), retention_ms: okRetention, maxlen: maxLen, count: next, job_prefix: keys.jobPrefix },
     )) as unknown[];
     return { recorded: Number(ok) === 1, next: parseJobs(rows) };
   }
@@ -108,28 +108,29 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
 
     async enqueue(job: NewJob): Promise<EnqueueResult> {
       const idem = job.idempotency;
-      const reply = (await redis.runScript(
-        lua.enqueueJob,
-        [
-          keys.job(job.id), keys.queue(job.type), keys.notify(job.type), keys.all(), keys.byStatus('queued'),
-          keys.seq(), keys.types(), keys.events(), idem ? keys.idempotency(idem.key) : keys.idempotency('-'),
-          keys.workersOfType(job.type), keys.expiring(),
-        ],
-        [
-          job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts ?? '',
-          job.timeoutMs, job.now, maxLen, job.typeCheck, idem ? idem.ttlMs : '',
-          idem ? idem.fingerprint : '', job.backoff ?? '', job.defaultMaxAttempts ?? 3,
-          JSON.stringify({
+      // refusals (full queue, ceilings, unknown type, …) come back as KilnErrors (core/script-errors.ts)
+      const reply = (await scripts.enqueueJob(
+        redis,
+        {
+          job: keys.job(job.id), queue: keys.queue(job.type), notify: keys.notify(job.type), all: keys.all(), queued: keys.byStatus('queued'),
+          seq: keys.seq(), types: keys.types(), events: keys.events(), idempotency: keys.idempotency(idem ? idem.key : '-'),
+          workers_of_type: keys.workersOfType(job.type), expiring: keys.expiring(),
+        },
+        {
+          job_id: job.id, worker_type: job.type, kind: job.kind, payload: JSON.stringify(job.payload ?? null), priority: job.priority,
+          max_attempts: job.maxAttempts ?? '', timeout_ms: job.timeoutMs, now: job.now, maxlen: maxLen, type_check: job.typeCheck,
+          idempotency_ttl_ms: idem ? idem.ttlMs : '', fingerprint: idem ? idem.fingerprint : '', backoff: job.backoff ?? '',
+          default_max_attempts: job.defaultMaxAttempts ?? 3,
+          quotas: JSON.stringify({
             ...(job.queuedTtlMs !== undefined && { ttl_ms: job.queuedTtlMs }),
             default_ttl_ms: job.defaultQueuedTtlMs ?? 0,
             ...(job.defaultMaxQueued && { default_max_queued: job.defaultMaxQueued }),
           }),
-        ],
+        },
       )) as [number, number | string, (string | number)?, number?];
       const [code, value, id, workers] = reply;
       if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value), workers: Number(workers ?? 0) };
-      if (Number(code) === 2) return { created: false, id: String(id) };
-      throw scriptError(String(value), job, id);
+      return { created: false, id: String(id) };
     },
 
     async get(id: string): Promise<JobRecord | null> {
@@ -138,9 +139,9 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
 
     async list(q: { status?: JobStatus; type?: string; limit: number; cursor?: string }): Promise<JobPage> {
       const index = q.status ? keys.byStatus(q.status) : keys.all();
-      const reply = (await redis.runScript(lua.listJobs, [index], [
-        q.cursor ?? '+inf', q.limit, q.type ?? '', keys.jobPrefix,
-      ])) as unknown[];
+      const reply = (await scripts.listJobs(redis, { index }, {
+        cursor: q.cursor ?? '+inf', limit: q.limit, type: q.type ?? '', job_prefix: keys.jobPrefix,
+      })) as unknown[];
       const [cursor, ...rows] = reply;
       const jobs = rows.map((r) => parseSummary(flatToRecord(r))).filter((j): j is JobSummaryRecord => j !== null);
       return { jobs, nextCursor: cursor ? String(cursor) : null };
@@ -151,19 +152,26 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
      * (a new worker's first claims): the claimed jobs queued before `spawnedAt` get `timings`.
      */
     async claim(type: string, workerId: string, now: number, count = 1, coldStart?: { spawnedAt: number; timings: ColdStart }): Promise<JobRecord[]> {
-      const rows = (await redis.runScript(
-        lua.claimJob,
-        [keys.queue(type), keys.active(workerId), keys.worker(workerId), keys.byStatus('queued'), keys.byStatus('running'), keys.events(), keys.notify(type)],
-        [workerId, now, keys.jobPrefix, maxLen, count, coldStart ? coldStart.spawnedAt : '', coldStart ? JSON.stringify(coldStart.timings) : ''],
+      const rows = (await scripts.claimJob(
+        redis,
+        {
+          queue: keys.queue(type), active: keys.active(workerId), worker: keys.worker(workerId), queued: keys.byStatus('queued'),
+          running: keys.byStatus('running'), events: keys.events(), notify: keys.notify(type),
+        },
+        {
+          worker_id: workerId, now, job_prefix: keys.jobPrefix, maxlen: maxLen, count,
+          spawned_at: coldStart ? coldStart.spawnedAt : '', cold_start: coldStart ? JSON.stringify(coldStart.timings) : '',
+        },
       )) as unknown[];
       return parseJobs(rows);
     },
 
     /** Queued, running and delayed jobs of every registered type (one read-only script call). */
     async typeCounts(delayedScanLimit = 10_000): Promise<Record<string, { queued: number; running: number; delayed: number }>> {
-      const flat = (await redis.runScript(lua.typeCounts, [keys.types(), keys.delayed()], [
-        keys.queue(''), keys.workersOfType(''), keys.active(''), keys.jobPrefix, delayedScanLimit,
-      ])) as unknown[];
+      const flat = (await scripts.typeCounts(redis, { types: keys.types(), delayed: keys.delayed() }, {
+        queue_prefix: keys.queue(''), workers_of_type_prefix: keys.workersOfType(''), active_prefix: keys.active(''),
+        job_prefix: keys.jobPrefix, delayed_limit: delayedScanLimit,
+      })) as unknown[];
       const out: Record<string, { queued: number; running: number; delayed: number }> = {};
       for (let i = 0; i + 3 < flat.length; i += 4) {
         out[String(flat[i])] = { queued: Number(flat[i + 1]), running: Number(flat[i + 2]), delayed: Number(flat[i + 3]) };
@@ -184,23 +192,30 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       error: JobError,
       opts: { retryable: boolean; backoffMs: number; now: number },
     ): Promise<'failed' | 'queued' | 'delayed' | 'cancelled' | ''> {
-      const r = await redis.runScript(
-        lua.failJob,
-        [
-          keys.job(jobId), keys.active(workerId), keys.worker(workerId), keys.byStatus('running'), keys.byStatus('failed'),
-          keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(), keys.byStatus('delayed'), keys.events(),
-          keys.byStatus('cancelled'), keys.logs(jobId),
-        ],
-        [jobId, workerId, opts.now, JSON.stringify(error), opts.retryable ? '1' : '0', opts.backoffMs, failRetention, maxLen],
+      const r = await scripts.failJob(
+        redis,
+        {
+          job: keys.job(jobId), active: keys.active(workerId), worker: keys.worker(workerId), running: keys.byStatus('running'),
+          failed: keys.byStatus('failed'), queued: keys.byStatus('queued'), queue: keys.queue(type), notify: keys.notify(type),
+          delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'), events: keys.events(), cancelled: keys.byStatus('cancelled'),
+          logs: keys.logs(jobId), progress: keys.progressHistory(jobId),
+        },
+        {
+          job_id: jobId, worker_id: workerId, now: opts.now, error: JSON.stringify(error), retryable: opts.retryable ? '1' : '0',
+          backoff_ms: opts.backoffMs, retention_ms: failRetention, maxlen: maxLen,
+        },
       );
       return (r ?? '') as 'failed' | 'queued' | 'delayed' | 'cancelled' | '';
     },
 
     /** Records progress points (oldest first; the last is the job's current progress) while the worker holds the job. */
     async progress(jobId: string, workerId: string, points: readonly ProgressPoint[], now: number): Promise<boolean> {
-      const args: (string | number)[] = [jobId, now, maxLen, historyCap];
-      for (const p of points) args.push(p.ts, p.progress, p.message, p.metrics ? JSON.stringify(p.metrics) : '');
-      const r = await redis.runScript(lua.reportProgress, [keys.job(jobId), keys.active(workerId), keys.events(), keys.progressHistory(jobId)], args);
+      const flat = points.flatMap((p) => [p.ts, p.progress, p.message, p.metrics ? JSON.stringify(p.metrics) : '']);
+      const r = await scripts.reportProgress(
+        redis,
+        { job: keys.job(jobId), active: keys.active(workerId), events: keys.events(), progress: keys.progressHistory(jobId) },
+        { job_id: jobId, now, maxlen: maxLen, cap: historyCap, points: flat },
+      );
       return Number(r) === 1;
     },
 
@@ -216,10 +231,13 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
 
     /** Cancel: at once when waiting; a running job's worker is told over pub/sub. */
     async cancel(job: { id: string; type: string }, reason: string, now: number): Promise<{ outcome: 'cancelled' | 'cancelling' | 'finished' | 'missing'; detail?: string }> {
-      const r = (await redis.runScript(
-        lua.cancelJob,
-        [keys.job(job.id), keys.queue(job.type), keys.byStatus('queued'), keys.delayed(), keys.byStatus('delayed'), keys.byStatus('cancelled'), keys.events(), keys.logs(job.id)],
-        [job.id, now, failRetention, maxLen, keys.cancelChannel(), reason],
+      const r = (await scripts.cancelJob(
+        redis,
+        {
+          job: keys.job(job.id), queue: keys.queue(job.type), queued: keys.byStatus('queued'), delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'),
+          cancelled: keys.byStatus('cancelled'), events: keys.events(), logs: keys.logs(job.id), progress: keys.progressHistory(job.id),
+        },
+        { job_id: job.id, now, retention_ms: failRetention, maxlen: maxLen, cancel_channel: keys.cancelChannel(), reason },
       )) as string[];
       return { outcome: r[0] as 'cancelled', ...(r[1] !== undefined && { detail: String(r[1]) }) };
     },
@@ -229,10 +247,10 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
      * reads only due entries of the expiry index, at most `limit` per call.
      */
     async expireQueued(now: number, limit = 500): Promise<{ id: string; type: string }[]> {
-      const flat = (await redis.runScript(
-        lua.expireQueuedJobs,
-        [keys.expiring(), keys.byStatus('queued'), keys.byStatus('expired'), keys.events()],
-        [now, keys.jobPrefix, keys.queue(''), limit, maxLen, failRetention],
+      const flat = (await scripts.expireQueuedJobs(
+        redis,
+        { expiring: keys.expiring(), queued: keys.byStatus('queued'), expired: keys.byStatus('expired'), events: keys.events() },
+        { now, job_prefix: keys.jobPrefix, queue_prefix: keys.queue(''), limit, maxlen: maxLen, retention_ms: failRetention },
       )) as unknown[];
       const out: { id: string; type: string }[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: String(flat[i]), type: String(flat[i + 1]) });
@@ -241,20 +259,23 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
 
     /** Moves jobs whose retry backoff is over back to their queues. */
     async promoteDelayed(now: number, limit = 500): Promise<number> {
-      const r = await redis.runScript(
-        lua.promoteDelayed,
-        [keys.delayed(), keys.byStatus('delayed'), keys.byStatus('queued'), keys.events()],
-        [now, keys.jobPrefix, keys.queue(''), keys.notify(''), limit, maxLen],
+      const r = await scripts.promoteDelayed(
+        redis,
+        { delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'), queued: keys.byStatus('queued'), events: keys.events() },
+        { now, job_prefix: keys.jobPrefix, queue_prefix: keys.queue(''), notify_prefix: keys.notify(''), limit, maxlen: maxLen },
       );
       return Number(r);
     },
 
     /** Registers a new worker of a type if the queue needs one more, counting every host's workers. */
     async reserveWorker(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number }): Promise<boolean> {
-      const r = await redis.runScript(
-        lua.reserveWorker,
-        [keys.queue(w.type), keys.workersOfType(w.type), keys.workers(), keys.worker(w.id), keys.lease(w.id)],
-        [w.id, w.type, w.maxJobs, w.host, w.now, w.leaseMs, keys.worker(''), keys.active('')],
+      const r = await scripts.reserveWorker(
+        redis,
+        { queue: keys.queue(w.type), workers_of_type: keys.workersOfType(w.type), workers: keys.workers(), worker: keys.worker(w.id), lease: keys.lease(w.id) },
+        {
+          worker_id: w.id, worker_type: w.type, max_jobs: w.maxJobs, host: w.host, now: w.now, lease_ms: w.leaseMs,
+          worker_prefix: keys.worker(''), active_prefix: keys.active(''),
+        },
       );
       return Number(r) === 1;
     },
@@ -266,39 +287,20 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       error: JobError,
       opts: { now: number; forget: boolean },
     ): Promise<{ requeued: number; failed: number }> {
-      const r = (await redis.runScript(
-        lua.requeueWorkerJobs,
-        [
-          keys.active(workerId), keys.worker(workerId), keys.workers(), keys.workersOfType(type), keys.byStatus('running'),
-          keys.byStatus('failed'), keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(),
-          keys.byStatus('delayed'), keys.events(), keys.byStatus('cancelled'),
-        ],
-        [workerId, opts.now, JSON.stringify(error), failRetention, maxLen, keys.jobPrefix, opts.forget ? '1' : '0', keys.logPrefix],
+      const r = (await scripts.requeueWorkerJobs(
+        redis,
+        {
+          active: keys.active(workerId), worker: keys.worker(workerId), workers: keys.workers(), workers_of_type: keys.workersOfType(type),
+          running: keys.byStatus('running'), failed: keys.byStatus('failed'), queued: keys.byStatus('queued'), queue: keys.queue(type),
+          notify: keys.notify(type), delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'), events: keys.events(),
+          cancelled: keys.byStatus('cancelled'),
+        },
+        {
+          worker_id: workerId, now: opts.now, error: JSON.stringify(error), retention_ms: failRetention, maxlen: maxLen,
+          job_prefix: keys.jobPrefix, forget: opts.forget ? '1' : '0', log_prefix: keys.logPrefix,
+        },
       )) as [number, number];
       return { requeued: Number(r[0]), failed: Number(r[1]) };
     },
   };
-}
-
-function scriptError(code: string, job: NewJob, limit: unknown): KilnError {
-  switch (code) {
-    case 'QUEUE_FULL':
-      return new KilnError(
-        'QUEUE_FULL',
-        `the queue of worker type "${job.type}" is full: it holds its max_queued of ${String(limit)} waiting jobs; nothing was queued — retry after ${QUEUE_FULL_RETRY_AFTER_S} s (Retry-After), once workers have taken some`,
-        { status: 429, headers: { 'retry-after': String(QUEUE_FULL_RETRY_AFTER_S) } },
-      );
-    case 'TIMEOUT_ABOVE_CEILING':
-      return new KilnError('TIMEOUT_ABOVE_CEILING', `timeout_s ${job.timeoutMs / 1000} is above the ceiling of worker type "${job.type}" (max_timeout_s ${String(limit)}); ask for at most ${String(limit)} s`, { status: 400, field: 'timeout_s' });
-    case 'ATTEMPTS_ABOVE_CEILING':
-      return new KilnError('ATTEMPTS_ABOVE_CEILING', `max_attempts ${String(job.maxAttempts)} is above the ceiling of worker type "${job.type}" (max_attempts_limit ${String(limit)}); ask for at most ${String(limit)}`, { status: 400, field: 'max_attempts' });
-    case 'UNKNOWN_WORKER_TYPE':
-      return new KilnError('UNKNOWN_WORKER_TYPE', `worker type "${job.type}" is not configured on any spawner; GET /workers/types lists the known ones`, { status: 400, field: 'worker_type' });
-    case 'IDEMPOTENCY_MISMATCH':
-      return new KilnError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used with a different request body; use a new key for a new job', { status: 422 });
-    case 'JOB_EXISTS':
-      return new KilnError('JOB_EXISTS', `a job with id ${job.id} already exists`, { status: 409 });
-    default:
-      return new KilnError('SCRIPT_ERROR', `enqueue failed with ${code}`);
-  }
 }

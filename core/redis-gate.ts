@@ -6,7 +6,7 @@
  * instead of queueing behind a dead connection; /health asks `check()`.
  */
 import type { Keys } from './keys';
-import { probeWrite } from './lua/scripts';
+import { probeWrite } from './lua/contracts';
 import { describeTrouble, redisTrouble, redisUnavailable, type RedisTrouble } from './redis-errors';
 import type { RedisPort } from './redis-port';
 
@@ -44,7 +44,7 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what = 'Redis'): Promi
 
 /** The probe of `createRedisGate`: probe-write.lua on the prefix's probe key (it expires in 10 s). */
 export function writeProbe(redis: RedisPort, keys: Keys, now: () => number): () => Promise<unknown> {
-  return () => redis.runScript(probeWrite, [keys.healthProbe()], [now(), 10_000]);
+  return () => probeWrite(redis, { probe: keys.healthProbe() }, { value: now(), ttl_ms: 10_000 });
 }
 
 export function createRedisGate(opts: RedisGateOptions) {

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../core/keys';
 import type { LogFn } from '../core/logger';
-import { replaceTypeEntry } from '../core/lua/scripts';
+import { replaceTypeEntry } from '../core/lua/contracts';
 import type { RedisPort } from '../core/redis-port';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import { needsScrub, parseRegistryEntry, registryEntry } from '../core/worker-type-view';
@@ -28,7 +28,7 @@ export async function publishTypes(
     if (!needsScrub(json)) continue;
     const clean = parseRegistryEntry(json);
     if (!clean) continue;
-    cleaned += Number(await port.runScript(replaceTypeEntry, [keys.types()], [name, json, JSON.stringify(clean)]));
+    cleaned += Number(await replaceTypeEntry(port, { types: keys.types() }, { type: name, read: json, cleaned: JSON.stringify(clean) }));
   }
   if (cleaned > 0) deps.log('warn', `cleaned ${cleaned} worker type registry entr${cleaned === 1 ? 'y' : 'ies'} that an older spawner wrote with env values or an interpreter path`);
 }

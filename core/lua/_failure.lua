@@ -1,9 +1,9 @@
 -- Shared fragment: after a failed attempt, put the job back (queue or delayed set)
 -- while attempts remain and the error is retryable, or fail it for good. A job that ends
--- here gives its log stream (logKey) the job's own expiry.
+-- here gives its log stream (logKey) and progress history (progressKey) the job's own expiry.
 local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey, notifyKey,
                               delayedKey, delayedIdx, cancelledIdx, events, id, now, errJson, retryable,
-                              backoffMs, retentionMs, maxlen, logKey)
+                              backoffMs, retentionMs, maxlen, logKey, progressKey)
   push_error(jobKey, errJson)
   local job = redis.call('HMGET', jobKey, 'attempts', 'max_attempts', 'seq', 'priority', 'type', 'cancel_requested')
   local attempts, maxAttempts, seq = tonumber(job[1]), tonumber(job[2]), job[3]
@@ -14,7 +14,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
     redis.call('ZADD', cancelledIdx, seq, id)
     redis.call('PEXPIRE', jobKey, retentionMs)
     redis.call('PEXPIRE', logKey, retentionMs)
-    redis.call('PEXPIRE', jobKey .. ':progress', retentionMs) -- its progress history
+    redis.call('PEXPIRE', progressKey, retentionMs) -- its progress history
     emit(events, maxlen, 'job', id, 'status', 'cancelled', 'type', job[5], 'ts', now)
     return 'cancelled'
   end
@@ -40,7 +40,7 @@ local function settle_failure(jobKey, runningIdx, failedIdx, queuedIdx, queueKey
   redis.call('ZADD', failedIdx, seq, id)
   redis.call('PEXPIRE', jobKey, retentionMs)
   redis.call('PEXPIRE', logKey, retentionMs)
-  redis.call('PEXPIRE', jobKey .. ':progress', retentionMs) -- its progress history
+  redis.call('PEXPIRE', progressKey, retentionMs) -- its progress history
   emit(events, maxlen, 'job', id, 'status', 'failed', 'type', job[5], 'ts', now)
   return 'failed'
 end

@@ -1,12 +1,16 @@
 --[[ append-logs: append a job's log lines to its stream, keep the stream within the per-job
 cap (oldest lines go first), and let it expire with the job.
-KEYS[1] log stream of the job   KEYS[2] job hash
-ARGV[1] most lines kept   ARGV[2] most bytes kept (sum of the texts)
-ARGV[3] TTL ms of the stream while the job hash has none (a running job: a safety net, renewed
-        by every append; the scripts that finish a job give the stream the job's own TTL)
-ARGV[4], ARGV[5], ... pairs of stream name ('stdout', 'stderr', 'info', ...) and text
 The job hash keeps `log_bytes` (bytes kept) and `log_cut` (lines cut so far).
-Returns {lines appended (0 when the job no longer exists: the lines are dropped), lines cut now}.
+KEYS:
+  logs        log stream of the job
+  job         the job hash
+ARGV:
+  max_lines   most lines kept
+  max_bytes   most bytes kept (sum of the texts)
+  safety_ttl_ms  TTL ms of the stream while the job hash has none (a running job: a safety net,
+              renewed by every append; the scripts that finish a job give the stream the job's own TTL)
+  ...lines    pairs of stream name ('stdout', 'stderr', 'info', ...) and text
+Returns: {lines appended (0 when the job no longer exists: the lines are dropped), lines cut now}.
 ]]
 if redis.call('EXISTS', KEYS[2]) == 0 then return {0, 0} end
 local maxLines, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])

@@ -1,10 +1,23 @@
 --[[ cancel-job: cancel a waiting job at once, or ask the worker running it to stop.
-KEYS[1] job hash   KEYS[2] queue zset of its type   KEYS[3] queued index   KEYS[4] delayed zset
-KEYS[5] delayed index   KEYS[6] cancelled index   KEYS[7] events stream
-KEYS[8] log stream of the job (expires with the job; lines of earlier attempts)
-ARGV[1] job id   ARGV[2] now (ms)   ARGV[3] retention ms   ARGV[4] events maxlen
-ARGV[5] cancel channel prefix (the worker id is appended)   ARGV[6] reason
-Returns {'cancelled'} | {'cancelling', worker id} | {'finished', status} | {'missing'}
+KEYS:
+  job         the job hash
+  queue       queue zset of its type
+  queued      queued index
+  delayed     delayed zset
+  delayed_idx delayed index
+  cancelled   cancelled index
+  events      events stream
+  logs        log stream of the job (expires with the job; lines of earlier attempts)
+  progress    progress history stream of the job (expires with the job)
+ARGV:
+  job_id      job id
+  now         now (ms)
+  retention_ms  retention ms
+  maxlen      events maxlen
+  cancel_channel  cancel channel prefix (the worker id is appended; a channel, not a key)
+  reason      reason
+Returns: {'cancelled'} | {'cancelling', worker id} | {'finished', status} | {'missing'}
+(all outcomes, none an error).
 ]]
 --@include _helpers
 local id, now = ARGV[1], ARGV[2]
@@ -21,7 +34,7 @@ if status == 'queued' or status == 'delayed' then
   redis.call('ZADD', KEYS[6], job[2], id)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[8], ARGV[3])
-  redis.call('PEXPIRE', KEYS[1] .. ':progress', ARGV[3]) -- its progress history (from earlier attempts)
+  redis.call('PEXPIRE', KEYS[9], ARGV[3]) -- its progress history (from earlier attempts)
   emit(KEYS[7], ARGV[4], 'job', id, 'status', 'cancelled', 'type', job[4], 'ts', now)
   return {'cancelled'}
 end

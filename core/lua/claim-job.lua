@@ -1,11 +1,23 @@
 --[[ claim-job: move up to N queued jobs of a type to a worker's active set.
-KEYS[1] queue zset   KEYS[2] active zset of the worker   KEYS[3] worker hash
-KEYS[4] queued index   KEYS[5] running index   KEYS[6] events stream   KEYS[7] notify list
-ARGV[1] worker id   ARGV[2] now (ms)   ARGV[3] job key prefix   ARGV[4] events maxlen
-ARGV[5] at most this many jobs (the worker's free slots)
-ARGV[6] '' or, on a new worker's first claims, when it was spawned (ms since the epoch)
-ARGV[7] the cold-start timings JSON to record on claimed jobs queued before that spawn
-Returns an array of claimed jobs, each a flat field/value array; empty when the queue is.
+KEYS:
+  queue       queue zset
+  active      active zset of the worker
+  worker      worker hash
+  queued      queued index
+  running     running index
+  events      events stream
+  notify      notify list
+ARGV:
+  worker_id   worker id
+  now         now (ms)
+  job_prefix  job key prefix
+  maxlen      events maxlen
+  count       at most this many jobs (the worker's free slots)
+  spawned_at  '' or, on a new worker's first claims, when it was spawned (ms since the epoch)
+  cold_start  the cold-start timings JSON to record on claimed jobs queued before that spawn
+DERIVED:
+  job_prefix .. <id>   the hash of each job popped from the queue (ids are known only inside)
+Returns: an array of claimed jobs, each a flat field/value array; empty when the queue is.
 ]]
 --@include _helpers
 --@include _claim

@@ -1,14 +1,30 @@
 --[[ complete-job: record a job's result (only the worker that holds it may), and
 claim the worker's next jobs in the same call, as its slot is free again.
-KEYS[1] job hash   KEYS[2] active zset of the worker   KEYS[3] worker hash
-KEYS[4] running index   KEYS[5] succeeded index   KEYS[6] events stream
-KEYS[7] queue zset of the type   KEYS[8] queued index   KEYS[9] notify list of the type
-KEYS[10] log stream of the job (expires with the job)
-ARGV[1] job id   ARGV[2] worker id   ARGV[3] now (ms)   ARGV[4] result JSON
-ARGV[5] retention ms   ARGV[6] events maxlen   ARGV[7] claim at most this many next jobs (0: none)
-ARGV[8] job key prefix
-Returns {1, next job 1, next job 2, ...} when recorded (each next job a flat field/value
-array), or {0} when the worker no longer holds the job (requeued or cancelled).
+KEYS:
+  job         the job hash
+  active      active zset of the worker
+  worker      worker hash
+  running     running index
+  succeeded   succeeded index
+  events      events stream
+  queue       queue zset of the type
+  queued      queued index
+  notify      notify list of the type
+  logs        log stream of the job (expires with the job)
+  progress    progress history stream of the job (expires with the job)
+ARGV:
+  job_id      job id
+  worker_id   worker id
+  now         now (ms)
+  result      result JSON
+  retention_ms  retention ms
+  maxlen      events maxlen
+  count       claim at most this many next jobs (0: none)
+  job_prefix  job key prefix
+DERIVED:
+  job_prefix .. <id>   the hash of each next job claimed from the queue
+Returns: {1, next job 1, next job 2, ...} when recorded (each next job a flat field/value
+array), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
 ]]
 --@include _helpers
 --@include _claim
@@ -19,7 +35,7 @@ redis.call('ZREM', KEYS[4], id)
 redis.call('ZADD', KEYS[5], redis.call('HGET', KEYS[1], 'seq'), id)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[10], ARGV[5])
-redis.call('PEXPIRE', KEYS[1] .. ':progress', ARGV[5]) -- its progress history
+redis.call('PEXPIRE', KEYS[11], ARGV[5]) -- its progress history
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'job_count', 1) end
 emit(KEYS[6], ARGV[6], 'job', id, 'status', 'succeeded', 'worker', ARGV[2], 'ts', now)
 local out = {1}

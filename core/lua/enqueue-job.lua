@@ -1,18 +1,38 @@
 --[[ enqueue-job: create a job and put it on its type's queue, atomically.
-KEYS[1] job hash            KEYS[2] queue zset of the type   KEYS[3] notify list of the type
-KEYS[4] index of all jobs   KEYS[5] index of queued jobs     KEYS[6] seq counter
-KEYS[7] known types hash    KEYS[8] events stream            KEYS[9] idempotency key
-KEYS[10] set of the type's live workers   KEYS[11] expiry index (zset: job id by queued-TTL deadline)
-ARGV[1] job id   ARGV[2] worker type   ARGV[3] kind   ARGV[4] payload JSON   ARGV[5] priority
-ARGV[6] max_attempts   ARGV[7] timeout_ms   ARGV[8] now (ms)   ARGV[9] events maxlen
-ARGV[10] 'default' (a built-in type: refused only when the registry exists and lacks it)
-         or 'custom' (refused unless the registry has it)
-ARGV[11] idempotency TTL ms ('' for no key)   ARGV[12] request fingerprint   ARGV[13] backoff JSON
-ARGV[14] max_attempts when neither the job (ARGV[6] '') nor its type's registry entry sets one
-ARGV[15] quotas JSON: {ttl_ms (the job's queued TTL, or absent), default_ttl_ms (0: none), default_max_queued};
-         the type's registry entry may set max_queued, queued_ttl_s, max_timeout_s, max_attempts_limit
-Returns {1, seq, id, live workers of the type} created | {2, 0, existing id} idempotent replay
-        | {0, error code, limit} (QUEUE_FULL, TIMEOUT_ABOVE_CEILING, ATTEMPTS_ABOVE_CEILING carry the limit)
+KEYS:
+  job         the job hash
+  queue       queue zset of the type
+  notify      notify list of the type
+  all         index of all jobs
+  queued      index of queued jobs
+  seq         seq counter
+  types       known types hash
+  events      events stream
+  idempotency idempotency key (any key of the prefix when there is none)
+  workers_of_type  set of the type's live workers
+  expiring    expiry index (zset: job id by queued-TTL deadline)
+ARGV:
+  job_id      job id
+  worker_type worker type
+  kind        kind
+  payload     payload JSON
+  priority    priority
+  max_attempts  max_attempts ('' for the type's or the default)
+  timeout_ms  timeout_ms
+  now         now (ms)
+  maxlen      events maxlen
+  type_check  'default' (a built-in type: refused only when the registry exists and lacks it)
+              or 'custom' (refused unless the registry has it)
+  idempotency_ttl_ms  idempotency TTL ms ('' for no key)
+  fingerprint request fingerprint
+  backoff     backoff JSON
+  default_max_attempts  max_attempts when neither the job nor its type's registry entry sets one
+  quotas      quotas JSON: {ttl_ms (the job's queued TTL, or absent), default_ttl_ms (0: none),
+              default_max_queued}; the type's registry entry may set max_queued, queued_ttl_s,
+              max_timeout_s, max_attempts_limit
+Returns: {1, seq, id, live workers of the type} created | {2, 0, existing id} idempotent replay.
+Errors (nothing written): KILN IDEMPOTENCY_KEY_REUSED, KILN UNKNOWN_WORKER_TYPE, KILN JOB_EXISTS,
+KILN QUEUE_FULL <limit>, KILN TIMEOUT_ABOVE_CEILING <limit>, KILN ATTEMPTS_ABOVE_CEILING <limit>.
 ]]
 --@include _helpers
 local id, wtype = ARGV[1], ARGV[2]
@@ -20,12 +40,12 @@ local now = ARGV[8]
 if ARGV[11] ~= '' then
   local prev = redis.call('HMGET', KEYS[9], 'job_id', 'fingerprint')
   if prev[1] then
-    if prev[2] ~= ARGV[12] then return {0, 'IDEMPOTENCY_MISMATCH'} end
+    if prev[2] ~= ARGV[12] then return redis.error_reply('KILN IDEMPOTENCY_KEY_REUSED') end
     return {2, 0, prev[1]}
   end
 end
 if redis.call('HEXISTS', KEYS[7], wtype) == 0 and (ARGV[10] == 'custom' or redis.call('EXISTS', KEYS[7]) == 1) then
-  return {0, 'UNKNOWN_WORKER_TYPE'}
+  return redis.error_reply('KILN UNKNOWN_WORKER_TYPE')
 end
 local cfg = {}
 local typeJson = redis.call('HGET', KEYS[7], wtype)
@@ -35,11 +55,11 @@ if typeJson then
 end
 local quotas = cjson.decode(ARGV[15])
 local maxTimeout, attemptsLimit = tonumber(cfg.max_timeout_s), tonumber(cfg.max_attempts_limit)
-if maxTimeout and tonumber(ARGV[7]) > maxTimeout * 1000 then return {0, 'TIMEOUT_ABOVE_CEILING', tostring(maxTimeout)} end
-if attemptsLimit and ARGV[6] ~= '' and tonumber(ARGV[6]) > attemptsLimit then return {0, 'ATTEMPTS_ABOVE_CEILING', tostring(attemptsLimit)} end
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'JOB_EXISTS'} end
+if maxTimeout and tonumber(ARGV[7]) > maxTimeout * 1000 then return redis.error_reply('KILN TIMEOUT_ABOVE_CEILING ' .. tostring(maxTimeout)) end
+if attemptsLimit and ARGV[6] ~= '' and tonumber(ARGV[6]) > attemptsLimit then return redis.error_reply('KILN ATTEMPTS_ABOVE_CEILING ' .. tostring(attemptsLimit)) end
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('KILN JOB_EXISTS') end
 local maxQueued = tonumber(cfg.max_queued) or tonumber(quotas.default_max_queued)
-if maxQueued and redis.call('ZCARD', KEYS[2]) >= maxQueued then return {0, 'QUEUE_FULL', tostring(maxQueued)} end
+if maxQueued and redis.call('ZCARD', KEYS[2]) >= maxQueued then return redis.error_reply('KILN QUEUE_FULL ' .. tostring(maxQueued)) end
 local maxAttempts = ARGV[6]
 if maxAttempts == '' then
   maxAttempts = tonumber(cfg.max_attempts) or tonumber(ARGV[14])

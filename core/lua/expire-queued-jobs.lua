@@ -1,11 +1,22 @@
 --[[ expire-queued-jobs: end the queued jobs whose queued TTL passed before they ever started.
-KEYS[1] expiry index (zset: job id by deadline)   KEYS[2] queued index   KEYS[3] expired index
-KEYS[4] events stream
-ARGV[1] now (ms)   ARGV[2] job key prefix   ARGV[3] queue key prefix   ARGV[4] at most this many index entries
-ARGV[5] events maxlen   ARGV[6] retention ms of an expired job
-Queue keys are derived from each job's type (prefix .. type), as promote-delayed does. Only due index
-entries are read: a job that started (or ended) before its deadline just leaves the index here.
-Returns {id1, type1, id2, type2, ...} of the jobs that expired.
+Only due index entries are read: a job that started (or ended) before its deadline just leaves the index here.
+KEYS:
+  expiring    expiry index (zset: job id by deadline)
+  queued      queued index
+  expired     expired index
+  events      events stream
+ARGV:
+  now         now (ms)
+  job_prefix  job key prefix
+  queue_prefix  queue key prefix
+  limit       at most this many index entries
+  maxlen      events maxlen
+  retention_ms  retention ms of an expired job
+DERIVED:
+  job_prefix .. <id>   the hash of each due job
+  job_prefix .. <id>:progress   its progress history (given the job's retention)
+  queue_prefix .. <type>   the queue of each due job's type
+Returns: {id1, type1, id2, type2, ...} of the jobs that expired.
 ]]
 --@include _helpers
 local now = ARGV[1]

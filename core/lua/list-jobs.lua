@@ -1,8 +1,14 @@
 --[[ list-jobs: a page of job summaries, newest first, skipping (and unindexing) expired ones.
-KEYS[1] index zset (all jobs, or one status)
-ARGV[1] cursor: exclusive upper seq bound ('+inf' for the first page)   ARGV[2] limit
-ARGV[3] worker type filter ('' for any)   ARGV[4] job key prefix
-Returns {next cursor or '', job1 summary, job2 summary, ...}: each a flat field/value list of
+KEYS:
+  index       index zset (all jobs, or one status)
+ARGV:
+  cursor      exclusive upper seq bound ('+inf' for the first page)
+  limit       page size
+  type        worker type filter ('' for any)
+  job_prefix  job key prefix
+DERIVED:
+  job_prefix .. <id>   the hash of each job of the index page
+Returns: {next cursor or '', job1 summary, job2 summary, ...}: each a flat field/value list of
 the fields a listing shows, never the whole hash, so a page stays small whatever the jobs hold:
 progress_message is cut to 1 KiB, and payload (read for its label) and error come only when
 they are at most 4 KiB and 16 KiB.

@@ -1,10 +1,22 @@
 --[[ promote-delayed: move jobs whose backoff is over from the delayed set to their queues.
-KEYS[1] delayed zset   KEYS[2] delayed index   KEYS[3] queued index   KEYS[4] events stream
-ARGV[1] now (ms)   ARGV[2] job key prefix   ARGV[3] queue key prefix   ARGV[4] notify key prefix
-ARGV[5] at most this many jobs   ARGV[6] events maxlen
-Queue and notify keys are derived from each job's type (prefix .. type), as claim derives job keys.
 A promoted job's queued_at is its run_at: it could have run from then on (its queue wait counts from there).
-Returns the number of jobs moved.
+KEYS:
+  delayed     delayed zset
+  delayed_idx delayed index
+  queued      queued index
+  events      events stream
+ARGV:
+  now         now (ms)
+  job_prefix  job key prefix
+  queue_prefix  queue key prefix
+  notify_prefix  notify key prefix
+  limit       at most this many jobs
+  maxlen      events maxlen
+DERIVED:
+  job_prefix .. <id>   the hash of each due job
+  queue_prefix .. <type>   the queue of each due job's type
+  notify_prefix .. <type>   the notify list of each due job's type
+Returns: the number of jobs moved.
 ]]
 --@include _helpers
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[5]))

@@ -1,9 +1,12 @@
 --[[ read-job-logs: a page of a job's log lines and the job's status, read atomically (so a
 reader that sees the job finished has seen every line written before it finished).
-KEYS[1] job hash   KEYS[2] log stream of the job
-ARGV[1] read after this entry id (exclusive; '0-0' for the first line)
-ARGV[2] at most this many lines (0: none, only the status)
-Returns {} when the job does not exist, else {status, lines cut so far, entry, entry, ...}
+KEYS:
+  job         the job hash
+  logs        log stream of the job
+ARGV:
+  after       read after this entry id (exclusive; '0-0' for the first line)
+  count       at most this many lines (0: none, only the status)
+Returns: {} when the job does not exist, else {status, lines cut so far, entry, entry, ...}
 with each entry {id, {field, value, ...}} as XRANGE gives it.
 ]]
 local job = redis.call('HMGET', KEYS[1], 'status', 'log_cut')

@@ -1,12 +1,18 @@
 --[[ report-progress: record a running job's progress, if this worker still holds it, and
 append its points to the job's capped progress history.
-KEYS[1] job hash   KEYS[2] active zset of the worker   KEYS[3] events stream
-KEYS[4] progress history stream of the job (job key .. ':progress'; the scripts that
-        finish a job expire it with the job)
-ARGV[1] job id   ARGV[2] now (ms)   ARGV[3] events maxlen   ARGV[4] history cap (points)
-ARGV[5..] the points since the last call, oldest first, four values each:
-          ts (ms), progress, message ('' for none), metrics JSON ('' for none)
-Returns 1 when recorded, 0 when the worker no longer holds the job.
+KEYS:
+  job         the job hash
+  active      active zset of the worker
+  events      events stream
+  progress    progress history stream of the job (the scripts that finish a job expire it with the job)
+ARGV:
+  job_id      job id
+  now         now (ms)
+  maxlen      events maxlen
+  cap         history cap (points)
+  ...points   the points since the last call, oldest first, four values each:
+              ts (ms), progress, message ('' for none), metrics JSON ('' for none)
+Returns: 1 when recorded, 0 when the worker no longer holds the job.
 
 History: point n (counted from 0 over the job's life, in the job hash's history_points)
 is kept when n % stride == 0; the newest point is always kept too, and replaced by the

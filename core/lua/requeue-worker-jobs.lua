@@ -1,13 +1,32 @@
 --[[ requeue-worker-jobs: a worker is gone; give its jobs back and forget the worker.
-KEYS[1] active zset of the worker   KEYS[2] worker hash   KEYS[3] workers set
-KEYS[4] workers-of-type set   KEYS[5] running index   KEYS[6] failed index   KEYS[7] queued index
-KEYS[8] queue zset   KEYS[9] notify list   KEYS[10] delayed zset   KEYS[11] delayed index
-KEYS[12] events stream   KEYS[13] cancelled index
-ARGV[1] worker id   ARGV[2] now (ms)   ARGV[3] error JSON for the interrupted attempt
-ARGV[4] retention ms of failed jobs   ARGV[5] events maxlen   ARGV[6] job key prefix
-ARGV[7] '1' to delete the worker record, '0' to keep it (the caller updates it)
-ARGV[8] job log stream prefix (a job that fails or is cancelled here: its log expires with it)
-Returns {requeued count, failed count}.
+KEYS:
+  active      active zset of the worker
+  worker      worker hash
+  workers     workers set
+  workers_of_type  workers-of-type set
+  running     running index
+  failed      failed index
+  queued      queued index
+  queue       queue zset
+  notify      notify list
+  delayed     delayed zset
+  delayed_idx delayed index
+  events      events stream
+  cancelled   cancelled index
+ARGV:
+  worker_id   worker id
+  now         now (ms)
+  error       error JSON for the interrupted attempt
+  retention_ms  retention ms of failed jobs
+  maxlen      events maxlen
+  job_prefix  job key prefix
+  forget      '1' to delete the worker record, '0' to keep it (the caller updates it)
+  log_prefix  job log stream prefix (a job that fails or is cancelled here: its log expires with it)
+DERIVED:
+  job_prefix .. <id>   the hash of each job the worker held (ids are known only inside)
+  job_prefix .. <id>:progress   its progress history
+  log_prefix .. <id>   its log stream
+Returns: {requeued count, failed count}.
 ]]
 --@include _helpers
 --@include _failure
@@ -18,7 +37,7 @@ for _, id in ipairs(ids) do
   local jobKey = ARGV[6] .. id
   if redis.call('HGET', jobKey, 'status') == 'running' then
     local r = settle_failure(jobKey, KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11],
-      KEYS[13], KEYS[12], id, now, ARGV[3], true, 0, ARGV[4], ARGV[5], ARGV[8] .. id)
+      KEYS[13], KEYS[12], id, now, ARGV[3], true, 0, ARGV[4], ARGV[5], ARGV[8] .. id, jobKey .. ':progress')
     if r == 'failed' or r == 'cancelled' then failed = failed + 1 else requeued = requeued + 1 end
   end
 end

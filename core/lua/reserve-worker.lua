@@ -1,11 +1,25 @@
 --[[ reserve-worker: register a new worker of a type only if the queue needs one more,
 counting the serving workers of every host, so that spawners sharing one Redis do not
 all start workers for the same queued jobs.
-KEYS[1] queue zset of the type   KEYS[2] set of the type's workers   KEYS[3] set of all workers
-KEYS[4] the new worker's hash   KEYS[5] the new worker's lease
-ARGV[1] new worker id   ARGV[2] worker type   ARGV[3] max_jobs of the type   ARGV[4] host id
-ARGV[5] now (ms)   ARGV[6] first lease (ms)   ARGV[7] worker key prefix   ARGV[8] active key prefix
-Returns 1 when the worker was registered (status starting), 0 when enough serve already.
+KEYS:
+  queue       queue zset of the type
+  workers_of_type  set of the type's workers
+  workers     set of all workers
+  worker      the new worker's hash
+  lease       the new worker's lease
+ARGV:
+  worker_id   new worker id
+  worker_type worker type
+  max_jobs    max_jobs of the type
+  host        host id
+  now         now (ms)
+  lease_ms    first lease (ms)
+  worker_prefix  worker key prefix
+  active_prefix  active key prefix
+DERIVED:
+  worker_prefix .. <id>   the hash of each worker of the type's set (read)
+  active_prefix .. <id>   the active zset of each worker of the type's set (read)
+Returns: 1 when the worker was registered (status starting), 0 when enough serve already.
 ]]
 local serving, running = 0, 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do

@@ -1,10 +1,20 @@
 --[[ type-counts: per registered worker type, its queued, running and delayed jobs (read-only).
-KEYS[1] types hash (the registry)   KEYS[2] delayed zset
-ARGV[1] queue key prefix   ARGV[2] workers-of-type key prefix   ARGV[3] active key prefix
-ARGV[4] job key prefix   ARGV[5] look at most at this many delayed jobs (the soonest due)
-Per-type keys are derived from the type and worker names (prefix .. name), as claim derives job keys.
 Running: the jobs held by the type's live workers, on every host.
-Returns a flat array {type, queued, running, delayed, type, queued, …}.
+KEYS:
+  types       types hash (the registry)
+  delayed     delayed zset
+ARGV:
+  queue_prefix  queue key prefix
+  workers_of_type_prefix  workers-of-type key prefix
+  active_prefix  active key prefix
+  job_prefix  job key prefix
+  delayed_limit  look at most at this many delayed jobs (the soonest due)
+DERIVED:
+  queue_prefix .. <type>   the queue of each registered type
+  workers_of_type_prefix .. <type>   the workers set of each registered type
+  active_prefix .. <worker id>   the active zset of each of those workers
+  job_prefix .. <id>   the hash of each delayed job looked at
+Returns: a flat array {type, queued, running, delayed, type, queued, …}.
 ]]
 local delayed = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[5]) - 1)) do
