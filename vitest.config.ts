@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // Root only: starts the Redis + REST gateway the workers project reaches (see the file).
-    globalSetup: ['./tests/helpers/edge-global-setup.ts'],
+    // Root only, in this order: build (generated scripts + dist/) first, then the Redis + REST
+    // gateway the workers project reaches (see the files).
+    globalSetup: ['./tests/helpers/build-global-setup.ts', './tests/helpers/edge-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 2,

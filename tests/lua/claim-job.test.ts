@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { claimJob, type ClaimJobArgs, type ClaimJobKeys } from '../../core/lua/contracts';
+import { flatToRecord } from '../../core/redis-port';
+import { keys, newJob, useLuaRedis } from '../helpers/lua-redis';
+
+const r = useLuaRedis();
+const k: ClaimJobKeys = {
+  queue: keys.queue('node'), active: keys.active('w1'), worker: keys.worker('w1'), queued: keys.byStatus('queued'),
+  running: keys.byStatus('running'), events: keys.events(), notify: keys.notify('node'),
+};
+const a = (over: Partial<ClaimJobArgs> = {}): ClaimJobArgs => ({
+  worker_id: 'w1', now: 2000, job_prefix: keys.jobPrefix, maxlen: 100, count: 1, spawned_at: '', cold_start: '', ...over,
+});
+
+describe('claim-job.lua', () => {
+  it('moves the highest-priority job to the worker, marks the worker busy', async () => {
+    await r.store.enqueue(newJob('low'));
+    await r.store.enqueue(newJob('high', { priority: 5 }));
+    await r.io.hset(keys.worker('w1'), 'status', 'idle');
+    const rows = (await claimJob(r.port, k, a())) as unknown[];
+    expect(rows.map((row) => flatToRecord(row).id)).toEqual(['high']);
+    expect(await r.io.hgetall(keys.job('high'))).toMatchObject({ status: 'running', worker_id: 'w1', attempts: '1', started_at: '2000' });
+    expect(await r.io.zrange(keys.active('w1'), 0, -1)).toEqual(['high']);
+    expect(await r.io.zrange(keys.byStatus('running'), 0, -1)).toEqual(['high']);
+    expect(await r.io.hget(keys.worker('w1'), 'status')).toBe('busy');
+  });
+
+  it('records cold-start timings on a new worker first claims, and drops the wake-ups of an empty queue', async () => {
+    await r.store.enqueue(newJob('j1', { now: 1000 }));
+    await claimJob(r.port, k, a({ spawned_at: 1500, cold_start: '{"spawn_ms":5}', count: 5 }));
+    expect(await r.io.hmget(keys.job('j1'), 'cold_start', 'cold_start_attempt')).toEqual(['{"spawn_ms":5}', '1']);
+    expect(await r.io.exists(keys.notify('node'))).toBe(0);
+    expect(await claimJob(r.port, k, a())).toEqual([]);
+  });
+});

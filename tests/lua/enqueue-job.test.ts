@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { KilnError } from '../../core/errors';
+import { enqueueJob, type EnqueueJobArgs, type EnqueueJobKeys } from '../../core/lua/contracts';
+import { keys, useLuaRedis } from '../helpers/lua-redis';
+
+const r = useLuaRedis();
+const k = (id: string): EnqueueJobKeys => ({
+  job: keys.job(id), queue: keys.queue('node'), notify: keys.notify('node'), all: keys.all(), queued: keys.byStatus('queued'),
+  seq: keys.seq(), types: keys.types(), events: keys.events(), idempotency: keys.idempotency('-'),
+  workers_of_type: keys.workersOfType('node'), expiring: keys.expiring(),
+});
+const a = (id: string, over: Partial<EnqueueJobArgs> = {}): EnqueueJobArgs => ({
+  job_id: id, worker_type: 'node', kind: 'function', payload: '{"n":1}', priority: 0, max_attempts: '', timeout_ms: 60_000,
+  now: 1000, maxlen: 100, type_check: 'default', idempotency_ttl_ms: '', fingerprint: '', backoff: '', default_max_attempts: 3,
+  quotas: '{"default_ttl_ms":0}', ...over,
+});
+
+describe('enqueue-job.lua', () => {
+  it('creates the job, queues and indexes it, and wakes the type', async () => {
+    expect(await enqueueJob(r.port, k('j1'), a('j1'))).toEqual([1, 1, 'j1', 0]);
+    expect(await r.io.hgetall(keys.job('j1'))).toMatchObject({ id: 'j1', status: 'queued', seq: '1', max_attempts: '3', type: 'node' });
+    expect(await r.io.zrange(keys.queue('node'), 0, -1)).toEqual(['j1']);
+    expect(await r.io.zrange(keys.byStatus('queued'), 0, -1)).toEqual(['j1']);
+    expect(await r.io.llen(keys.notify('node'))).toBe(1);
+    expect(await r.io.xlen(keys.events())).toBe(1);
+  });
+
+  it('refuses with KILN error replies mapped to KilnErrors, writing nothing', async () => {
+    await enqueueJob(r.port, k('j1'), a('j1'));
+    const dup = await enqueueJob(r.port, k('j1'), a('j1')).catch((e: unknown) => e);
+    expect(dup).toBeInstanceOf(KilnError);
+    expect(dup).toMatchObject({ code: 'JOB_EXISTS', status: 409, message: 'a job with id j1 already exists' });
+    await r.io.hset(keys.types(), 'node', JSON.stringify({ max_queued: 1, max_timeout_s: 100 }));
+    await expect(enqueueJob(r.port, k('j2'), a('j2'))).rejects.toMatchObject({ code: 'QUEUE_FULL', status: 429, headers: { 'retry-after': '5' } });
+    await expect(enqueueJob(r.port, k('j3'), a('j3', { timeout_ms: 101_000 }))).rejects.toMatchObject({ code: 'TIMEOUT_ABOVE_CEILING', message: expect.stringContaining('max_timeout_s 100') });
+    await expect(enqueueJob(r.port, k('j4'), a('j4', { worker_type: 'gpu' }))).rejects.toMatchObject({ code: 'UNKNOWN_WORKER_TYPE', status: 400 });
+    expect(await r.io.exists(keys.job('j2'), keys.job('j3'), keys.job('j4'))).toBe(0);
+    expect(await r.io.get(keys.seq())).toBe('1');
+  });
+
+  it('replays an idempotent submit, and refuses the key with another body', async () => {
+    const idem = { ...k('j1'), idempotency: keys.idempotency('key-1') };
+    const args = a('j1', { idempotency_ttl_ms: 60_000, fingerprint: 'f1' });
+    await enqueueJob(r.port, idem, args);
+    expect(await enqueueJob(r.port, { ...idem, job: keys.job('j2') }, { ...args, job_id: 'j2' })).toEqual([2, 0, 'j1']);
+    await expect(enqueueJob(r.port, idem, { ...args, fingerprint: 'f2' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 422 });
+  });
+});
