@@ -16,7 +16,7 @@ describe('cancel-job.lua', () => {
     expect(await cancelJob(r.port, k('j1'), a('j1'))).toEqual(['cancelled']);
     expect(await r.io.hget(keys.job('j1'), 'status')).toBe('cancelled');
     expect(await r.io.zcard(keys.queue('node'))).toBe(0);
-    expect(await r.io.zrange(keys.byStatus('cancelled'), 0, -1)).toEqual(['j1']);
+    expect(await r.io.zrange(keys.byStatus('cancelled'), '0', '-1')).toEqual(['j1']);
     expect(await r.io.pttl(keys.progressHistory('j1'))).toBeGreaterThan(0);
   });
 

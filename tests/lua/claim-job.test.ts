@@ -20,8 +20,8 @@ describe('claim-job.lua', () => {
     const rows = (await claimJob(r.port, k, a())) as unknown[];
     expect(rows.map((row) => flatToRecord(row).id)).toEqual(['high']);
     expect(await r.io.hgetall(keys.job('high'))).toMatchObject({ status: 'running', worker_id: 'w1', attempts: '1', started_at: '2000' });
-    expect(await r.io.zrange(keys.active('w1'), 0, -1)).toEqual(['high']);
-    expect(await r.io.zrange(keys.byStatus('running'), 0, -1)).toEqual(['high']);
+    expect(await r.io.zrange(keys.active('w1'), '0', '-1')).toEqual(['high']);
+    expect(await r.io.zrange(keys.byStatus('running'), '0', '-1')).toEqual(['high']);
     expect(await r.io.hget(keys.worker('w1'), 'status')).toBe('busy');
   });
 

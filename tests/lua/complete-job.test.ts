@@ -24,8 +24,8 @@ describe('complete-job.lua', () => {
     expect(ok).toBe(1);
     expect(flatToRecord(next).id).toBe('j2');
     expect(await r.io.hgetall(keys.job('j1'))).toMatchObject({ status: 'succeeded', result: '{"ok":true}', finished_at: '3000' });
-    expect(await r.io.zrange(keys.byStatus('succeeded'), 0, -1)).toEqual(['j1']);
-    expect(await r.io.zrange(keys.active('w1'), 0, -1)).toEqual(['j2']);
+    expect(await r.io.zrange(keys.byStatus('succeeded'), '0', '-1')).toEqual(['j1']);
+    expect(await r.io.zrange(keys.active('w1'), '0', '-1')).toEqual(['j2']);
     for (const key of [keys.job('j1'), keys.logs('j1'), keys.progressHistory('j1')]) expect(await r.io.pttl(key)).toBeGreaterThan(0);
   });
 

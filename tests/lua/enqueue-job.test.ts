@@ -19,8 +19,8 @@ describe('enqueue-job.lua', () => {
   it('creates the job, queues and indexes it, and wakes the type', async () => {
     expect(await enqueueJob(r.port, k('j1'), a('j1'))).toEqual([1, 1, 'j1', 0]);
     expect(await r.io.hgetall(keys.job('j1'))).toMatchObject({ id: 'j1', status: 'queued', seq: '1', max_attempts: '3', type: 'node' });
-    expect(await r.io.zrange(keys.queue('node'), 0, -1)).toEqual(['j1']);
-    expect(await r.io.zrange(keys.byStatus('queued'), 0, -1)).toEqual(['j1']);
+    expect(await r.io.zrange(keys.queue('node'), '0', '-1')).toEqual(['j1']);
+    expect(await r.io.zrange(keys.byStatus('queued'), '0', '-1')).toEqual(['j1']);
     expect(await r.io.llen(keys.notify('node'))).toBe(1);
     expect(await r.io.xlen(keys.events())).toBe(1);
   });

@@ -15,9 +15,9 @@ describe('expire-queued-jobs.lua', () => {
     expect(await expireQueuedJobs(r.port, k, a(2500))).toEqual(['started', 'node']);
     expect(await r.io.hget(keys.job('started'), 'status')).toBe('expired');
     expect(JSON.parse((await r.io.hget(keys.job('started'), 'error'))!)).toMatchObject({ type: 'expired', retryable: false });
-    expect(await r.io.zrange(keys.queue('node'), 0, -1)).toEqual(['young']);
+    expect(await r.io.zrange(keys.queue('node'), '0', '-1')).toEqual(['young']);
     expect(await r.io.hget(keys.job('old'), 'status')).toBe('running');
-    expect(await r.io.zrange(keys.expiring(), 0, -1)).toEqual(['young']);
+    expect(await r.io.zrange(keys.expiring(), '0', '-1')).toEqual(['young']);
     expect(await r.io.pttl(keys.job('started'))).toBeGreaterThan(0);
   });
 });

@@ -22,7 +22,7 @@ describe('fail-job.lua', () => {
   it('requeues a retryable attempt, or delays it by its backoff', async () => {
     await running('j1');
     expect(await failJob(r.port, k('j1'), a('j1'))).toBe('queued');
-    expect(await r.io.zrange(keys.queue('node'), 0, -1)).toEqual(['j1']);
+    expect(await r.io.zrange(keys.queue('node'), '0', '-1')).toEqual(['j1']);
     await r.store.claim('node', 'w1', 4000);
     expect(await failJob(r.port, k('j1'), a('j1', { backoff_ms: 500 }))).toBe('delayed');
     expect(await r.io.zscore(keys.delayed(), 'j1')).toBe('3500');
@@ -34,7 +34,7 @@ describe('fail-job.lua', () => {
     await r.io.xadd(keys.logs('j1'), '*', 's', 'stderr', 't', 'x');
     await r.io.xadd(keys.progressHistory('j1'), '*', 'n', '0');
     expect(await failJob(r.port, k('j1'), a('j1'))).toBe('failed');
-    expect(await r.io.zrange(keys.byStatus('failed'), 0, -1)).toEqual(['j1']);
+    expect(await r.io.zrange(keys.byStatus('failed'), '0', '-1')).toEqual(['j1']);
     for (const key of [keys.job('j1'), keys.logs('j1'), keys.progressHistory('j1')]) expect(await r.io.pttl(key)).toBeGreaterThan(0);
   });
 

@@ -16,9 +16,9 @@ describe('promote-delayed.lua', () => {
     await r.io.del(keys.notify('node'));
     expect(await promoteDelayed(r.port, k, a(2500))).toBe(1);
     expect(await r.io.hgetall(keys.job('soon'))).toMatchObject({ status: 'queued', queued_at: '2100' });
-    expect(await r.io.zrange(keys.queue('node'), 0, -1)).toEqual(['soon']);
+    expect(await r.io.zrange(keys.queue('node'), '0', '-1')).toEqual(['soon']);
     expect(await r.io.llen(keys.notify('node'))).toBe(1);
-    expect(await r.io.zrange(keys.delayed(), 0, -1)).toEqual(['later']);
+    expect(await r.io.zrange(keys.delayed(), '0', '-1')).toEqual(['later']);
     expect(await promoteDelayed(r.port, k, a(2500))).toBe(0);
   });
 });
