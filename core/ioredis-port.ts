@@ -2,10 +2,11 @@
  * RedisPort over ioredis. Node entries only: it is the one file in core/ that
  * pulls in a Node-only library.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { LuaScript, RedisArg, RedisPort, StreamEntry } from './redis-port';
 
-export function createIoredisPort(redis: Redis): RedisPort {
+/** A single Redis or a Redis Cluster (every Kiln key of a prefix shares one hash slot). */
+export function createIoredisPort(redis: Redis | Cluster): RedisPort {
   return {
     async runScript(script: LuaScript, keys: string[], args: RedisArg[]) {
       try {
