@@ -35,8 +35,12 @@ const MAP: Record<string, (detail: string, a: Args) => KilnError> = {
   JOB_EXISTS: (_, a) => new KilnError('JOB_EXISTS', `a job with id ${String(a.job_id)} already exists`, { status: 409 }),
 };
 
-/** `KILN <CODE> <detail>` anywhere in an error's message (a REST gateway or SDK may prefix it). */
-const REPLY = /\bKILN ([A-Z][A-Z0-9_]*)(?: ([^\n]*))?/;
+/**
+ * `KILN <CODE> [<detail>]` at the start of an error's message: ioredis gives the reply as is,
+ * @upstash/redis appends ", command was: […]" (which may hold a script's source, and so the
+ * text of its error replies: only the start counts). The detail is one token (a limit).
+ */
+const REPLY = /^KILN ([A-Z][A-Z0-9_]*)(?: ([^\s,]+))?/;
 
 /** The KilnError a script's error reply stands for, or the error itself when it is not one. */
 export function scriptError(err: unknown, script: string, args: object): unknown {
