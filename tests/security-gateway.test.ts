@@ -63,8 +63,10 @@ describe('the allow-list', () => {
 
   it("knows every ARGV of the API's scripts that names a key or channel prefix (from the scripts' headers)", () => {
     for (const { script, argvPrefixes } of GATEWAY_SCRIPTS) {
-      const header = /^--\[\[([\s\S]*?)\]\]/.exec(script.source)?.[1] ?? '';
-      const documented = [...header.matchAll(/ARGV\[(\d+)\]((?:(?!ARGV\[)[^\n])*)/g)].filter((m) => /prefix/i.test(m[2]!)).map((m) => Number(m[1]));
+      // the header's ARGV section: one '  name  description' line per ARGV[i], in order
+      const section = /\nARGV:(?: none)?\n((?: {2}[^\n]*\n)*)/.exec(script.source)?.[1] ?? '';
+      const entries = section.split('\n').filter((line) => /^ {2}\S/.test(line));
+      const documented = entries.flatMap((line, i) => (/prefix/i.test(line) ? [i + 1] : []));
       expect({ script: script.name, argvPrefixes: [...argvPrefixes] }).toEqual({ script: script.name, argvPrefixes: documented });
     }
   });
