@@ -37,10 +37,11 @@ const MAP: Record<string, (detail: string, a: Args) => KilnError> = {
 
 /**
  * `KILN <CODE> [<detail>]` at the start of an error's message: ioredis gives the reply as is,
- * @upstash/redis appends ", command was: […]" (which may hold a script's source, and so the
- * text of its error replies: only the start counts). The detail is one token (a limit).
+ * @upstash/redis as "Command failed: <reply>", or "<reply>, command was: […]" (which may hold
+ * a script's source, and so the text of its error replies: only the start counts). The
+ * detail is one token (a limit).
  */
-const REPLY = /^KILN ([A-Z][A-Z0-9_]*)(?: ([^\s,]+))?/;
+const REPLY = /^(?:Command failed: )?KILN ([A-Z][A-Z0-9_]*)(?: ([^\s,]+))?/;
 
 /** The KilnError a script's error reply stands for, or the error itself when it is not one. */
 export function scriptError(err: unknown, script: string, args: object): unknown {

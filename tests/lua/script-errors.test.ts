@@ -13,6 +13,7 @@ describe('scriptError: the one mapper of script error replies', () => {
   it('reads the reply as @upstash/redis shows it, ignoring a script source quoted after it', () => {
     const upstash = new Error('KILN ATTEMPTS_ABOVE_CEILING 3, command was: ["evalsha","abc"]');
     expect(scriptError(upstash, 'enqueue-job', args)).toMatchObject({ code: 'ATTEMPTS_ABOVE_CEILING', message: expect.stringContaining('at most 3') });
+    expect(scriptError(new Error('Command failed: KILN UNKNOWN_WORKER_TYPE'), 'enqueue-job', args)).toMatchObject({ code: 'UNKNOWN_WORKER_TYPE', status: 400 });
     const oom = new Error(`OOM command not allowed, command was: ["eval","return redis.error_reply('KILN JOB_EXISTS')"]`);
     expect(scriptError(oom, 'enqueue-job', args)).toBe(oom);
   });
