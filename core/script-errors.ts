@@ -53,11 +53,18 @@ export function scriptError(err: unknown, script: string, args: object): unknown
   return new KilnError('SCRIPT_ERROR', `script ${script} refused with ${code}${detail ? ` ${detail}` : ''}`, { cause: err });
 }
 
-/** Runs a script through the port, mapping its error replies (see above). */
-export async function runKilnScript(redis: RedisPort, script: LuaScript, keys: string[], argv: RedisArg[], named: object): Promise<unknown> {
+/** One script call, its KEYS and ARGV in the order of the script's header. */
+export interface ScriptCall {
+  script: LuaScript;
+  keys: string[];
+  argv: RedisArg[];
+}
+
+/** Runs a script through the port, mapping its error replies (see above); `named`: the call's named ARGV. */
+export async function runKilnScript(redis: RedisPort, call: ScriptCall, named: object): Promise<unknown> {
   try {
-    return await redis.runScript(script, keys, argv);
+    return await redis.runScript(call.script, call.keys, call.argv);
   } catch (err) {
-    throw scriptError(err, script.name, named);
+    throw scriptError(err, call.script.name, named);
   }
 }

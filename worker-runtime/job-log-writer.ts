@@ -9,6 +9,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { LOG_LIMITS, type LogStream } from '../core/job-logs';
 import type { Keys } from '../core/keys';
+import { appendLogsCall, countLogDropsCall } from '../core/lua/contracts';
 import * as lua from '../core/lua/scripts';
 
 /** What a worker needs of the writer. */
@@ -52,8 +53,8 @@ interface Line {
 }
 
 interface ScriptPipeline {
-  kilnAppendLogs(logKey: string, jobKey: string, ...args: (string | number)[]): void;
-  kilnCountLogDrops(workerKey: string, n: number): void;
+  kilnAppendLogs(numKeys: number, ...keysThenArgv: (string | number)[]): void;
+  kilnCountLogDrops(numKeys: number, ...keysThenArgv: (string | number)[]): void;
 }
 
 /**
@@ -86,8 +87,9 @@ export function createJobLogWriter(o: JobLogWriterOptions): JobLogWriter {
   const now = o.now ?? Date.now;
   const perCall = 500; // lines per script call: a bounded script run
 
-  o.redis.defineCommand('kilnAppendLogs', { numberOfKeys: 2, lua: lua.appendLogs.source });
-  o.redis.defineCommand('kilnCountLogDrops', { numberOfKeys: 1, lua: lua.countLogDrops.source });
+  // no numberOfKeys: each call passes its count first (from the generated call, core/lua/contracts.ts)
+  o.redis.defineCommand('kilnAppendLogs', { lua: lua.appendLogs.source });
+  o.redis.defineCommand('kilnCountLogDrops', { lua: lua.countLogDrops.source });
 
   let pending = new Map<string, Line[]>();
   let pendingLines = 0;
@@ -157,13 +159,18 @@ export function createJobLogWriter(o: JobLogWriterOptions): JobLogWriter {
       for (const [jobId, jobLines] of batch) {
         for (let i = 0; i < jobLines.length; i += perCall) {
           const chunk = jobLines.slice(i, i + perCall);
-          const args: (string | number)[] = [LOG_LIMITS.maxLines, LOG_LIMITS.maxBytes, safetyTtlMs];
-          for (const l of chunk) args.push(l.stream, l.text);
-          scripts.kilnAppendLogs(o.keys.logs(jobId), o.keys.job(jobId), ...args);
+          const call = appendLogsCall(
+            { logs: o.keys.logs(jobId), job: o.keys.job(jobId) },
+            { max_lines: LOG_LIMITS.maxLines, max_bytes: LOG_LIMITS.maxBytes, safety_ttl_ms: safetyTtlMs, lines: chunk.flatMap((l) => [l.stream, l.text]) },
+          );
+          scripts.kilnAppendLogs(call.keys.length, ...call.keys, ...call.argv);
           calls.push(chunk.length);
         }
       }
-      if (report > 0) scripts.kilnCountLogDrops(o.keys.worker(o.workerId), report);
+      if (report > 0) {
+        const call = countLogDropsCall({ worker: o.keys.worker(o.workerId) }, { dropped: report });
+        scripts.kilnCountLogDrops(call.keys.length, ...call.keys, ...call.argv);
+      }
       let timeout: NodeJS.Timeout | undefined;
       const replies = await Promise.race([
         pipe.exec(),
