@@ -249,22 +249,15 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return Number(r);
     },
 
-    /** Registers a new worker of a type if the queue needs one more, counting every host's workers. */
-    async reserveWorker(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number }): Promise<boolean> {
-      const r = await redis.runScript(
-        lua.reserveWorker,
-        [keys.queue(w.type), keys.workersOfType(w.type), keys.workers(), keys.worker(w.id), keys.lease(w.id)],
-        [w.id, w.type, w.maxJobs, w.host, w.now, w.leaseMs, keys.worker(''), keys.active('')],
-      );
-      return Number(r) === 1;
-    },
-
-    /** A worker is gone: its jobs go back to the queue (or fail past max_attempts). */
+    /**
+     * A worker is gone: its jobs go back to the queue (or fail past max_attempts). Its
+     * record is left to the WorkerStore (exited, or forget), the only writer of it.
+     */
     async requeueWorker(
       workerId: string,
       type: string,
       error: JobError,
-      opts: { now: number; forget: boolean },
+      opts: { now: number },
     ): Promise<{ requeued: number; failed: number }> {
       const r = (await redis.runScript(
         lua.requeueWorkerJobs,
@@ -273,7 +266,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
           keys.byStatus('failed'), keys.byStatus('queued'), keys.queue(type), keys.notify(type), keys.delayed(),
           keys.byStatus('delayed'), keys.events(), keys.byStatus('cancelled'),
         ],
-        [workerId, opts.now, JSON.stringify(error), failRetention, maxLen, keys.jobPrefix, opts.forget ? '1' : '0', keys.logPrefix],
+        [workerId, opts.now, JSON.stringify(error), failRetention, maxLen, keys.jobPrefix, '0', keys.logPrefix],
       )) as [number, number];
       return { requeued: Number(r[0]), failed: Number(r[1]) };
     },

@@ -80,7 +80,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       let surplus = plan.surplus;
       for (const w of serving) {
         if (surplus <= 0) break;
-        if (w.state === 'ready' && w.running === 0 && now - w.lastActivity >= cfg.idle_timeout * 1000) {
+        if (w.state === 'idle' && w.running === 0 && now - w.lastActivity >= cfg.idle_timeout * 1000) {
           surplus--;
           deps.log('info', `draining ${w.id}: idle for ${Math.round((now - w.lastActivity) / 1000)} s (idle_timeout ${cfg.idle_timeout} s)`);
           void supervisor.stop(w, { graceMs: config.drainGraceMs });
