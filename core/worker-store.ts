@@ -17,7 +17,7 @@ import type { LogFn } from './logger';
 import * as lua from './lua/scripts';
 import type { RedisArg, RedisPort } from './redis-port';
 import { type WorkerRecord, workerRecordSchema } from './schemas/worker';
-import { allowedFrom, LIVE_STATUSES, type WorkerStatus } from './worker-states';
+import { allowedFrom, LIVE_STATUSES, NO_RECORD, WORKER_STATUSES, type WorkerStatus } from './worker-states';
 
 /** How long an exited worker's record stays readable (GET /workers/:id) with its exit diagnostics. */
 export const EXITED_RECORD_TTL_MS = 3600_000;
@@ -91,7 +91,7 @@ export function createWorkerStore(redis: RedisPort, opts: WorkerStoreOptions) {
   async function transition(
     what: string,
     w: { id: string; type: string },
-    to: WorkerStatus | '',
+    to: WorkerStatus | '' | typeof NO_RECORD,
     allowed: readonly string[],
     extra: { fields?: WorkerFields; lease?: { ms: number; value: number }; ttlMs?: number; quiet?: boolean } = {},
   ): Promise<Transition> {
@@ -166,9 +166,7 @@ export function createWorkerStore(redis: RedisPort, opts: WorkerStoreOptions) {
 
     /** Drops the record, its lease and its set entries (a worker found dead, its jobs given back; a reservation never started). */
     async forget(w: { id: string; type: string }): Promise<boolean> {
-      const r = await write('forget', w.id, () =>
-        redis.runScript(lua.forgetWorker, [keys.worker(w.id), keys.lease(w.id), keys.workers(), keys.workersOfType(w.type)], [w.id]));
-      return Number(r) === 1;
+      return (await transition('forget', w, NO_RECORD, [...WORKER_STATUSES, NO_RECORD])).from !== NO_RECORD;
     },
 
     async get(id: string): Promise<WorkerRecord | undefined> {

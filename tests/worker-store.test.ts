@@ -42,7 +42,7 @@ async function reach(store: WorkerStore, status: WorkerStatus): Promise<void> {
     starting: [], idle: ['idle'], draining: ['draining'], stopping: ['stopping'], errored: ['errored'], exited: ['exited'],
   };
   for (const step of path[status] ?? []) {
-    const r = step === 'idle' ? await store.markReady(W, {}) : step === 'exited' ? await store.exited(W, {}) : await store[step](W, {});
+    const r = step === 'idle' ? await store.markReady(W, {}) : step === 'exited' ? await store.exited(W, {}) : await store[step as 'draining' | 'stopping' | 'errored'](W, {});
     expect(r.applied).toBe(true);
   }
 }

@@ -6,7 +6,7 @@ KEYS:
   of_type     the set of live workers of its type
 ARGV:
   id          worker id
-  to          target status; '' leaves the status as it is (a field update or heartbeat)
+  to          target status; '' leaves the status as it is (a field update or heartbeat); 'none' drops the record (forget)
   allowed     comma-separated statuses the record may be in ('none': no record), built from core/worker-states.ts
   lease_ms    '' leaves the lease; else the lease is set to lease_value for this many ms
   lease_value what the lease holds (the time it was set)
@@ -22,6 +22,12 @@ for s in string.gmatch(ARGV[3], '[^,]+') do
 end
 if not ok then return {0, from} end
 local to = ARGV[2]
+if to == 'none' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('SREM', KEYS[3], ARGV[1])
+  redis.call('SREM', KEYS[4], ARGV[1])
+  return {1, from}
+end
 local hset = {}
 if to ~= '' then hset = {'status', to} end
 for i = 7, #ARGV, 2 do
