@@ -5,7 +5,7 @@
  * records are written through the WorkerStore (core/worker-store.ts) only.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
@@ -16,18 +16,18 @@ import { ownValue } from '../core/own-keys';
 import { hostScrubber, hostSecrets } from '../core/redact';
 import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
-import type { WorkerStatus } from '../core/worker-states';
+import { canTransition, type WorkerStatus } from '../core/worker-states';
 import type { WorkerStore } from '../core/worker-store';
 import type { Breaker } from './breaker';
 import { type GpuAllocator, gpuEnv } from './gpus';
 import type { SpawnerConfig } from './config';
 import { PROJECT_ROOT } from './project-root';
-import { exitFields, exitJobError } from './exit-record';
-import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
+import type { ExitInfo, ExitReason } from './exit-reason';
+import { createExitHandler } from './worker-exit';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
 import type { WorkerMetricsSink } from './metrics';
 import { workerBoot } from './worker-boot';
-import { logJobFailed, logWorkerExit, logWorkerReady } from './worker-console';
+import { logJobFailed, logWorkerReady } from './worker-console';
 import type { WorkerLogs } from './worker-logs';
 
 /** What this host knows of a worker's status; busy/idle is `running`, from Redis (the job scripts write it). */
@@ -54,6 +54,9 @@ export interface ManagedWorker {
   /** Settles once the process exited and its exit was fully handled (jobs requeued, record updated). */
   done: Promise<void>;
 }
+
+/** What other modules see of a worker: a snapshot they read; only the supervisor's commands change it. */
+export type WorkerSnapshot = Readonly<ManagedWorker>;
 
 export interface SupervisorDeps {
   config: SpawnerConfig;
@@ -101,7 +104,7 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   /** Changes this host's state of a worker and writes its record (draining, stopping, errored). */
   function setState(w: ManagedWorker, state: 'draining' | 'stopping' | 'errored', fields: Record<string, string> = {}): void {
-    if (w.state === state) return;
+    if (!canTransition(w.state, state)) return; // the table (core/worker-states.ts): e.g. a stopping worker is not drained again
     w.state = state;
     void workerStore[state](w, fields).catch(report(w, `mark it ${state}`));
   }
@@ -157,65 +160,13 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
   }
 
+  const handleExit = createExitHandler({ deps, scrubFor, emit });
+
   async function onExit(w: ManagedWorker, code: number | null, signal: string | null): Promise<void> {
     exiting.add(w.id);
     workers.delete(w.id);
     deps.gpus.release(w.id);
-    const now = deps.now();
-    const reason: ExitReason = w.startError
-      ? { kind: 'failed-to-start', ...w.startError }
-      : w.endReason ?? (w.state === 'draining' && code === 0 ? { kind: 'drained' } : { kind: 'crashed', code, signal });
-    // what is stored for views carries no env value or interpreter path of the type, nor the state folder's path
-    // (the host's own console keeps them: rawTail, rawMessage)
-    const scrub = scrubFor(w);
-    const rawTail = w.proc.stderrTail();
-    const info: ExitInfo = {
-      reason, code, signal, stderrTail: rawTail.map(scrub), uptimeMs: now - w.createdAt,
-      peakRssMb: w.proc.peakRssBytes() > 0 ? Math.round(w.proc.peakRssBytes() / 1048576) : undefined,
-    };
-    const rawMessage = describeExit(info);
-    const message = scrub(rawMessage);
-    emit(w, 'exited', { reason: reason.kind, message, ...(code !== null && { code }), ...(signal && { signal }) });
-    try {
-      // Bounded, so that a stop never waits on a Redis that does not answer: what is
-      // left undone here, the lease sweep (of this run or the next) does.
-      await withTimeout((async () => {
-        const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now });
-        if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
-        deps.metrics?.jobsLost(w.type, r.requeued + r.failed);
-        await workerStore.exited(w, exitFields(info, message, now));
-      })(), 2 * config.redisTimeoutMs, 'exit record');
-    } catch (err) {
-      deps.log('error', `could not requeue the jobs of ${w.id}: ${err instanceof Error ? err.message : String(err)}; the lease sweep will`);
-    } finally {
-      exiting.delete(w.id);
-    }
-    rmSync(w.workdir, { recursive: true, force: true });
-    const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
-    logWorkerExit(deps.log, w, { ...info, stderrTail: rawTail }, rawMessage);
-    if (reason.kind === 'failed-to-start') deps.metrics?.spawnFailure(w.type, reason.code.toLowerCase());
-    else if (reason.kind === 'crashed' && w.readyAt === undefined) deps.metrics?.spawnFailure(w.type, 'crashed_before_ready');
-    if (unexpected) {
-      deps.breaker.recordExit(w.type, info.uptimeMs, reason.kind === 'failed-to-start', message, now);
-    } else if (info.uptimeMs >= deps.breaker.opts.youngMs) {
-      deps.breaker.recordStable(w.type);
-    }
-    logTypeState(w.type);
-    deps.onExit?.(w, info);
-  }
-
-  /** Types last logged as errored: the console gets one line per change, not per exit. */
-  const erroredTypes = new Set<string>();
-
-  /** One console line when a type turns errored or recovers (the reconciler publishes the reason). */
-  function logTypeState(type: string): void {
-    const s = deps.breaker.state(type);
-    const errored = Boolean(s.errored && s.reason);
-    if (errored === erroredTypes.has(type)) return;
-    if (errored) erroredTypes.add(type);
-    else erroredTypes.delete(type);
-    if (errored) deps.log('error', `worker type ${type} errored: ${s.reason}`, { worker_type: type, state: 'errored' });
-    else deps.log('info', `worker type ${type} recovered: a worker ran stably`, { worker_type: type, state: 'ok' });
+    await handleExit(w, code, signal, () => exiting.delete(w.id));
   }
 
   const firstLeaseMs = (cfg: WorkerTypeConfig) => config.leaseMs + Math.max(10_000, cfg.startup_time * 3000);
@@ -277,7 +228,7 @@ export function createSupervisor(deps: SupervisorDeps) {
   /** Ask to drain, then SIGTERM the group, then SIGKILL it. Never throws. */
   async function stop(w: ManagedWorker, opts: { graceMs: number; reason?: ExitReason }): Promise<void> {
     if (opts.reason) w.endReason ??= opts.reason;
-    if (w.state !== 'stopping' && w.state !== 'draining') {
+    if (canTransition(w.state, 'draining')) {
       setState(w, 'draining');
       w.proc.send({ v: 1, type: 'drain' });
       emit(w, 'draining');
@@ -335,16 +286,18 @@ export function createSupervisor(deps: SupervisorDeps) {
   }
 
   return {
-    workers,
+    /** This host's workers, read-only: change them through start/stop/kill. */
+    workers: workers as ReadonlyMap<string, WorkerSnapshot>,
     /** Whether this spawner runs the worker, or is still handling its exit. */
     owns: (id: string) => workers.has(id) || exiting.has(id),
     refresh,
-    startForDemand,
-    ofType,
-    serving,
+    startForDemand: startForDemand as (type: string) => Promise<WorkerSnapshot | null>,
+    ofType: ofType as (type: string) => WorkerSnapshot[],
+    serving: serving as (type: string) => WorkerSnapshot[],
     typeConfig,
-    start,
-    stop,
+    start: (type: string): WorkerSnapshot => start(type),
+    /** Ask to drain, then SIGTERM, then SIGKILL. */
+    stop: (w: WorkerSnapshot, opts: { graceMs: number; reason?: ExitReason }) => stop(w as ManagedWorker, opts),
     ensure(type: string): EnsureResult {
       const cfg = typeConfig(type);
       const existing = serving(type)[0];
@@ -357,7 +310,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
       return { action: 'started', worker_id: start(type).id };
     },
-    find(id: string): ManagedWorker {
+    find(id: string): WorkerSnapshot {
       const w = workers.get(id);
       if (!w) throw new KilnError('WORKER_NOT_FOUND', `no worker ${id} on this spawner; GET /workers/status lists them`, { status: 404 });
       return w;
@@ -372,7 +325,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       closing = true;
       for (const w of workers.values()) kill(w, { kind: 'stopped', by });
     },
-    kill,
+    kill: (w: WorkerSnapshot, reason: ExitReason) => kill(w as ManagedWorker, reason),
   };
 }
 
