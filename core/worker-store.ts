@@ -6,7 +6,10 @@
  * core/worker-states.ts, so an illegal one (exited → idle, a heartbeat after the
  * exit) is refused and reported, never applied. busy/idle as jobs are claimed and
  * finished are written by the job scripts' shared fragments (_claim, _helpers),
- * and a reservation by reserve-worker.lua: they are this store's scripts too.
+ * and a reservation by reserve-worker.lua: they are this store's scripts too. One
+ * counter is written elsewhere: log_lines_dropped, by count-log-drops.lua, which
+ * worker-runtime/job-log-writer.ts pipelines with the job log appends (it writes
+ * only to an existing record and never touches status, lease or sets).
  *
  * A failed write is retried a few times, then thrown as WORKER_WRITE_FAILED
  * (naming the worker) for the caller to log or act on; never swallowed here.
