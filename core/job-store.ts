@@ -267,25 +267,15 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return Number(r);
     },
 
-    /** Registers a new worker of a type if the queue needs one more, counting every host's workers. */
-    async reserveWorker(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number }): Promise<boolean> {
-      const r = await scripts.reserveWorker(
-        redis,
-        { queue: keys.queue(w.type), workers_of_type: keys.workersOfType(w.type), workers: keys.workers(), worker: keys.worker(w.id), lease: keys.lease(w.id) },
-        {
-          worker_id: w.id, worker_type: w.type, max_jobs: w.maxJobs, host: w.host, now: w.now, lease_ms: w.leaseMs,
-          worker_prefix: keys.worker(''), active_prefix: keys.active(''),
-        },
-      );
-      return Number(r) === 1;
-    },
-
-    /** A worker is gone: its jobs go back to the queue (or fail past max_attempts). */
+    /**
+     * A worker is gone: its jobs go back to the queue (or fail past max_attempts). Its
+     * record is left to the WorkerStore (exited, or forget), the only writer of it.
+     */
     async requeueWorker(
       workerId: string,
       type: string,
       error: JobError,
-      opts: { now: number; forget: boolean },
+      opts: { now: number },
     ): Promise<{ requeued: number; failed: number }> {
       const r = (await scripts.requeueWorkerJobs(
         redis,
@@ -297,7 +287,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         },
         {
           worker_id: workerId, now: opts.now, error: JSON.stringify(error), retention_ms: failRetention, maxlen: maxLen,
-          job_prefix: keys.jobPrefix, forget: opts.forget ? '1' : '0', log_prefix: keys.logPrefix,
+          job_prefix: keys.jobPrefix, forget: '0', log_prefix: keys.logPrefix,
         },
       )) as [number, number];
       return { requeued: Number(r[0]), failed: Number(r[1]) };

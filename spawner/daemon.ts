@@ -12,6 +12,7 @@ import { endBodyOfHead } from '../core/head-requests';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
+import { createWorkerStore } from '../core/worker-store';
 import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/logger';
 import { ensureArtifactKey } from './artifact-key';
 import { serveWithJsonErrors } from '../core/node-serve';
@@ -58,6 +59,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const keys = createKeys(config.prefix);
   const redisPort = createIoredisPort(redis);
   const store = createJobStore(redisPort, { keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
+  const workerStore = createWorkerStore(redisPort, { keys, log });
   const breaker = createBreaker(config.breaker);
   const now = Date.now;
   const redisGate = spawnerRedisGate({ port: redisPort, keys, now, timeoutMs: config.redisTimeoutMs, log });
@@ -66,11 +68,11 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
   const workerLogs = createWorkerLogs({ dir: join(config.stateDir, 'logs', 'workers'), maxBytes: config.workerLogMaxBytes, now, log });
   const metrics = createSpawnerMetrics({ redis, redisGate, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
-  const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log, workerLogs, metrics: metrics.sink });
+  const supervisor = createSupervisor({ config, redis, store, workerStore, breaker, gpus, now, log, workerLogs, metrics: metrics.sink });
   const publishHost = () =>
     redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
   await publishHost();
-  const recovery = createRecovery({ redis, keys, store, hostId: config.hostId, now, log, isMine: (id) => supervisor.owns(id), metrics: metrics.sink });
+  const recovery = createRecovery({ redis, keys, store, workerStore, hostId: config.hostId, now, log, isMine: (id) => supervisor.owns(id), metrics: metrics.sink });
 
   // Tell APIs which worker types exist (enqueue refuses others): env names only, no interpreter.
   await publishTypes({ redis, port: createIoredisPort(redis), keys, log }, config.types, config.hostId);
@@ -78,7 +80,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   if (recovered > 0) log('warn', `recovered ${recovered} worker(s) left by a previous run`);
 
   const expiry = createQueueExpiry({ store, now, log, metrics: metrics.sink });
-  const resources = createResourceWatch({ redis, keys, supervisor, drainGraceMs: config.drainGraceMs, log, sampleGpus: discovered.source === 'nvidia-smi' });
+  const resources = createResourceWatch({ workerStore, supervisor, drainGraceMs: config.drainGraceMs, log, sampleGpus: discovered.source === 'nvidia-smi' });
   const reconciler = createReconciler({
     config, redis, keys, supervisor, breaker, now, log,
     blockedReason(type) {

@@ -1,10 +1,7 @@
-/** What a worker's exit leaves in Redis: the error its jobs carry, and its record kept for an hour. */
-import type { Redis } from 'ioredis';
-import type { Keys } from '../core/keys';
+/** What a worker's exit leaves in Redis: the error its jobs carry, and the exit fields its record keeps for an hour. */
 import type { JobError } from '../core/schemas/job';
+import type { WorkerFields } from '../core/worker-store';
 import type { ExitInfo } from './exit-reason';
-
-const EXITED_RECORD_TTL_MS = 3600_000;
 
 /** The error of each job the worker held when it ended. */
 export function exitJobError(info: ExitInfo, message: string, workerId: string, now: number): JobError {
@@ -16,17 +13,10 @@ export function exitJobError(info: ExitInfo, message: string, workerId: string, 
   };
 }
 
-/** The record stays readable for an hour (GET /workers/:id) with the exit diagnostics; live listings drop it. */
-export async function recordExit(redis: Redis, keys: Keys, w: { id: string; type: string }, info: ExitInfo, message: string, now: number): Promise<void> {
-  await redis
-    .multi()
-    .hset(keys.worker(w.id), {
-      status: 'exited', exit_reason: info.reason.kind, exit_message: message, exit_code: info.code ?? '', exit_signal: info.signal ?? '',
-      stderr_tail: JSON.stringify(info.stderrTail), peak_rss_mb: info.peakRssMb ?? '', exited_at: now,
-    })
-    .pexpire(keys.worker(w.id), EXITED_RECORD_TTL_MS)
-    .srem(keys.workers(), w.id)
-    .srem(keys.workersOfType(w.type), w.id)
-    .del(keys.lease(w.id))
-    .exec();
+/** The exit diagnostics GET /workers/:id shows (written by WorkerStore.exited). */
+export function exitFields(info: ExitInfo, message: string, now: number): WorkerFields {
+  return {
+    exit_reason: info.reason.kind, exit_message: message, exit_code: info.code ?? '', exit_signal: info.signal ?? '',
+    stderr_tail: JSON.stringify(info.stderrTail), peak_rss_mb: info.peakRssMb ?? '', exited_at: now,
+  };
 }

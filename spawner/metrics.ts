@@ -26,7 +26,7 @@ export interface WorkerMetricsSink {
   spawnFailure(type: string, reason: string): void;
 }
 
-export const WORKER_STATES = ['starting', 'idle', 'busy', 'draining', 'stopping'] as const;
+export const WORKER_STATES = ['starting', 'idle', 'busy', 'draining', 'stopping', 'errored'] as const;
 
 export interface SpawnerMetricsDeps {
   redis: Redis;
@@ -41,7 +41,7 @@ export interface SpawnerMetricsDeps {
 }
 
 function workerState(w: ManagedWorker): (typeof WORKER_STATES)[number] {
-  if (w.state !== 'ready') return w.state;
+  if (w.state !== 'idle') return w.state;
   return w.running > 0 ? 'busy' : 'idle';
 }
 

@@ -61,7 +61,8 @@ export function createReconciler(deps: ReconcilerDeps) {
       });
       const blocked = plan.start > 0 ? deps.blockedReason?.(type) : undefined;
       reasons.set(type, waitingReason({
-        queued: depths[i] ?? 0, live: all.length, servingRunning: serving.map((w) => w.running),
+        // a worker that reported it cannot start (errored) is about to exit: it makes no one busy
+        queued: depths[i] ?? 0, live: all.filter((w) => w.state !== 'errored').length, servingRunning: serving.map((w) => w.running),
         maxWorkers: cfg.max_workers, maxJobs: cfg.max_jobs, wantStart: plan.start, breaker: breaker.state(type), gpuBlocked: blocked, now,
       }));
       if (plan.start > 0 && !stopped && !blocked && breaker.canStart(type, now)) {
@@ -80,7 +81,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       let surplus = plan.surplus;
       for (const w of serving) {
         if (surplus <= 0) break;
-        if (w.state === 'ready' && w.running === 0 && now - w.lastActivity >= cfg.idle_timeout * 1000) {
+        if (w.state === 'idle' && w.running === 0 && now - w.lastActivity >= cfg.idle_timeout * 1000) {
           surplus--;
           deps.log('info', `draining ${w.id}: idle for ${Math.round((now - w.lastActivity) / 1000)} s (idle_timeout ${cfg.idle_timeout} s)`);
           void supervisor.stop(w, { graceMs: config.drainGraceMs });

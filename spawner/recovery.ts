@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { JobStore } from '../core/job-store';
 import type { Keys } from '../core/keys';
+import type { WorkerStore } from '../core/worker-store';
 import { pidAlive, signalGroup } from './launcher';
 import type { WorkerMetricsSink } from './metrics';
 
@@ -14,6 +15,8 @@ export interface RecoveryDeps {
   redis: Redis;
   keys: Keys;
   store: JobStore;
+  /** Where the dead workers' records are dropped (this module only reads them). */
+  workerStore: WorkerStore;
   hostId: string;
   now(): number;
   log(level: 'info' | 'warn' | 'error', message: string): void;
@@ -32,20 +35,20 @@ function isOurWorkerProcess(pid: number, workerId: string): boolean {
 }
 
 export function createRecovery(deps: RecoveryDeps) {
-  const { redis, keys, store } = deps;
+  const { redis, keys, store, workerStore } = deps;
 
   async function forget(workerId: string, type: string, message: string): Promise<void> {
-    const r = await store.requeueWorker(workerId, type, { type: 'worker_lost', message, worker_id: workerId }, { now: deps.now(), forget: true });
+    // jobs first, then the record: a crash between the two leaves a record with no lease, which the next sweep forgets
+    const r = await store.requeueWorker(workerId, type, { type: 'worker_lost', message, worker_id: workerId }, { now: deps.now() });
+    await workerStore.forget({ id: workerId, type });
     deps.log('warn', `${message}: requeued ${r.requeued}, failed ${r.failed} job(s) of ${workerId}`);
     deps.metrics?.jobsLost(type, r.requeued + r.failed);
   }
 
   async function candidates(): Promise<{ id: string; hash: Record<string, string> }[]> {
-    const ids = (await redis.smembers(keys.workers())).filter((id) => !deps.isMine(id));
-    const pipe = redis.pipeline();
-    for (const id of ids) pipe.hgetall(keys.worker(id));
-    const rows = (await pipe.exec()) ?? [];
-    return ids.map((id, i) => ({ id, hash: (rows[i]?.[1] ?? {}) as Record<string, string> }));
+    const ids = (await workerStore.liveIds()).filter((id) => !deps.isMine(id));
+    const rows = await workerStore.hashes(ids);
+    return ids.map((id, i) => ({ id, hash: rows[i] ?? {} }));
   }
 
   return {
@@ -72,7 +75,7 @@ export function createRecovery(deps: RecoveryDeps) {
       for (const [i, { id, hash }] of list.entries()) {
         if (alive[i]) continue;
         if (!hash.worker_type) {
-          await redis.multi().srem(keys.workers(), id).del(keys.worker(id)).exec();
+          await workerStore.forget({ id, type: '' });
           continue;
         }
         await forget(id, hash.worker_type, 'worker lease lapsed (no heartbeat)');

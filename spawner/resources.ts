@@ -4,8 +4,7 @@
  * recycling workers whose idle memory has grown too much (recycling after N jobs
  * is the worker's own doing: it stops claiming).
  */
-import type { Redis } from 'ioredis';
-import type { Keys } from '../core/keys';
+import type { WorkerStore } from '../core/worker-store';
 import { sampleGpuMemory } from './gpus';
 import { treePids } from './launcher';
 import type { Supervisor } from './supervisor';
@@ -13,8 +12,7 @@ import type { Supervisor } from './supervisor';
 const MiB = 1024 * 1024;
 
 export function createResourceWatch(deps: {
-  redis: Redis;
-  keys: Keys;
+  workerStore: Pick<WorkerStore, 'sample'>;
   supervisor: Supervisor;
   drainGraceMs: number;
   /** Sample per-worker GPU memory with nvidia-smi (every 10th tick). */
@@ -27,22 +25,20 @@ export function createResourceWatch(deps: {
 
   return {
     async tick(): Promise<void> {
-      const pipe = deps.redis.pipeline();
+      const writes: Promise<unknown>[] = [];
       for (const w of deps.supervisor.workers.values()) {
         if (w.state === 'stopping') continue;
         const rss = w.proc.sampleRss();
         if (rss === 0) continue;
-        pipe.hset(deps.keys.worker(w.id), 'rss_bytes', rss);
+        writes.push(deps.workerStore.sample(w, { rss_bytes: rss }));
         const cfg = w.config;
         if (cfg.memory_mb && rss > cfg.memory_mb * MiB) { // 0: no limit
           const detail = `memory limit exceeded (peak ${Math.round(w.proc.peakRssBytes() / MiB)} MiB > limit ${cfg.memory_mb} MiB)`;
           deps.log('warn', `${w.id}: ${detail}; killing it`);
-          w.endReason ??= { kind: 'killed-memory', detail };
-          w.state = 'stopping';
-          w.proc.signalGroup('SIGKILL');
+          deps.supervisor.kill(w, { kind: 'killed-memory', detail });
           continue;
         }
-        if (w.state !== 'ready') continue;
+        if (w.state !== 'idle') continue;
         if (w.running === 0) {
           const base = baseline.get(w.id);
           if (base === undefined) baseline.set(w.id, rss);
@@ -59,10 +55,11 @@ export function createResourceWatch(deps: {
         const used = await sampleGpuMemory();
         for (const w of gpuWorkers) {
           const mb = treePids(w.proc.pid).reduce((n, pid) => n + (used.get(pid) ?? 0), 0);
-          pipe.hset(deps.keys.worker(w.id), 'gpu_memory_mb', mb);
+          writes.push(deps.workerStore.sample(w, { gpu_memory_mb: mb }));
         }
       }
-      if (pipe.length > 0) await pipe.exec();
+      // a failed sample fails the tick, which the reconciler logs (the store retried it first)
+      await Promise.all(writes);
     },
   };
 }

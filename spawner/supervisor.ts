@@ -1,9 +1,11 @@
 /**
- * The table of this host's workers: starts them, stops them, hears their IPC
- * messages, and on every exit gives their jobs back and records why they ended.
+ * The table of this host's workers: keeps their process handles, starts them,
+ * stops and kills them (the only module that does), hears their IPC messages, and
+ * on every exit gives their jobs back and records why they ended. Their Redis
+ * records are written through the WorkerStore (core/worker-store.ts) only.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors';
@@ -14,19 +16,22 @@ import { ownValue } from '../core/own-keys';
 import { hostScrubber, hostSecrets } from '../core/redact';
 import { workerToSpawnerSchema } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
+import { canTransition, type WorkerStatus } from '../core/worker-states';
+import type { WorkerStore } from '../core/worker-store';
 import type { Breaker } from './breaker';
 import { type GpuAllocator, gpuEnv } from './gpus';
 import type { SpawnerConfig } from './config';
 import { PROJECT_ROOT } from './project-root';
-import { exitJobError, recordExit } from './exit-record';
-import { describeExit, type ExitInfo, type ExitReason } from './exit-reason';
+import type { ExitInfo, ExitReason } from './exit-reason';
+import { createExitHandler } from './worker-exit';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
 import type { WorkerMetricsSink } from './metrics';
 import { workerBoot } from './worker-boot';
-import { logJobFailed, logWorkerExit, logWorkerReady } from './worker-console';
+import { logJobFailed, logWorkerReady } from './worker-console';
 import type { WorkerLogs } from './worker-logs';
 
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping';
+/** What this host knows of a worker's status; busy/idle is `running`, from Redis (the job scripts write it). */
+export type WorkerState = Exclude<WorkerStatus, 'busy' | 'exited'>;
 
 export interface ManagedWorker {
   id: string;
@@ -50,10 +55,14 @@ export interface ManagedWorker {
   done: Promise<void>;
 }
 
+/** What other modules see of a worker: a snapshot they read; only the supervisor's commands change it. */
+export type WorkerSnapshot = Readonly<ManagedWorker>;
+
 export interface SupervisorDeps {
   config: SpawnerConfig;
   redis: Redis;
   store: JobStore;
+  workerStore: WorkerStore;
   breaker: Breaker;
   now(): number;
   log: LogFn;
@@ -69,7 +78,7 @@ export interface SupervisorDeps {
 export type EnsureResult = { action: 'existing' | 'started' | 'at_capacity' | 'backing_off' | 'waiting_for_gpu'; worker_id: string | null; reason?: string };
 
 export function createSupervisor(deps: SupervisorDeps) {
-  const { config, redis, store } = deps;
+  const { config, redis, store, workerStore } = deps;
   const keys = store.keys;
   const workers = new Map<string, ManagedWorker>();
   /** Workers whose exit is being handled (jobs requeued, record written): still ours, not the lease sweep's. */
@@ -79,7 +88,7 @@ export function createSupervisor(deps: SupervisorDeps) {
   const folders = [[config.stateDir, '$KILN_STATE_DIR'], [PROJECT_ROOT, '$KILN_ROOT']] as const;
   const scrubFor = (w: ManagedWorker) => hostScrubber(hostSecrets(w.config), folders);
   const ofType = (type: string) => [...workers.values()].filter((w) => w.type === type);
-  const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'ready');
+  const serving = (type: string) => ofType(type).filter((w) => w.state === 'starting' || w.state === 'idle');
 
   function typeConfig(type: string): WorkerTypeConfig {
     const cfg = ownValue(config.types, type);
@@ -89,19 +98,15 @@ export function createSupervisor(deps: SupervisorDeps) {
     return cfg;
   }
 
-  async function recordWorker(w: ManagedWorker): Promise<void> {
-    await redis
-      .multi()
-      .hset(keys.worker(w.id), {
-        worker_id: w.id, worker_type: w.type, process_id: w.proc.pid, status: 'starting', created_at: w.createdAt,
-        last_activity: w.createdAt, job_count: 0, max_jobs: w.config.max_jobs, working_directory: relative(config.stateDir, w.workdir), host: config.hostId,
-        ...(w.gpu !== undefined && { gpu: w.gpu }),
-      })
-      .sadd(keys.workers(), w.id)
-      .sadd(keys.workersOfType(w.type), w.id)
-      // the first lease covers the start-up; the worker renews it from then on
-      .set(keys.lease(w.id), String(w.createdAt), 'PX', firstLeaseMs(w.config))
-      .exec();
+  /** A record write nobody can wait for (an IPC message): the store retried it; say which worker it left stale. */
+  const report = (w: ManagedWorker, what: string) => (err: unknown) =>
+    deps.log('error', `${w.id}: could not ${what} in Redis: ${err instanceof Error ? err.message : String(err)}; its exit record will say how it ended`, { worker_id: w.id });
+
+  /** Changes this host's state of a worker and writes its record (draining, stopping, errored). */
+  function setState(w: ManagedWorker, state: 'draining' | 'stopping' | 'errored', fields: Record<string, string> = {}): void {
+    if (!canTransition(w.state, state)) return; // the table (core/worker-states.ts): e.g. a stopping worker is not drained again
+    w.state = state;
+    void workerStore[state](w, fields).catch(report(w, `mark it ${state}`));
   }
 
   function emit(w: ManagedWorker, status: string, extra: Record<string, string | number> = {}): void {
@@ -118,15 +123,14 @@ export function createSupervisor(deps: SupervisorDeps) {
     const now = deps.now();
     switch (msg.type) {
       case 'ready': {
-        if (w.state === 'starting') w.state = 'ready';
+        if (w.state === 'starting') w.state = 'idle';
         w.readyAt = now;
         w.lastActivity = now;
         // a version warning names the interpreter: stored for views without it
         const warning = msg.warning && scrubFor(w)(msg.warning);
-        void redis.hset(keys.worker(w.id), {
-          ready_at: now, ...(msg.runner_pid && { runner_pid: msg.runner_pid }), ...(msg.timings && { boot_timings: JSON.stringify(msg.timings) }),
-          ...(warning && { warning }),
-        }).catch((err: unknown) => deps.log('warn', `could not record that ${w.id} is ready: ${String(err)}`));
+        void workerStore.markReady(w, {
+          ready_at: now, runner_pid: msg.runner_pid || undefined, boot_timings: msg.timings && JSON.stringify(msg.timings), warning: warning || undefined,
+        }).catch(report(w, 'record that it is ready'));
         emit(w, 'ready', { ready_ms: now - w.createdAt, framework: msg.framework, version: msg.version, ...(warning && { warning }) });
         logWorkerReady(deps.log, w, msg, now - w.createdAt);
         deps.metrics?.workerReady(w.type, (msg.timings?.ready_ms ?? now - w.createdAt) / 1000);
@@ -135,15 +139,14 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
       case 'failed-to-start':
         w.startError = { code: msg.code, message: msg.message };
+        setState(w, 'errored', { status_reason: scrubFor(w)(`${msg.code}: ${msg.message}`) });
         break;
       case 'replace-me':
         w.endReason ??= { kind: 'killed-timeout', detail: `worker replaced: ${msg.reason}` };
         break;
       case 'recycling':
-        w.state = 'draining';
         w.endReason ??= { kind: 'stopped', by: `recycle: ${msg.reason}` };
-        void redis.hset(keys.worker(w.id), 'status', 'draining')
-          .catch((err: unknown) => deps.log('warn', `could not mark ${w.id} draining in Redis: ${String(err)}; its exit record will say how it ended`));
+        setState(w, 'draining');
         emit(w, 'draining', { reason: msg.reason });
         break;
       case 'stats':
@@ -157,65 +160,13 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
   }
 
+  const handleExit = createExitHandler({ deps, scrubFor, emit });
+
   async function onExit(w: ManagedWorker, code: number | null, signal: string | null): Promise<void> {
     exiting.add(w.id);
     workers.delete(w.id);
     deps.gpus.release(w.id);
-    const now = deps.now();
-    const reason: ExitReason = w.startError
-      ? { kind: 'failed-to-start', ...w.startError }
-      : w.endReason ?? (w.state === 'draining' && code === 0 ? { kind: 'drained' } : { kind: 'crashed', code, signal });
-    // what is stored for views carries no env value or interpreter path of the type, nor the state folder's path
-    // (the host's own console keeps them: rawTail, rawMessage)
-    const scrub = scrubFor(w);
-    const rawTail = w.proc.stderrTail();
-    const info: ExitInfo = {
-      reason, code, signal, stderrTail: rawTail.map(scrub), uptimeMs: now - w.createdAt,
-      peakRssMb: w.proc.peakRssBytes() > 0 ? Math.round(w.proc.peakRssBytes() / 1048576) : undefined,
-    };
-    const rawMessage = describeExit(info);
-    const message = scrub(rawMessage);
-    emit(w, 'exited', { reason: reason.kind, message, ...(code !== null && { code }), ...(signal && { signal }) });
-    try {
-      // Bounded, so that a stop never waits on a Redis that does not answer: what is
-      // left undone here, the lease sweep (of this run or the next) does.
-      await withTimeout((async () => {
-        const r = await store.requeueWorker(w.id, w.type, exitJobError(info, message, w.id, now), { now, forget: false });
-        if (r.requeued + r.failed > 0) deps.log('warn', `${message}: ${w.id} held ${r.requeued + r.failed} job(s); requeued ${r.requeued}, failed ${r.failed}`);
-        deps.metrics?.jobsLost(w.type, r.requeued + r.failed);
-        await recordExit(redis, keys, w, info, message, now);
-      })(), 2 * config.redisTimeoutMs, 'exit record');
-    } catch (err) {
-      deps.log('error', `could not requeue the jobs of ${w.id}: ${err instanceof Error ? err.message : String(err)}; the lease sweep will`);
-    } finally {
-      exiting.delete(w.id);
-    }
-    rmSync(w.workdir, { recursive: true, force: true });
-    const unexpected = reason.kind === 'crashed' || reason.kind === 'failed-to-start';
-    logWorkerExit(deps.log, w, { ...info, stderrTail: rawTail }, rawMessage);
-    if (reason.kind === 'failed-to-start') deps.metrics?.spawnFailure(w.type, reason.code.toLowerCase());
-    else if (reason.kind === 'crashed' && w.readyAt === undefined) deps.metrics?.spawnFailure(w.type, 'crashed_before_ready');
-    if (unexpected) {
-      deps.breaker.recordExit(w.type, info.uptimeMs, reason.kind === 'failed-to-start', message, now);
-    } else if (info.uptimeMs >= deps.breaker.opts.youngMs) {
-      deps.breaker.recordStable(w.type);
-    }
-    logTypeState(w.type);
-    deps.onExit?.(w, info);
-  }
-
-  /** Types last logged as errored: the console gets one line per change, not per exit. */
-  const erroredTypes = new Set<string>();
-
-  /** One console line when a type turns errored or recovers (the reconciler publishes the reason). */
-  function logTypeState(type: string): void {
-    const s = deps.breaker.state(type);
-    const errored = Boolean(s.errored && s.reason);
-    if (errored === erroredTypes.has(type)) return;
-    if (errored) erroredTypes.add(type);
-    else erroredTypes.delete(type);
-    if (errored) deps.log('error', `worker type ${type} errored: ${s.reason}`, { worker_type: type, state: 'errored' });
-    else deps.log('info', `worker type ${type} recovered: a worker ran stably`, { worker_type: type, state: 'ok' });
+    await handleExit(w, code, signal, () => exiting.delete(w.id));
   }
 
   const firstLeaseMs = (cfg: WorkerTypeConfig) => config.leaseMs + Math.max(10_000, cfg.startup_time * 3000);
@@ -258,9 +209,13 @@ export function createSupervisor(deps: SupervisorDeps) {
     };
     // The exit is recorded only after the start record landed: a start record written after
     // the exit record would put the worker back in the live set for the lease sweep to find.
-    const recorded = recordWorker(w).catch((err: unknown) => deps.log('error', `could not record worker ${id} in Redis: ${String(err)}`));
+    const recorded = workerStore.register({
+      id, type, pid: proc.pid, maxJobs: cfg.max_jobs, host: config.hostId, workingDirectory: relative(config.stateDir, workdir), gpu: gpu.gpu, now,
+      leaseMs: firstLeaseMs(cfg),
+    });
     w.done = proc.exited.then(async ({ code, signal }) => {
-      await withTimeout(recorded, 2 * config.redisTimeoutMs, 'start record').catch(() => undefined); // bounded; logged above when it failed
+      // bounded: an exit is handled even when the start record never landed (the lease sweep cleans up after it)
+      await withTimeout(recorded, 2 * config.redisTimeoutMs, 'start record').catch(report(w, 'record its start'));
       await onExit(w, code, signal);
     });
     workers.set(id, w);
@@ -273,21 +228,26 @@ export function createSupervisor(deps: SupervisorDeps) {
   /** Ask to drain, then SIGTERM the group, then SIGKILL it. Never throws. */
   async function stop(w: ManagedWorker, opts: { graceMs: number; reason?: ExitReason }): Promise<void> {
     if (opts.reason) w.endReason ??= opts.reason;
-    if (w.state !== 'stopping') {
-      w.state = 'draining';
+    if (canTransition(w.state, 'draining')) {
+      setState(w, 'draining');
       w.proc.send({ v: 1, type: 'drain' });
-      void redis.hset(keys.worker(w.id), 'status', 'draining')
-          .catch((err: unknown) => deps.log('warn', `could not mark ${w.id} draining in Redis: ${String(err)}; its exit record will say how it ended`));
       emit(w, 'draining');
     }
     const exited = w.done.then(() => true);
     const waited = (ms: number) => Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);
     if (await waited(opts.graceMs)) return;
-    w.state = 'stopping';
+    setState(w, 'stopping');
     w.proc.signalGroup('SIGTERM');
     if (await waited(config.killGraceMs)) return;
     w.proc.signalGroup('SIGKILL');
     await exited;
+  }
+
+  /** SIGKILL the worker's process group now (memory limit, forced stop); its exit is handled as usual. */
+  function kill(w: ManagedWorker, reason: ExitReason): void {
+    w.endReason ??= reason;
+    setState(w, 'stopping');
+    w.proc.signalGroup('SIGKILL');
   }
 
   /** Running jobs, last activity and job count of every worker, from Redis (one round trip). */
@@ -315,27 +275,29 @@ export function createSupervisor(deps: SupervisorDeps) {
     checkCapacity(type, cfg);
     const id = newId(type);
     const now = deps.now();
-    const reserved = await store.reserveWorker({ id, type, maxJobs: cfg.max_jobs, host: config.hostId, now, leaseMs: firstLeaseMs(cfg) });
+    const reserved = await workerStore.reserve({ id, type, maxJobs: cfg.max_jobs, host: config.hostId, now, leaseMs: firstLeaseMs(cfg) });
     if (!reserved) return null;
     try {
       return start(type, id);
     } catch (err) {
-      await redis.multi().del(keys.worker(id), keys.lease(id)).srem(keys.workers(), id).srem(keys.workersOfType(type), id).exec();
+      await workerStore.forget({ id, type });
       throw err;
     }
   }
 
   return {
-    workers,
+    /** This host's workers, read-only: change them through start/stop/kill. */
+    workers: workers as ReadonlyMap<string, WorkerSnapshot>,
     /** Whether this spawner runs the worker, or is still handling its exit. */
     owns: (id: string) => workers.has(id) || exiting.has(id),
     refresh,
-    startForDemand,
-    ofType,
-    serving,
+    startForDemand: startForDemand as (type: string) => Promise<WorkerSnapshot | null>,
+    ofType: ofType as (type: string) => WorkerSnapshot[],
+    serving: serving as (type: string) => WorkerSnapshot[],
     typeConfig,
-    start,
-    stop,
+    start: (type: string): WorkerSnapshot => start(type),
+    /** Ask to drain, then SIGTERM, then SIGKILL. */
+    stop: (w: WorkerSnapshot, opts: { graceMs: number; reason?: ExitReason }) => stop(w as ManagedWorker, opts),
     ensure(type: string): EnsureResult {
       const cfg = typeConfig(type);
       const existing = serving(type)[0];
@@ -348,7 +310,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
       return { action: 'started', worker_id: start(type).id };
     },
-    find(id: string): ManagedWorker {
+    find(id: string): WorkerSnapshot {
       const w = workers.get(id);
       if (!w) throw new KilnError('WORKER_NOT_FOUND', `no worker ${id} on this spawner; GET /workers/status lists them`, { status: 404 });
       return w;
@@ -361,12 +323,9 @@ export function createSupervisor(deps: SupervisorDeps) {
     /** Kill every worker's process group now (a forced stop); their exits are handled as usual. */
     killAll(by: string): void {
       closing = true;
-      for (const w of workers.values()) {
-        w.endReason ??= { kind: 'stopped', by };
-        w.state = 'stopping';
-        w.proc.signalGroup('SIGKILL');
-      }
+      for (const w of workers.values()) kill(w, { kind: 'stopped', by });
     },
+    kill: (w: WorkerSnapshot, reason: ExitReason) => kill(w as ManagedWorker, reason),
   };
 }
 

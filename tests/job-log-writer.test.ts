@@ -16,6 +16,7 @@ import { installJobConsole } from '../worker-runtime/job-console';
 import { capLine, createJobLogWriter, type JobLogWriter, logConnectionOptions } from '../worker-runtime/job-log-writer';
 import { createNodeExecutor } from '../worker-runtime/node-executor';
 import { createWorker } from '../worker-runtime/worker';
+import { createWorkerStore } from '../core/worker-store';
 import { waitFor } from './helpers/api';
 import { freePort, startRedis, type RedisServer } from './helpers/redis-server';
 
@@ -129,7 +130,7 @@ describe('an unreachable log store', () => {
     const logs = writer(keys, boot.worker_id, writerOpts, url);
     const blocking = server.client();
     const worker = createWorker({
-      boot, redis, blocking, store, logs, executor: createNodeExecutor(functions, installJobConsole()), now: Date.now,
+      boot, redis, blocking, store, workerStore: createWorkerStore(createIoredisPort(redis), { keys }), logs, executor: createNodeExecutor(functions, installJobConsole()), now: Date.now,
       log: () => {}, abandon: () => {}, abandonAfterMs: 1000,
     });
     const loop = worker.start();

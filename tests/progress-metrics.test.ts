@@ -122,7 +122,7 @@ describe('progress history in Redis', () => {
 
     const orphan = await claimedJob({ maxAttempts: 1 });
     await report(orphan.store, orphan.id);
-    expect(await orphan.store.requeueWorker('w1', 'ptype', { type: 'worker_exit', message: 'gone' }, { now: Date.now(), forget: true })).toEqual({ requeued: 0, failed: 1 });
+    expect(await orphan.store.requeueWorker('w1', 'ptype', { type: 'worker_exit', message: 'gone' }, { now: Date.now() })).toEqual({ requeued: 0, failed: 1 });
     expect(await ttl(orphan.store, orphan.id)).toBeGreaterThan(0);
     expect((await orphan.store.progressHistory(orphan.id)).map((h) => h.metrics)).toEqual([{ loss: 1 }]);
   });

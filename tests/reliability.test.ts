@@ -192,6 +192,14 @@ describe('crash-loop breaker', () => {
     const job = await sys.job(id);
     expect(job.status).toBe('queued');
     expect(job.waiting_reason).toContain('errored');
+    // the worker's own record said it errored (why, redacted) before it exited
+    const first = /started (broken-\w+)/.exec(sys.logs.find((l) => l.includes('started broken-')) ?? '')?.[1];
+    const rec = await sys.waitFor('the exit record', async () => {
+      const r = await sys.request('GET', `/workers/${first}`);
+      return r.status === 200 && r.body.status === 'exited' ? r.body : undefined;
+    });
+    expect(rec.status_reason).toContain('ENOENT');
+    expect(rec.status_reason).not.toContain('/nonexistent/python3');
     // restarts back off: far fewer starts than reconcile ticks (100 ms) in 2 s
     const before = sys.logs.filter((l) => l.includes('started broken-')).length;
     await new Promise((r) => setTimeout(r, 2000));

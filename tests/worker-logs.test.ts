@@ -52,7 +52,7 @@ const spawnerFetch = (path: string, init: RequestInit & { token?: string | null 
 };
 const startNoisy = async () => {
   const w = sys.spawner.supervisor.start('noisy');
-  await sys.waitFor(`${w.id} ready`, async () => w.state === 'ready');
+  await sys.waitFor(`${w.id} ready`, async () => w.state === 'idle');
   return w.id;
 };
 

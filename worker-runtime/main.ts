@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createIoredisPort } from '../core/ioredis-port';
+import { createWorkerStore } from '../core/worker-store';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogLevel, type LogFn, parseLogFormat, parseLogLevel } from '../core/logger';
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
 
   let timings: BootTimings | undefined;
   const worker = createWorker({
-    boot, redis, blocking, store, executor, log, logs,
+    boot, redis, blocking, store, workerStore: createWorkerStore(createIoredisPort(redis), { keys, log }), executor, log, logs,
     droppedLogLines: () => logs.droppedLines(),
     coldStart: () => timings && boot.spawned_at !== undefined ? {
       spawnedAt: boot.spawned_at,

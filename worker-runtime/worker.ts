@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
 import type { JobStore } from '../core/job-store';
+import type { WorkerStore } from '../core/worker-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
 import { hostSecrets, redact, redactError } from '../core/redact';
 import { jsonValueDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../core/json-depth';
@@ -20,6 +21,8 @@ export interface WorkerDeps {
   redis: Redis;
   blocking: Redis;
   store: JobStore;
+  /** Where the heartbeat renews this worker's lease (only while its record is live). */
+  workerStore: Pick<WorkerStore, 'heartbeat'>;
   executor: Executor;
   /** Where a job's own output goes (ctx.log, console.*, Python print): the job's log. */
   logs: JobLogSink;
@@ -91,18 +94,16 @@ export function createWorker(deps: WorkerDeps) {
   async function beat(): Promise<void> {
     const now = deps.now();
     const ids = [...running.keys()];
-    const tx = deps.redis
-      .multi()
-      .set(keys.lease(boot.worker_id), String(now), 'PX', boot.lease_ms)
-      .hset(keys.worker(boot.worker_id), 'last_heartbeat', now)
-      .zrange(keys.active(boot.worker_id), '0', '-1', 'WITHSCORES');
+    // refused (and reported by the store) once the record is exited or gone: a late beat never revives it
+    await deps.workerStore.heartbeat({ id: boot.worker_id, type: boot.worker_type }, now, boot.lease_ms);
+    const tx = deps.redis.multi().zrange(keys.active(boot.worker_id), '0', '-1', 'WITHSCORES');
     // a cancel whose pub/sub message was missed (reconnect) is still seen here
     for (const id of ids) tx.hget(keys.job(id), 'cancel_requested');
     const replies = (await tx.exec()) ?? [];
     ids.forEach((id, i) => {
-      if (replies[i + 3]?.[1]) running.get(id)?.controller.abort({ type: 'cancelled', message: 'cancelled by request' });
+      if (replies[i + 1]?.[1]) running.get(id)?.controller.abort({ type: 'cancelled', message: 'cancelled by request' });
     });
-    await releaseOrphans((replies[2]?.[1] ?? []) as string[], now);
+    await releaseOrphans((replies[0]?.[1] ?? []) as string[], now);
   }
 
   /**

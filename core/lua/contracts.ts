@@ -774,3 +774,44 @@ export const typeCountsCall = (keys: TypeCountsKeys, args: TypeCountsArgs): Scri
 export function typeCounts(redis: RedisPort, keys: TypeCountsKeys, args: TypeCountsArgs): Promise<unknown> {
   return runKilnScript(redis, typeCountsCall(keys, args), args);
 }
+
+export interface WorkerTransitionKeys {
+  /** the worker hash */
+  worker: string;
+  /** the worker's lease */
+  lease: string;
+  /** the set of all live workers */
+  workers: string;
+  /** the set of live workers of its type */
+  of_type: string;
+}
+export interface WorkerTransitionArgs {
+  /** worker id */
+  id: RedisArg;
+  /** target status; '' leaves the status as it is (a field update or heartbeat); 'none' drops the record (forget) */
+  to: RedisArg;
+  /** comma-separated statuses the record may be in ('none': no record), built from core/worker-states.ts */
+  allowed: RedisArg;
+  /** '' leaves the lease; else the lease is set to lease_value for this many ms */
+  lease_ms: RedisArg;
+  /** what the lease holds (the time it was set) */
+  lease_value: RedisArg;
+  /** on exited: how long the record stays readable */
+  ttl_ms: RedisArg;
+  /** field, value pairs written with the status */
+  fields: readonly RedisArg[];
+}
+/** worker-transition's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
+export const workerTransitionCall = (keys: WorkerTransitionKeys, args: WorkerTransitionArgs): ScriptCall => ({
+  script: lua.workerTransition,
+  keys: [keys.worker, keys.lease, keys.workers, keys.of_type],
+  argv: [args.id, args.to, args.allowed, args.lease_ms, args.lease_value, args.ttl_ms, ...args.fields],
+});
+/**
+ * worker-transition: the one write of a worker record's status (and of its live fields), refused unless the record is in one of the allowed statuses.
+ *
+ * Returns: {1, from} when applied, {0, from} when refused (from: the record's status, or 'none').
+ */
+export function workerTransition(redis: RedisPort, keys: WorkerTransitionKeys, args: WorkerTransitionArgs): Promise<unknown> {
+  return runKilnScript(redis, workerTransitionCall(keys, args), args);
+}

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { ownValue } from '../own-keys';
 import { type BootTimings, bootTimingsSchema } from './ipc';
 
-export const WORKER_STATUSES = ['starting', 'idle', 'busy', 'draining', 'stopping', 'errored', 'exited'] as const;
-export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+import { WORKER_STATUSES } from '../worker-states';
+
+export { WORKER_STATUSES, type WorkerStatus } from '../worker-states';
 
 const num = z.coerce.number();
 

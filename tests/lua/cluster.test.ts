@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIoredisPort } from '../../core/ioredis-port';
 import { createJobStore, type JobStore } from '../../core/job-store';
 import { createKeys, type Keys } from '../../core/keys';
+import { createWorkerStore } from '../../core/worker-store';
 import { eventsTail, probeWrite, readJobLogs, appendLogs, countLogDrops, replaceTypeEntry } from '../../core/lua/contracts';
 import { newJob } from '../helpers/lua-redis';
 import { type RedisCluster, startRedisCluster } from '../helpers/redis-cluster';
@@ -75,9 +76,11 @@ describe('job store scripts on a Redis Cluster', () => {
   it('reserve a worker, then requeue its jobs when it is gone', async () => {
     const { keys, store } = fresh();
     await store.enqueue(newJob('j1'));
-    expect(await store.reserveWorker({ id: 'w1', type: 'node', maxJobs: 1, host: 'h', now: 1000, leaseMs: 10_000 })).toBe(true);
+    const workers = createWorkerStore(createIoredisPort(io), { keys });
+    expect(await workers.reserve({ id: 'w1', type: 'node', maxJobs: 1, host: 'h', now: 1000, leaseMs: 10_000 })).toBe(true);
     await store.claim('node', 'w1', 2000);
-    expect(await store.requeueWorker('w1', 'node', { type: 'worker_lost', message: 'gone' }, { now: 3000, forget: true })).toEqual({ requeued: 1, failed: 0 });
+    expect(await store.requeueWorker('w1', 'node', { type: 'worker_lost', message: 'gone' }, { now: 3000 })).toEqual({ requeued: 1, failed: 0 });
+    expect(await workers.forget({ id: 'w1', type: 'node' })).toBe(true);
     expect(await io.hget(keys.job('j1'), 'status')).toBe('queued');
     expect(await io.exists(keys.worker('w1'))).toBe(0);
   });
