@@ -36,17 +36,18 @@ export function createReconciler(deps: ReconcilerDeps) {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let inFlight: Promise<void> | undefined;
-  const typeReasons = createTypeReasons({ redis, keys });
+  const typeReasons = createTypeReasons({ redis, keys, hostId: config.hostId });
 
   async function tick(): Promise<void> {
     await supervisor.refresh();
     const types = Object.keys(config.types);
     const pipe = redis.pipeline();
     for (const t of types) pipe.zcard(keys.queue(t));
-    pipe.hgetall(keys.typeState());
+    pipe.hgetall(keys.typeState()).hgetall(keys.typeStateHosts());
     const rows = (await pipe.exec()) ?? [];
     const depths = rows.slice(0, types.length).map(([, n]) => Number(n ?? 0));
     const published = (rows[types.length]?.[1] ?? {}) as Record<string, string>;
+    const publishers = (rows[types.length + 1]?.[1] ?? {}) as Record<string, string>;
     const reasons = new Map<string, string | null>();
     const now = deps.now();
     const starts: Promise<void>[] = [];
@@ -59,6 +60,10 @@ export function createReconciler(deps: ReconcilerDeps) {
         queued: depths[i] ?? 0, running, serving: serving.length, live: all.length,
         maxJobs: cfg.max_jobs, minWorkers: cfg.min_workers, maxWorkers: cfg.max_workers,
       });
+      // nothing queued, nothing running, nothing to start: past failures have no work left to hold back
+      if ((depths[i] ?? 0) === 0 && all.length === 0 && plan.start === 0 && breaker.forget(type)) {
+        deps.log('info', `worker type ${type}: nothing waits for it any more; its crash-loop state is cleared`);
+      }
       const blocked = plan.start > 0 ? deps.blockedReason?.(type) : undefined;
       reasons.set(type, waitingReason({
         queued: depths[i] ?? 0, live: all.length, servingRunning: serving.map((w) => w.running),
@@ -88,7 +93,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
     });
     await Promise.all(starts);
-    await typeReasons.publish(published, reasons);
+    await typeReasons.publish(published, publishers, reasons);
     await deps.extraTick?.();
   }
 
