@@ -137,6 +137,7 @@ export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown
       worker_type: sub.type,
       worker_ensured: ensure.ok,
       ...(ensure.ok ? { ensure_action: ensure.action } : { ensure_error: ensure.reason }),
+      ...(ensure.ok && 'worker_id' in ensure && ensure.worker_id && { ensure_worker_id: ensure.worker_id }),
     },
   };
 }
