@@ -250,11 +250,11 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     },
 
     /** Registers a new worker of a type if the queue needs one more, counting every host's workers. */
-    async reserveWorker(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number }): Promise<boolean> {
+    async reserveWorker(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number; minServing?: number }): Promise<boolean> {
       const r = await redis.runScript(
         lua.reserveWorker,
         [keys.queue(w.type), keys.workersOfType(w.type), keys.workers(), keys.worker(w.id), keys.lease(w.id)],
-        [w.id, w.type, w.maxJobs, w.host, w.now, w.leaseMs, keys.worker(''), keys.active('')],
+        [w.id, w.type, w.maxJobs, w.host, w.now, w.leaseMs, keys.worker(''), keys.active(''), w.minServing ?? 0],
       );
       return Number(r) === 1;
     },

@@ -46,13 +46,6 @@ export function createBreaker(opts: BreakerOptions = DEFAULT_BREAKER) {
       s.errored = failedToStart || s.failures >= opts.threshold;
       return s.errored || wasErrored;
     },
-    /**
-     * Nothing of the type waits or runs any more: its failures belong to work that is
-     * gone, so the next job starts a worker at once (and errors afresh if it still fails).
-     */
-    forget(type: string): boolean {
-      return this.recordStable(type);
-    },
     /** A worker ran long enough: the type is healthy again. */
     recordStable(type: string): boolean {
       const s = get(type);

@@ -16,6 +16,7 @@ import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/log
 import { ensureArtifactKey } from './artifact-key';
 import { serveWithJsonErrors } from '../core/node-serve';
 import { createBreaker } from './breaker';
+import { createEnsure } from './ensure';
 import type { SpawnerConfig } from './config';
 import { createControlApi, spawnerNotFound, spawnerOnError } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
@@ -67,6 +68,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const workerLogs = createWorkerLogs({ dir: join(config.stateDir, 'logs', 'workers'), maxBytes: config.workerLogMaxBytes, now, log });
   const metrics = createSpawnerMetrics({ redis, redisGate, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
   const supervisor = createSupervisor({ config, redis, store, breaker, gpus, now, log, workerLogs, metrics: metrics.sink });
+  const ensure = createEnsure({ supervisor, breaker, gpus, now });
   const publishHost = () =>
     redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
   await publishHost();
@@ -101,7 +103,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
-  app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, startedAt: now(), now, log, workerLogs }));
+  app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, ensure, startedAt: now(), now, log, workerLogs }));
   const server = serveWithJsonErrors({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: httpServerOptions(config.http) });
   applyHttpLimits(server, config.http);
   await new Promise<void>((resolve, reject) => {
@@ -128,6 +130,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
     /** The REST gateway's own token; undefined when the gateway is off. */
     gatewayToken: gateway.token,
     supervisor,
+    /** Makes sure a worker of a type serves (POST /workers/ensure/{type}). */
+    ensure,
     reconciler,
     redis,
     keys,

@@ -60,10 +60,6 @@ export function createReconciler(deps: ReconcilerDeps) {
         queued: depths[i] ?? 0, running, serving: serving.length, live: all.length,
         maxJobs: cfg.max_jobs, minWorkers: cfg.min_workers, maxWorkers: cfg.max_workers,
       });
-      // nothing queued, nothing running, nothing to start: past failures have no work left to hold back
-      if ((depths[i] ?? 0) === 0 && all.length === 0 && plan.start === 0 && breaker.forget(type)) {
-        deps.log('info', `worker type ${type}: nothing waits for it any more; its crash-loop state is cleared`);
-      }
       const blocked = plan.start > 0 ? deps.blockedReason?.(type) : undefined;
       reasons.set(type, waitingReason({
         queued: depths[i] ?? 0, live: all.length, servingRunning: serving.map((w) => w.running),

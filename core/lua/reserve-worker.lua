@@ -5,6 +5,7 @@ KEYS[1] queue zset of the type   KEYS[2] set of the type's workers   KEYS[3] set
 KEYS[4] the new worker's hash   KEYS[5] the new worker's lease
 ARGV[1] new worker id   ARGV[2] worker type   ARGV[3] max_jobs of the type   ARGV[4] host id
 ARGV[5] now (ms)   ARGV[6] first lease (ms)   ARGV[7] worker key prefix   ARGV[8] active key prefix
+ARGV[9] serving workers wanted whatever the queue (1 for ensure, 0 for queued work)
 Returns 1 when the worker was registered (status starting), 0 when enough serve already.
 ]]
 local serving, running = 0, 0
@@ -14,7 +15,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   running = running + redis.call('ZCARD', ARGV[8] .. id)
 end
 local demand = redis.call('ZCARD', KEYS[1]) + running
-if serving >= math.ceil(demand / tonumber(ARGV[3])) then return 0 end
+if serving >= math.max(tonumber(ARGV[9]) or 0, math.ceil(demand / tonumber(ARGV[3]))) then return 0 end
 redis.call('HSET', KEYS[4], 'worker_id', ARGV[1], 'worker_type', ARGV[2], 'status', 'starting', 'host', ARGV[4],
   'created_at', ARGV[5], 'last_activity', ARGV[5])
 redis.call('SADD', KEYS[2], ARGV[1])
