@@ -40,7 +40,7 @@ export interface Keys {
   typeState(): string;
   /** Hash: worker type → the host whose reason its type-state field holds (a restarted host takes back its predecessor's). */
   typeStateHosts(): string;
-  /** Hash: function name → the spawner host that read it from its KILN_FUNCTIONS_MODULE (checked by POST /jobs). */
+  /** Hash: spawner host id → JSON list of the Node function names its workers have (checked by POST /jobs). */
   functions(): string;
   /** Hash: spawner host id → JSON {gpus, gpus_free, heartbeat}. */
   hosts(): string;

@@ -17,6 +17,8 @@ import { ensureArtifactKey } from './artifact-key';
 import { serveWithJsonErrors } from '../core/node-serve';
 import { createBreaker } from './breaker';
 import { createEnsure } from './ensure';
+import { createFunctionNames } from './function-names';
+import { withTimeout } from '../core/redis-gate';
 import type { SpawnerConfig } from './config';
 import { createControlApi, spawnerNotFound, spawnerOnError } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
@@ -57,6 +59,20 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   await checkRedisSafety(redis, { strict: config.strictRedis, log });
 
   const keys = createKeys(config.prefix);
+  // KILN_FUNCTIONS_MODULE: a wrong path stops the start here; the names go to Redis for the API
+  const functionNames = createFunctionNames({
+    redis, keys, hostId: config.hostId, modulePath: config.functionsModule, cwd: process.cwd(), log,
+    onChange: () => {
+      for (const w of supervisor.workers.values()) {
+        if (w.config.framework !== 'node' || (w.state !== 'ready' && w.state !== 'starting')) continue;
+        void supervisor.stop(w, { graceMs: config.drainGraceMs, reason: { kind: 'stopped', by: 'KILN_FUNCTIONS_MODULE changed' } });
+      }
+    },
+  });
+  await functionNames.start().catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const redisPort = createIoredisPort(redis);
   const store = createJobStore(redisPort, { keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
   const breaker = createBreaker(config.breaker);
@@ -155,7 +171,9 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
       // the drain leaves room for SIGTERM → kill grace → SIGKILL and the bounded Redis steps after it
       const drainMs = Math.max(0, graceMs - config.killGraceMs - 3 * config.redisTimeoutMs);
       stopping = (async () => {
-        await Promise.all([reconciler.stop(), supervisor.stopAll(drainMs, 'spawner shutdown')]);
+        const unregister = withTimeout(functionNames.stop(), config.redisTimeoutMs, 'function names')
+          .catch((err: unknown) => log('warn', `could not take back this host's function names: ${String(err)}`));
+        await Promise.all([reconciler.stop(), supervisor.stopAll(drainMs, 'spawner shutdown'), unregister]);
         await workerLogs.stop();
         await closeServer(server, config.redisTimeoutMs);
         redis.disconnect();
