@@ -43,7 +43,7 @@ it('leaves a worker that was running before it alone', async () => {
   expect(out).toContain('PASS  spawning: ensure a node worker');
   expect(out).toContain('none stopped');
   expect(await nodeWorkers()).toContain(w.id);
-  await sys.spawner.supervisor.stop(w, { graceMs: 0 });
+  await sys.spawner.supervisor.stop(w, { graceMs: 5000, reason: { kind: 'stopped', by: 'the test' } });
   await sys.waitFor('the worker to be gone', async () => (await nodeWorkers()).length === 0);
 });
 
