@@ -87,7 +87,7 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 export async function kilnWorker(sys: System, type: string): Promise<void> {
-  sys.spawner.supervisor.ensure(type);
+  await sys.spawner.ensure(type);
   await until(`a ready ${type} worker`, async () => [...sys.spawner.supervisor.workers.values()].some((w) => w.type === type && w.state === 'idle'), 15_000, 25);
 }
 

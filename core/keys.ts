@@ -38,6 +38,10 @@ export interface Keys {
   idempotency(key: string): string;
   spawner(host: string): string;
   typeState(): string;
+  /** Hash: worker type → the host whose reason its type-state field holds (a restarted host takes back its predecessor's). */
+  typeStateHosts(): string;
+  /** Hash: spawner host id → JSON list of the Node function names its workers have (checked by POST /jobs). */
+  functions(): string;
   /** Hash: spawner host id → JSON {gpus, gpus_free, heartbeat}. */
   hosts(): string;
   /** Pub/sub channel prefix for cancel requests; the worker id is appended. */
@@ -75,6 +79,8 @@ export function createKeys(prefix = 'kiln'): Keys {
     idempotency: (key) => `${p}idem:${key}`,
     spawner: (host) => `${p}spawner:${host}`,
     typeState: () => `${p}type-state`,
+    typeStateHosts: () => `${p}type-state-hosts`,
+    functions: () => `${p}functions`,
     hosts: () => `${p}hosts`,
     cancelChannel: (workerId = '') => `${p}cancel:${workerId}`,
     healthProbe: () => `${p}health-probe`,

@@ -136,14 +136,14 @@ export function createWorkerStore(redis: RedisPort, opts: WorkerStoreOptions) {
       }),
 
     /** Registers a new worker of a type if the queue needs one more, counting every host's serving workers. */
-    async reserve(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number }): Promise<boolean> {
+    async reserve(w: { id: string; type: string; maxJobs: number; host: string; now: number; leaseMs: number; minServing?: number }): Promise<boolean> {
       const r = await write('reserve', w.id, () =>
         scripts.reserveWorker(
           redis,
           { queue: keys.queue(w.type), workers_of_type: keys.workersOfType(w.type), workers: keys.workers(), worker: keys.worker(w.id), lease: keys.lease(w.id) },
           {
             worker_id: w.id, worker_type: w.type, max_jobs: w.maxJobs, host: w.host, now: w.now, lease_ms: w.leaseMs,
-            worker_prefix: keys.worker(''), active_prefix: keys.active(''),
+            worker_prefix: keys.worker(''), active_prefix: keys.active(''), min_serving: w.minServing ?? 0,
           },
         ));
       return Number(r) === 1;

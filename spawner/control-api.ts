@@ -14,6 +14,7 @@ import { createIoredisPort } from '../core/ioredis-port';
 import { readWorkersStatus } from '../core/worker-status';
 import type { SpawnerConfig } from './config';
 import { redisErrorResponse } from './redis-trouble';
+import type { Ensure } from './ensure';
 import type { Supervisor } from './supervisor';
 import { registryEntry } from '../core/worker-type-view';
 import { tokenMatches, unauthorized } from './token';
@@ -28,6 +29,8 @@ export interface ControlDeps {
   redisGate: RedisGate;
   keys: Keys;
   supervisor: Supervisor;
+  /** POST /workers/ensure/{type} (spawner/ensure.ts). */
+  ensure: Ensure;
   startedAt: number;
   now(): number;
   log?: LogFn;
@@ -99,8 +102,10 @@ export function createControlApi(deps: ControlDeps): Hono {
     return c.json({ worker_id: w.id, worker_type: w.type, process_id: w.proc.pid, status: w.state }, 201);
   });
 
-  app.post('/workers/ensure/:type', (c) => {
-    const r = supervisor.ensure(c.req.param('type'));
+  app.post('/workers/ensure/:type', async (c) => {
+    // ?wait=1: answer once the worker it starts is ready, or with why it failed to start
+    const wait = ['1', 'true'].includes(c.req.query('wait') ?? '');
+    const r = await deps.ensure(c.req.param('type'), { wait });
     return c.json({ worker_type: c.req.param('type'), ...r }, r.action === 'started' ? 201 : 200);
   });
 

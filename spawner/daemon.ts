@@ -17,6 +17,9 @@ import { createLogger, type LogFn, type Logger, loggerFromFn } from '../core/log
 import { ensureArtifactKey } from './artifact-key';
 import { serveWithJsonErrors } from '../core/node-serve';
 import { createBreaker } from './breaker';
+import { createEnsure } from './ensure';
+import { createFunctionNames } from './function-names';
+import { withTimeout } from '../core/redis-gate';
 import type { SpawnerConfig } from './config';
 import { createControlApi, spawnerNotFound, spawnerOnError } from './control-api';
 import { createGpuAllocator, discoverGpus } from './gpus';
@@ -57,6 +60,20 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   await checkRedisSafety(redis, { strict: config.strictRedis, log });
 
   const keys = createKeys(config.prefix);
+  // KILN_FUNCTIONS_MODULE: a wrong path stops the start here; the names go to Redis for the API
+  const functionNames = createFunctionNames({
+    redis, keys, hostId: config.hostId, modulePath: config.functionsModule, cwd: process.cwd(), log,
+    onChange: () => {
+      for (const w of supervisor.workers.values()) {
+        if (w.config.framework !== 'node' || (w.state !== 'idle' && w.state !== 'starting')) continue;
+        void supervisor.stop(w, { graceMs: config.drainGraceMs, reason: { kind: 'stopped', by: 'KILN_FUNCTIONS_MODULE changed' } });
+      }
+    },
+  });
+  await functionNames.start().catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const redisPort = createIoredisPort(redis);
   const store = createJobStore(redisPort, { keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
   const workerStore = createWorkerStore(redisPort, { keys, log });
@@ -69,6 +86,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const workerLogs = createWorkerLogs({ dir: join(config.stateDir, 'logs', 'workers'), maxBytes: config.workerLogMaxBytes, now, log });
   const metrics = createSpawnerMetrics({ redis, redisGate, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
   const supervisor = createSupervisor({ config, redis, store, workerStore, breaker, gpus, now, log, workerLogs, metrics: metrics.sink });
+  const ensure = createEnsure({ supervisor, breaker, gpus, now });
   const publishHost = () =>
     redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
   await publishHost();
@@ -103,7 +121,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
-  app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, startedAt: now(), now, log, workerLogs }));
+  app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, ensure, startedAt: now(), now, log, workerLogs }));
   const server = serveWithJsonErrors({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: httpServerOptions(config.http) });
   applyHttpLimits(server, config.http);
   await new Promise<void>((resolve, reject) => {
@@ -130,6 +148,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
     /** The REST gateway's own token; undefined when the gateway is off. */
     gatewayToken: gateway.token,
     supervisor,
+    /** Makes sure a worker of a type serves (POST /workers/ensure/{type}). */
+    ensure,
     reconciler,
     redis,
     keys,
@@ -153,7 +173,9 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
       // the drain leaves room for SIGTERM → kill grace → SIGKILL and the bounded Redis steps after it
       const drainMs = Math.max(0, graceMs - config.killGraceMs - 3 * config.redisTimeoutMs);
       stopping = (async () => {
-        await Promise.all([reconciler.stop(), supervisor.stopAll(drainMs, 'spawner shutdown')]);
+        const unregister = withTimeout(functionNames.stop(), config.redisTimeoutMs, 'function names')
+          .catch((err: unknown) => log('warn', `could not take back this host's function names: ${String(err)}`));
+        await Promise.all([reconciler.stop(), supervisor.stopAll(drainMs, 'spawner shutdown'), unregister]);
         await workerLogs.stop();
         await closeServer(server, config.redisTimeoutMs);
         redis.disconnect();

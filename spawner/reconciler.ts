@@ -36,17 +36,18 @@ export function createReconciler(deps: ReconcilerDeps) {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let inFlight: Promise<void> | undefined;
-  const typeReasons = createTypeReasons({ redis, keys });
+  const typeReasons = createTypeReasons({ redis, keys, hostId: config.hostId });
 
   async function tick(): Promise<void> {
     await supervisor.refresh();
     const types = Object.keys(config.types);
     const pipe = redis.pipeline();
     for (const t of types) pipe.zcard(keys.queue(t));
-    pipe.hgetall(keys.typeState());
+    pipe.hgetall(keys.typeState()).hgetall(keys.typeStateHosts());
     const rows = (await pipe.exec()) ?? [];
     const depths = rows.slice(0, types.length).map(([, n]) => Number(n ?? 0));
     const published = (rows[types.length]?.[1] ?? {}) as Record<string, string>;
+    const publishers = (rows[types.length + 1]?.[1] ?? {}) as Record<string, string>;
     const reasons = new Map<string, string | null>();
     const now = deps.now();
     const starts: Promise<void>[] = [];
@@ -89,7 +90,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
     });
     await Promise.all(starts);
-    await typeReasons.publish(published, reasons);
+    await typeReasons.publish(published, publishers, reasons);
     await deps.extraTick?.();
   }
 

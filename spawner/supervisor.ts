@@ -75,8 +75,6 @@ export interface SupervisorDeps {
   metrics?: WorkerMetricsSink;
 }
 
-export type EnsureResult = { action: 'existing' | 'started' | 'at_capacity' | 'backing_off' | 'waiting_for_gpu'; worker_id: string | null; reason?: string };
-
 export function createSupervisor(deps: SupervisorDeps) {
   const { config, redis, store, workerStore } = deps;
   const keys = store.keys;
@@ -268,14 +266,15 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   /**
    * Starts a worker for queued work only if, counting every host's serving workers,
-   * the queue needs one more (a spawner sharing Redis may have started it already).
+   * the queue needs one more (a spawner sharing Redis may have started it already);
+   * `atLeastOne` (ensure): also when no worker serves the type anywhere.
    */
-  async function startForDemand(type: string): Promise<ManagedWorker | null> {
+  async function startForDemand(type: string, opts: { atLeastOne?: boolean } = {}): Promise<ManagedWorker | null> {
     const cfg = typeConfig(type);
     checkCapacity(type, cfg);
     const id = newId(type);
     const now = deps.now();
-    const reserved = await workerStore.reserve({ id, type, maxJobs: cfg.max_jobs, host: config.hostId, now, leaseMs: firstLeaseMs(cfg) });
+    const reserved = await workerStore.reserve({ id, type, maxJobs: cfg.max_jobs, host: config.hostId, now, leaseMs: firstLeaseMs(cfg), minServing: opts.atLeastOne ? 1 : 0 });
     if (!reserved) return null;
     try {
       return start(type, id);
@@ -291,25 +290,13 @@ export function createSupervisor(deps: SupervisorDeps) {
     /** Whether this spawner runs the worker, or is still handling its exit. */
     owns: (id: string) => workers.has(id) || exiting.has(id),
     refresh,
-    startForDemand: startForDemand as (type: string) => Promise<WorkerSnapshot | null>,
+    startForDemand: startForDemand as (type: string, opts?: { atLeastOne?: boolean }) => Promise<WorkerSnapshot | null>,
     ofType: ofType as (type: string) => WorkerSnapshot[],
     serving: serving as (type: string) => WorkerSnapshot[],
     typeConfig,
     start: (type: string): WorkerSnapshot => start(type),
     /** Ask to drain, then SIGTERM, then SIGKILL. */
     stop: (w: WorkerSnapshot, opts: { graceMs: number; reason?: ExitReason }) => stop(w as ManagedWorker, opts),
-    ensure(type: string): EnsureResult {
-      const cfg = typeConfig(type);
-      const existing = serving(type)[0];
-      if (existing) return { action: 'existing', worker_id: existing.id };
-      if (ofType(type).length >= cfg.max_workers) return { action: 'at_capacity', worker_id: null };
-      const noGpu = cfg.gpu ? deps.gpus.blockedReason(Math.max(1, cfg.gpus_per_worker)) : undefined;
-      if (noGpu) return { action: 'waiting_for_gpu', worker_id: null, reason: noGpu };
-      if (!deps.breaker.canStart(type, deps.now())) {
-        return { action: 'backing_off', worker_id: null, reason: deps.breaker.state(type).reason ?? 'restarts are backing off' };
-      }
-      return { action: 'started', worker_id: start(type).id };
-    },
     find(id: string): WorkerSnapshot {
       const w = workers.get(id);
       if (!w) throw new KilnError('WORKER_NOT_FOUND', `no worker ${id} on this spawner; GET /workers/status lists them`, { status: 404 });

@@ -22,8 +22,9 @@ export interface TypeWaitSnapshot {
 }
 
 export function waitingReason(s: TypeWaitSnapshot): string | null {
-  if (s.breaker.errored && s.breaker.reason) return `type errored: ${s.breaker.reason}`;
+  // nothing waits: no reason, however the last start went (a cancelled last job clears it)
   if (s.queued === 0) return null;
+  if (s.breaker.errored && s.breaker.reason) return `type errored: ${s.breaker.reason}`;
   if (s.wantStart > 0 && s.gpuBlocked) return s.gpuBlocked;
   if (s.wantStart > 0 && s.breaker.nextStartAt > s.now) {
     return `breaker backoff until ${new Date(s.breaker.nextStartAt).toISOString()}${s.breaker.reason ? ` (${s.breaker.reason})` : ''}`;

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeys } from '../core/keys';
+import { DEFAULT_BREAKER } from '../spawner/breaker';
 import { loadWorkerTypes } from '../spawner/config';
 import { checkRedisSafety } from '../spawner/redis-safety';
 import { ensureToken, tokenFile } from '../spawner/token';
@@ -19,7 +21,16 @@ let redis: RedisServer;
 let sys: System;
 beforeAll(async () => {
   redis = await startRedis();
-  sys = await startSystem(redis, { types: { node: { framework: 'node', version: '20', max_jobs: 2, max_workers: 2 } } });
+  sys = await startSystem(redis, {
+    types: {
+      node: { framework: 'node', version: '20', max_jobs: 2, max_workers: 2 },
+      // for ensure: a type whose workers never start, and one another host serves
+      broken: { framework: 'sklearn', version: '1.2', python: '/nonexistent/python3', max_jobs: 1, max_workers: 1 },
+      shared: { framework: 'node', version: '20', max_jobs: 1, max_workers: 1 },
+    },
+    // a backoff long enough to see ensure refuse during it
+    spawner: { breaker: { ...DEFAULT_BREAKER, baseDelayMs: 60_000 } },
+  });
 });
 afterAll(async () => {
   await sys?.stop();
@@ -49,6 +60,45 @@ describe('spawner CLI', () => {
     expect(Object.keys(json.worker_details)).toContain(worker_id);
     expect((await cli('ensure', 'node')).stdout).toContain(`existing ${worker_id}`);
     expect((await cli('types')).stdout).toMatch(/node\s+node\s+20/);
+    expect((await cli('stop', worker_id)).code).toBe(0);
+  });
+
+  it('ensure waits for the worker it starts: non-zero with the reason when it fails, and refuses during the backoff', async () => {
+    const failed = await cli('ensure', 'broken');
+    expect(failed.code, failed.stdout).toBe(5);
+    expect(failed.stdout).not.toContain('started');
+    expect(failed.stderr).toMatch(/ensure broken: failed_to_start broken-\w+: worker failed to start: .*ENOENT/);
+    const refused = await cli('ensure', 'broken', '--json');
+    expect(refused.code).toBe(5);
+    const body = JSON.parse(refused.stdout) as { action: string; until: string; reason: string; worker_id: string | null };
+    expect(body).toMatchObject({ action: 'backing_off', worker_id: null });
+    expect(Date.parse(body.until)).toBeGreaterThan(Date.now() + 30_000);
+    expect(body.reason).toContain(`back off until ${body.until}`);
+    // no worker was started for the refused call
+    expect(sys.logs.filter((l) => l.includes('started broken-'))).toHaveLength(1);
+  });
+
+  it('ensure takes the same cross-host reservation as the reconciler: a worker another host runs counts', async () => {
+    const keys = createKeys(sys.prefix);
+    const id = 'shared-0ther0st';
+    await sys.redis.multi()
+      .hset(keys.worker(id), { worker_id: id, worker_type: 'shared', status: 'idle', host: 'other-host', created_at: Date.now(), last_activity: Date.now() })
+      .sadd(keys.workersOfType('shared'), id).sadd(keys.workers(), id).set(keys.lease(id), Date.now(), 'PX', 60_000)
+      .exec();
+    try {
+      const r = await cli('ensure', 'shared', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ action: 'existing', worker_id: null });
+      expect(sys.spawner.supervisor.ofType('shared')).toHaveLength(0);
+    } finally {
+      await sys.redis.multi().del(keys.worker(id), keys.lease(id)).srem(keys.workersOfType('shared'), id).srem(keys.workers(), id).exec();
+    }
+    // with nobody serving it, ensure starts one here and answers once it is ready
+    const started = await cli('ensure', 'shared', '--json');
+    expect(started.code, started.stderr).toBe(0);
+    const { action, worker_id } = JSON.parse(started.stdout) as { action: string; worker_id: string };
+    expect(action).toBe('started');
+    expect(sys.spawner.supervisor.workers.get(worker_id)?.state).toBe('idle');
     expect((await cli('stop', worker_id)).code).toBe(0);
   });
 

@@ -59,7 +59,9 @@ describe('waiting reasons', () => {
     expect(waitingReason({ ...base, live: 0, servingRunning: [], wantStart: 1, gpuBlocked: 'no free GPU: all 1 GPU(s) are held by other workers' })).toBe('no free GPU: all 1 GPU(s) are held by other workers');
     const backoff = { failures: 1, nextStartAt: 61_000, reason: 'crashed', errored: false };
     expect(waitingReason({ ...base, live: 0, servingRunning: [], wantStart: 1, breaker: backoff })).toBe(`breaker backoff until ${new Date(61_000).toISOString()} (crashed)`);
-    expect(waitingReason({ ...base, queued: 0, breaker: { ...backoff, errored: true, reason: 'python not found' } })).toBe('type errored: python not found');
+    expect(waitingReason({ ...base, breaker: { ...backoff, errored: true, reason: 'python not found' } })).toBe('type errored: python not found');
+    // nothing waits (its only job was cancelled): no reason, errored or not
+    expect(waitingReason({ ...base, queued: 0, breaker: { ...backoff, errored: true, reason: 'python not found' } })).toBeNull();
   });
 });
 

@@ -172,8 +172,7 @@ export function createWorker(deps: WorkerDeps) {
       }
     }
     if (err instanceof JobFailure) return { error: err.error, retryable: err.retryable };
-    if (err instanceof Error) return { error: { type: err.name || 'Error', message: err.message, ...(err.stack && { traceback: err.stack }) }, retryable: true };
-    return { error: { type: 'Error', message: String(err) }, retryable: true };
+    return thrownFailure(err);
   }
 
   async function runJob(job: JobRecord): Promise<void> {
@@ -345,4 +344,20 @@ export function createWorker(deps: WorkerDeps) {
       return true;
     },
   };
+}
+
+/**
+ * What a function threw, as a job error. Not `instanceof`: `kiln/functions`' JobFailure
+ * (worker-runtime/functions/public.mjs) is another module instance than the worker's, and
+ * any Error or plain object with `retryable: false` is honoured too (failed for good).
+ */
+export function thrownFailure(err: unknown): { error: JobError; retryable: boolean } {
+  const o = typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : undefined;
+  const retryable = o?.retryable !== false;
+  const inner = o && typeof o.error === 'object' && o.error !== null ? (o.error as Record<string, unknown>) : undefined;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const stack = err instanceof Error ? err.stack : undefined;
+  const type = str(inner?.type) ?? str(o?.name) ?? 'Error';
+  const message = str(inner?.message) ?? (o ? String(o.message ?? '') : String(err));
+  return { error: { type, message, ...(stack && { traceback: stack }) }, retryable };
 }

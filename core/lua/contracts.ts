@@ -717,12 +717,14 @@ export interface ReserveWorkerArgs {
   worker_prefix: RedisArg;
   /** active key prefix */
   active_prefix: RedisArg;
+  /** serving workers wanted whatever the queue (1 for ensure, 0 for queued work) */
+  min_serving: RedisArg;
 }
 /** reserve-worker's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const reserveWorkerCall = (keys: ReserveWorkerKeys, args: ReserveWorkerArgs): ScriptCall => ({
   script: lua.reserveWorker,
   keys: [keys.queue, keys.workers_of_type, keys.workers, keys.worker, keys.lease],
-  argv: [args.worker_id, args.worker_type, args.max_jobs, args.host, args.now, args.lease_ms, args.worker_prefix, args.active_prefix],
+  argv: [args.worker_id, args.worker_type, args.max_jobs, args.host, args.now, args.lease_ms, args.worker_prefix, args.active_prefix, args.min_serving],
 });
 /**
  * reserve-worker: register a new worker of a type only if the queue needs one more,

@@ -16,6 +16,7 @@ ARGV:
   lease_ms    first lease (ms)
   worker_prefix  worker key prefix
   active_prefix  active key prefix
+  min_serving serving workers wanted whatever the queue (1 for ensure, 0 for queued work)
 DERIVED:
   worker_prefix .. <id>   the hash of each worker of the type's set (read)
   active_prefix .. <id>   the active zset of each worker of the type's set (read)
@@ -28,7 +29,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   running = running + redis.call('ZCARD', ARGV[8] .. id)
 end
 local demand = redis.call('ZCARD', KEYS[1]) + running
-if serving >= math.ceil(demand / tonumber(ARGV[3])) then return 0 end
+if serving >= math.max(tonumber(ARGV[9]) or 0, math.ceil(demand / tonumber(ARGV[3]))) then return 0 end
 redis.call('HSET', KEYS[4], 'worker_id', ARGV[1], 'worker_type', ARGV[2], 'status', 'starting', 'host', ARGV[4],
   'created_at', ARGV[5], 'last_activity', ARGV[5])
 redis.call('SADD', KEYS[2], ARGV[1])

@@ -100,6 +100,7 @@ export const submitAcceptedSchema = z.object({
   worker_ensured: z.boolean().describe('whether the spawner was reached to start a worker (the spawner loops start one anyway)'),
   ensure_action: z.string().optional().describe("what the spawner did, e.g. 'started' or 'already-running'"),
   ensure_error: z.string().optional().describe('why the spawner could not be asked'),
+  ensure_worker_id: z.string().optional().describe("the worker the spawner started for this job, when ensure_action is 'started'"),
 }).meta({ id: 'SubmitAccepted' });
 
 export const submitReplaySchema = z.object({

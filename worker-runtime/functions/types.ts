@@ -2,7 +2,7 @@ import type { ExecContext } from '../executor';
 
 /**
  * A Node function a job can run: `POST /jobs {"function": "<name>", "input": …}`.
- * Return a JSON-serialisable result, or throw. Throw a `JobFailure` with
+ * Return a JSON-serialisable result, or throw. Throw `JobFailure` (from `kiln/functions`) or anything with
  * `retryable: false` for errors a retry cannot fix. Stop promptly when
  * `ctx.signal` aborts (cancel or timeout).
  */
