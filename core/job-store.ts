@@ -2,6 +2,7 @@
  * Typed functions over the job Lua scripts. Every state change of a job is one
  * script run, so it is atomic on any Redis, local or managed.
  */
+import type { JobRecordSettings } from './config';
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as lua from './lua/scripts';
@@ -10,11 +11,9 @@ import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordS
 import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
 import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
 
-export interface JobStoreOptions {
+/** Retentions and the events cap come from the config (core/config.ts jobRecordSettings): no defaults here. */
+export interface JobStoreOptions extends JobRecordSettings {
   keys: Keys;
-  eventsMaxLen?: number;
-  succeededRetentionMs?: number;
-  failedRetentionMs?: number;
   /** Points a job's progress history keeps before it is thinned (default PROGRESS_HISTORY_CAP). */
   progressHistoryCap?: number;
 }
@@ -54,8 +53,6 @@ export interface JobPage {
   nextCursor: string | null;
 }
 
-const DAY = 24 * 3600 * 1000;
-
 export function parseJob(hash: Record<string, string>): JobRecord | null {
   if (!hash.id) return null;
   const parsed = jobRecordSchema.safeParse(hash);
@@ -82,9 +79,9 @@ export type JobStore = ReturnType<typeof createJobStore>;
 
 export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
   const { keys } = opts;
-  const maxLen = opts.eventsMaxLen ?? 10_000;
-  const okRetention = opts.succeededRetentionMs ?? DAY;
-  const failRetention = opts.failedRetentionMs ?? 7 * DAY;
+  const maxLen = opts.eventsMaxLen;
+  const okRetention = opts.succeededRetentionMs;
+  const failRetention = opts.failedRetentionMs;
   const historyCap = Math.max(2, opts.progressHistoryCap ?? PROGRESS_HISTORY_CAP);
 
   /**

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { EVENTS_MAXLEN } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createJobStore } from '../core/job-store';
 import { createKeys } from '../core/keys';
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
   logRedis.on('error', () => {}); // each failed flush is counted and reported by the writer
   const logs = createJobLogWriter({ redis: logRedis, keys, workerId: boot.worker_id, log });
   const store = createJobStore(createIoredisPort(redis), {
-    keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms,
+    keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms, eventsMaxLen: EVENTS_MAXLEN,
   });
 
   let executor: Executor;
