@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { intEnv, keyPrefix, redisTarget, strEnv, TOKEN_FILE_NAME, type Env } from '../core/config';
+import { DEFAULTS, intEnv, keyPrefix, redisTarget, strEnv, TOKEN_FILE_NAME, type Env } from '../core/config';
 import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
 import { applyHttpLimits, httpLimitsFromEnv, httpServerOptions } from '../core/http-limits';
 import { createIoredisPort } from '../core/ioredis-port';
@@ -52,7 +52,8 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
     logger,
     redis: createIoredisPort(redis),
     keys: createKeys(keyPrefix(env)),
-    spawner: createSpawnerClient({ url: strEnv(env, 'WORKER_MANAGER_URL'), token: spawnerToken(env), logger }),
+    // WORKER_MANAGER_URL='' on purpose: no spawner
+    spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? DEFAULTS.WORKER_MANAGER_URL, token: spawnerToken(env), logger }),
     config,
     now: Date.now,
     newId: () => crypto.randomUUID(),

@@ -2,7 +2,7 @@
  * Typed functions over the job Lua scripts. Every state change of a job is one
  * script run, so it is atomic on any Redis, local or managed.
  */
-import type { JobRecordSettings } from './config';
+import { DEFAULTS, type JobRecordSettings } from './config';
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as lua from './lua/scripts';
@@ -115,7 +115,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         [
           job.id, job.type, job.kind, JSON.stringify(job.payload ?? null), job.priority, job.maxAttempts ?? '',
           job.timeoutMs, job.now, maxLen, job.typeCheck, idem ? idem.ttlMs : '',
-          idem ? idem.fingerprint : '', job.backoff ?? '', job.defaultMaxAttempts ?? 3,
+          idem ? idem.fingerprint : '', job.backoff ?? '', job.defaultMaxAttempts ?? DEFAULTS.KILN_MAX_ATTEMPTS,
           JSON.stringify({
             ...(job.queuedTtlMs !== undefined && { ttl_ms: job.queuedTtlMs }),
             default_ttl_ms: job.defaultQueuedTtlMs ?? 0,
