@@ -7,7 +7,8 @@ import { requireToken } from './auth';
 import { requireLoopbackHost } from './host-guard';
 import { dashboardRoutes } from './dashboard/routes';
 import { endBodyOfHead } from '../core/head-requests';
-import type { AppDeps } from './deps';
+import { createJobStore } from '../core/job-store';
+import type { ApiDeps, AppDeps } from './deps';
 import { notFoundHandler, onError } from './errors';
 import { apiRedisGate } from './redis-guard';
 import { redisGuard, redisHealth } from '../core/redis-gate';
@@ -17,7 +18,9 @@ import { jobRoutes } from './routes/jobs';
 import { healthRoute } from './routes/system-spec';
 import { workerRoutes } from './routes/workers';
 
-export function createApp(deps: AppDeps): Router {
+export function createApp(appDeps: AppDeps): Router {
+  // the API's one JobStore, with the configured retentions (a cancel uses KILN_RETENTION_FAILED_S)
+  const deps: ApiDeps = { ...appDeps, store: appDeps.store ?? createJobStore(appDeps.redis, { keys: appDeps.keys, ...appDeps.config }) };
   const app = createRouter();
   app.onError((err, c) => onError(err, c, deps.logger));
   app.notFound(notFoundHandler);

@@ -1,23 +1,23 @@
-import { boolEnv, type Env, intEnv } from '../core/config';
+import { boolEnv, type Env, intEnv, type JobRecordSettings, jobRecordSettings, redisTimeoutMs } from '../core/config';
+import type { JobStore } from '../core/job-store';
 import type { Keys } from '../core/keys';
 import type { Logger } from '../core/logger';
-import { DEFAULT_REDIS_TIMEOUT_MS } from '../core/redis-gate';
 import type { RedisPort } from '../core/redis-port';
 import type { SpawnerClient } from './spawner-client';
 
-export interface ApiConfig {
-  /** Default job timeout when neither the job nor its type sets one. */
-  defaultTimeoutS: number;
+export interface ApiConfig extends JobRecordSettings {
   defaultMaxAttempts: number;
   maxBodyBytes: number;
   idempotencyTtlMs: number;
-  succeededRetentionMs: number;
-  failedRetentionMs: number;
   /** Answer 409 to requires_gpu jobs when no spawner has a GPU (else queue them). */
   rejectGpuWithoutGpus: boolean;
   /** When set, every data route needs this bearer token (not /health, the dashboard page and its assets). */
   apiToken: string | undefined;
-  /** When set, an absolute data_path must lie inside it (the runner checks again on the host). */
+  /**
+   * An absolute data_path must lie inside it (the runner checks again on the host).
+   * On Node: DATA_ROOT, else the spawner's default <project>/data (api/node.ts resolves it);
+   * under workerd only DATA_ROOT (no project folder there; `npm run dev:edge` passes the spawner's).
+   */
   dataRoot: string | undefined;
   /** Interval at which SSE reads the event stream (>= 100 ms under workerd). */
   ssePollMs: number;
@@ -33,52 +33,39 @@ export interface ApiConfig {
   sseMaxLifetimeMs: number;
 }
 
-export const DEFAULT_API_CONFIG: ApiConfig = {
-  defaultTimeoutS: 3600,
-  defaultMaxAttempts: 3,
-  maxBodyBytes: 1024 * 1024,
-  idempotencyTtlMs: 24 * 3600 * 1000,
-  succeededRetentionMs: 24 * 3600 * 1000,
-  failedRetentionMs: 7 * 24 * 3600 * 1000,
-  rejectGpuWithoutGpus: true,
-  ssePollMs: 100,
-  maxQueued: 10_000,
-  queuedTtlS: 24 * 3600,
-  redisTimeoutMs: DEFAULT_REDIS_TIMEOUT_MS,
-  sseMaxStreams: 100,
-  sseMaxLifetimeMs: 600_000,
-  dataRoot: undefined,
-  apiToken: undefined,
-};
+/** The API's settings with every knob at its default (DATA_ROOT aside: the Node root resolves it). */
+export const DEFAULT_API_CONFIG: ApiConfig = apiConfigFromEnv({});
 
 export interface AppDeps {
   redis: RedisPort;
   keys: Keys;
   spawner: SpawnerClient;
   config: ApiConfig;
+  /** The one JobStore of this API, built from `config` (its retentions); createApp builds it when absent. */
+  store?: JobStore;
   now: () => number;
   newId: () => string;
   /** LOG_LEVEL / LOG_FORMAT lines (errors the API answers 5xx for); default: the console, text, info. */
   logger?: Logger;
 }
 
-/** The API's knobs from environment variables (Node) or bindings (workerd). */
+/** What the routes get: the deps with the one JobStore built. */
+export type ApiDeps = AppDeps & { store: JobStore };
+
+/** The API's knobs from environment variables (Node) or bindings (workerd); defaults: core/config.ts DEFAULTS. */
 export function apiConfigFromEnv(env: Env): ApiConfig {
-  const d = DEFAULT_API_CONFIG;
   return {
-    defaultTimeoutS: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S', d.defaultTimeoutS),
-    defaultMaxAttempts: intEnv(env, 'KILN_MAX_ATTEMPTS', d.defaultMaxAttempts),
-    maxBodyBytes: intEnv(env, 'KILN_MAX_BODY_BYTES', d.maxBodyBytes),
-    idempotencyTtlMs: intEnv(env, 'KILN_IDEMPOTENCY_TTL_S', d.idempotencyTtlMs / 1000) * 1000,
-    succeededRetentionMs: intEnv(env, 'KILN_RETENTION_SUCCEEDED_S', d.succeededRetentionMs / 1000) * 1000,
-    failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', d.failedRetentionMs / 1000) * 1000,
-    rejectGpuWithoutGpus: !boolEnv(env, 'KILN_GPU_QUEUE_WITHOUT_GPUS', false),
-    ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS', d.ssePollMs)),
-    maxQueued: Math.max(0, intEnv(env, 'KILN_MAX_QUEUED', d.maxQueued)),
-    queuedTtlS: Math.max(0, intEnv(env, 'KILN_QUEUED_TTL_S', d.queuedTtlS)),
-    redisTimeoutMs: Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', d.redisTimeoutMs)),
-    sseMaxStreams: Math.max(1, intEnv(env, 'KILN_SSE_MAX_STREAMS', d.sseMaxStreams)),
-    sseMaxLifetimeMs: Math.max(1, intEnv(env, 'KILN_SSE_MAX_LIFETIME_S', d.sseMaxLifetimeMs / 1000)) * 1000,
+    defaultMaxAttempts: intEnv(env, 'KILN_MAX_ATTEMPTS'),
+    maxBodyBytes: intEnv(env, 'KILN_MAX_BODY_BYTES'),
+    idempotencyTtlMs: intEnv(env, 'KILN_IDEMPOTENCY_TTL_S') * 1000,
+    ...jobRecordSettings(env),
+    rejectGpuWithoutGpus: !boolEnv(env, 'KILN_GPU_QUEUE_WITHOUT_GPUS'),
+    ssePollMs: Math.max(100, intEnv(env, 'KILN_SSE_POLL_MS')),
+    maxQueued: Math.max(0, intEnv(env, 'KILN_MAX_QUEUED')),
+    queuedTtlS: Math.max(0, intEnv(env, 'KILN_QUEUED_TTL_S')),
+    redisTimeoutMs: redisTimeoutMs(env),
+    sseMaxStreams: Math.max(1, intEnv(env, 'KILN_SSE_MAX_STREAMS')),
+    sseMaxLifetimeMs: Math.max(1, intEnv(env, 'KILN_SSE_MAX_LIFETIME_S')) * 1000,
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };

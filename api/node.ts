@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { intEnv, keyPrefix, redisTarget, TOKEN_FILE_NAME, type Env } from '../core/config';
+import { DEFAULTS, intEnv, keyPrefix, redisTarget, strEnv, TOKEN_FILE_NAME, type Env } from '../core/config';
 import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
 import { applyHttpLimits, httpLimitsFromEnv, httpServerOptions } from '../core/http-limits';
 import { createIoredisPort } from '../core/ioredis-port';
@@ -14,13 +14,14 @@ import { createKeys } from '../core/keys';
 import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
 import { serveWithJsonErrors } from '../core/node-serve';
 import { createApp } from './app';
-import { apiConfigFromEnv } from './deps';
+import { pathKnob } from '../spawner/project-root';
+import { type ApiConfig, apiConfigFromEnv } from './deps';
 import { isLoopbackHostName } from './host-guard';
 import { createSpawnerClient } from './spawner-client';
 
 function spawnerToken(env: Env): string | undefined {
   if (env.SPAWNER_TOKEN) return env.SPAWNER_TOKEN;
-  const file = join(resolve(env.KILN_STATE_DIR || '.kiln'), TOKEN_FILE_NAME);
+  const file = join(pathKnob(env, 'KILN_STATE_DIR'), TOKEN_FILE_NAME);
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {
@@ -33,10 +34,15 @@ export function apiLogger(env: Env): Logger {
   return createLogger({ component: 'api', ...logSettingsFromEnv(env), now: Date.now, write: (line) => process.stderr.write(`${line}\n`) });
 }
 
+/** The API's config on Node: DATA_ROOT defaults as the spawner's (<project>/data), so data_path is always checked. */
+export function nodeApiConfig(env: Env): ApiConfig {
+  return { ...apiConfigFromEnv(env), dataRoot: pathKnob(env, 'DATA_ROOT') };
+}
+
 export function startApiServer(env: Env = process.env, logger: Logger = apiLogger(env)) {
-  const config = apiConfigFromEnv(env);
+  const config = nodeApiConfig(env);
   const limits = httpLimitsFromEnv(env);
-  const hostname = env.API_HOST || '127.0.0.1';
+  const hostname = strEnv(env, 'API_HOST');
   if (!config.apiToken && !isLoopbackHostName(hostname)) {
     throw new Error(`API_HOST=${hostname} is not a loopback address, and KILN_API_TOKEN is not set: anyone who can reach that address could submit jobs and read results; set KILN_API_TOKEN (clients send Authorization: Bearer <token>) or bind 127.0.0.1`);
   }
@@ -46,12 +52,13 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
     logger,
     redis: createIoredisPort(redis),
     keys: createKeys(keyPrefix(env)),
-    spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? 'http://127.0.0.1:8001', token: spawnerToken(env), logger }),
+    // WORKER_MANAGER_URL='' on purpose: no spawner
+    spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? DEFAULTS.WORKER_MANAGER_URL, token: spawnerToken(env), logger }),
     config,
     now: Date.now,
     newId: () => crypto.randomUUID(),
   });
-  const port = intEnv(env, 'API_PORT', 8000);
+  const port = intEnv(env, 'API_PORT');
   const server = serveWithJsonErrors({ fetch: app.fetch, hostname, port, serverOptions: httpServerOptions(limits) });
   applyHttpLimits(server, limits);
   const listening = new Promise<void>((resolve, reject) => {

@@ -4,12 +4,11 @@
  */
 import { badRequest, KilnError } from '../core/errors';
 import { checkHyperparameters } from '../core/hyperparameters';
-import { createJobStore } from '../core/job-store';
 import { KNOWN_MODEL_TYPES, workerTypeForModel } from '../core/model-types';
 import { isPrototypeName } from '../core/own-keys';
 import type { FunctionRequest, InferenceRequest, JobKind, TrainingRequest, TypedRequest } from '../core/schemas/job';
 import { DEFAULT_WORKER_TYPE_NAMES } from '../core/schemas/worker-type';
-import type { AppDeps } from './deps';
+import type { ApiDeps, AppDeps } from './deps';
 import { checkModelRef } from './model-ref';
 
 export interface Submission {
@@ -113,7 +112,7 @@ async function fingerprint(kind: string, body: unknown): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown, idempotencyKey: string | undefined) {
+export async function submitJob(deps: ApiDeps, sub: Submission, rawBody: unknown, idempotencyKey: string | undefined) {
   const { config } = deps;
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new KilnError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', { status: 400, field: 'Idempotency-Key' });
@@ -121,7 +120,7 @@ export async function submitJob(deps: AppDeps, sub: Submission, rawBody: unknown
   if (sub.kind === 'inference') await checkModelRef(deps, sub.type, sub.payload as InferenceRequest);
   if (sub.kind === 'function') await checkFunctionName(deps, (sub.payload as { function: string }).function);
   if (config.rejectGpuWithoutGpus && (sub.payload as { requires_gpu?: unknown } | null)?.requires_gpu === true) await checkGpuAvailable(deps);
-  const store = createJobStore(deps.redis, { keys: deps.keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
+  const { store } = deps;
   const known = DEFAULT_WORKER_TYPE_NAMES.includes(sub.type);
   const res = await store.enqueue({
     id: deps.newId(),

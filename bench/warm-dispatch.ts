@@ -18,6 +18,7 @@
  *
  *   npm run bench:warm   (SAMPLES, WARMUP, GAP_MS, JOBS, IN_FLIGHT, TPUT_ROUNDS override)
  */
+import { jobRecordSettings } from '../core/config';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -99,7 +100,7 @@ try {
   client = redis.client();
   const c = client;
   const keys = createKeys(s.prefix);
-  const store = createJobStore(createIoredisPort(s.redis), { keys });
+  const store = createJobStore(createIoredisPort(s.redis), { keys, ...jobRecordSettings({}) });
   const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
   queue = new Queue('lat', { connection });
   await queue.waitUntilReady();

@@ -5,7 +5,7 @@
  * connection stays open, and how many connections one process holds at once.
  * Pure data and a structural server type: no `node:` import, so core/ stays edge-safe.
  */
-import { type Env, intEnv } from './config';
+import { DEFAULTS, type Env, intEnv } from './config';
 import { KilnError } from './errors';
 
 export interface HttpLimits {
@@ -20,10 +20,10 @@ export interface HttpLimits {
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
-  maxConnections: 512,
+  headersTimeoutMs: DEFAULTS.KILN_HTTP_HEADERS_TIMEOUT_MS,
+  requestTimeoutMs: DEFAULTS.KILN_HTTP_REQUEST_TIMEOUT_MS,
+  keepAliveTimeoutMs: DEFAULTS.KILN_HTTP_KEEPALIVE_TIMEOUT_MS,
+  maxConnections: DEFAULTS.KILN_HTTP_MAX_CONNECTIONS,
 };
 
 export function httpLimitsFromEnv(env: Env): HttpLimits {

@@ -2,6 +2,7 @@
  * Typed functions over the job Lua scripts. Every state change of a job is one
  * script run, so it is atomic on any Redis, local or managed.
  */
+import { DEFAULTS, type JobRecordSettings } from './config';
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as scripts from './lua/contracts';
@@ -10,11 +11,9 @@ import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordS
 import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
 import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
 
-export interface JobStoreOptions {
+/** Retentions and the events cap come from the config (core/config.ts jobRecordSettings): no defaults here. */
+export interface JobStoreOptions extends JobRecordSettings {
   keys: Keys;
-  eventsMaxLen?: number;
-  succeededRetentionMs?: number;
-  failedRetentionMs?: number;
   /** Points a job's progress history keeps before it is thinned (default PROGRESS_HISTORY_CAP). */
   progressHistoryCap?: number;
 }
@@ -53,8 +52,6 @@ export interface JobPage {
   nextCursor: string | null;
 }
 
-const DAY = 24 * 3600 * 1000;
-
 export function parseJob(hash: Record<string, string>): JobRecord | null {
   if (!hash.id) return null;
   const parsed = jobRecordSchema.safeParse(hash);
@@ -81,9 +78,9 @@ export type JobStore = ReturnType<typeof createJobStore>;
 
 export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
   const { keys } = opts;
-  const maxLen = opts.eventsMaxLen ?? 10_000;
-  const okRetention = opts.succeededRetentionMs ?? DAY;
-  const failRetention = opts.failedRetentionMs ?? 7 * DAY;
+  const maxLen = opts.eventsMaxLen;
+  const okRetention = opts.succeededRetentionMs;
+  const failRetention = opts.failedRetentionMs;
   const historyCap = Math.max(2, opts.progressHistoryCap ?? PROGRESS_HISTORY_CAP);
 
   /**
@@ -120,7 +117,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
           job_id: job.id, worker_type: job.type, kind: job.kind, payload: JSON.stringify(job.payload ?? null), priority: job.priority,
           max_attempts: job.maxAttempts ?? '', timeout_ms: job.timeoutMs, now: job.now, maxlen: maxLen, type_check: job.typeCheck,
           idempotency_ttl_ms: idem ? idem.ttlMs : '', fingerprint: idem ? idem.fingerprint : '', backoff: job.backoff ?? '',
-          default_max_attempts: job.defaultMaxAttempts ?? 3,
+          default_max_attempts: job.defaultMaxAttempts ?? DEFAULTS.KILN_MAX_ATTEMPTS,
           quotas: JSON.stringify({
             ...(job.queuedTtlMs !== undefined && { ttl_ms: job.queuedTtlMs }),
             default_ttl_ms: job.defaultQueuedTtlMs ?? 0,

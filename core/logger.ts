@@ -5,7 +5,7 @@
  * text: `2026-01-01T00:00:00.000Z info [spawner] worker started worker_id=node-1a2b type=node pid=42`
  * json: `{"ts":"2026-01-01T00:00:00.000Z","level":"info","component":"spawner","msg":"worker started","worker_id":"node-1a2b",…}`
  */
-import type { Env } from './config';
+import { DEFAULTS, type Env } from './config';
 import { KilnError } from './errors';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -133,7 +133,7 @@ function textLine(ts: number, level: LogLevel, component: string, msg: string, f
 /** LOG_LEVEL (debug|info|warn|error, default info): a bad value is a start-up error that names the choices. */
 export function parseLogLevel(raw: string | undefined, name = 'LOG_LEVEL'): LogLevel {
   const v = raw?.trim().toLowerCase();
-  if (v === undefined || v === '') return 'info';
+  if (v === undefined || v === '') return DEFAULTS.LOG_LEVEL;
   if (v === 'warning') return 'warn';
   if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel;
   throw new KilnError('BAD_CONFIG', `${name}=${raw} is not a log level; use one of ${LOG_LEVELS.join(', ')}`, { status: 500 });
@@ -142,7 +142,7 @@ export function parseLogLevel(raw: string | undefined, name = 'LOG_LEVEL'): LogL
 /** LOG_FORMAT (text|json, default text). */
 export function parseLogFormat(raw: string | undefined, name = 'LOG_FORMAT'): LogFormat {
   const v = raw?.trim().toLowerCase();
-  if (v === undefined || v === '') return 'text';
+  if (v === undefined || v === '') return DEFAULTS.LOG_FORMAT;
   if ((LOG_FORMATS as readonly string[]).includes(v)) return v as LogFormat;
   throw new KilnError('BAD_CONFIG', `${name}=${raw} is not a log format; use one of ${LOG_FORMATS.join(', ')}`, { status: 500 });
 }

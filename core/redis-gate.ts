@@ -5,13 +5,14 @@
  * route asks `usable()` first and answers 503 at once while Redis is in trouble,
  * instead of queueing behind a dead connection; /health asks `check()`.
  */
+import { DEFAULTS } from './config';
 import type { Keys } from './keys';
 import { probeWrite } from './lua/contracts';
 import { describeTrouble, redisTrouble, redisUnavailable, type RedisTrouble } from './redis-errors';
 import type { RedisPort } from './redis-port';
 
 /** Default deadline of one Redis call (KILN_REDIS_TIMEOUT_MS), in both runtimes. */
-export const DEFAULT_REDIS_TIMEOUT_MS = 1000;
+export const DEFAULT_REDIS_TIMEOUT_MS = DEFAULTS.KILN_REDIS_TIMEOUT_MS;
 
 export type RedisState = { ok: true } | { ok: false; trouble: RedisTrouble };
 

@@ -4,9 +4,8 @@
  * registered type its queue, running and delayed jobs, workers by state, capacity,
  * and why its work waits. Read-only, through the RedisPort.
  */
-import { createJobStore } from './job-store';
+import type { JobStore } from './job-store';
 import { ownValue } from './own-keys';
-import type { Keys } from './keys';
 import type { RedisPort } from './redis-port';
 import { type WorkersStatus, workersStatusView } from './schemas/worker';
 import { parseWorkers } from './worker-store';
@@ -63,8 +62,9 @@ function hostsPerType(hosts: Record<string, string>, now: number): Map<string, n
   return out;
 }
 
-export async function readWorkersStatus(redis: RedisPort, keys: Keys, now: number): Promise<FullWorkersStatus> {
-  const store = createJobStore(redis, { keys });
+/** `store`: the caller's JobStore (its keys; only its type counts are read). */
+export async function readWorkersStatus(redis: RedisPort, store: Pick<JobStore, 'keys' | 'typeCounts'>, now: number): Promise<FullWorkersStatus> {
+  const { keys } = store;
   const [hashes, typeState, registry, hosts, counts] = await Promise.all([
     redis.smembers(keys.workers()).then((ids) => redis.hgetallMany(ids.map((id) => keys.worker(id)))),
     redis.hgetall(keys.typeState()),

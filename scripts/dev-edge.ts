@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   }
 
   try {
-    if (!env.REDIS_URL && !env.REDIS_HOST) redisChild = await localRedis(config0.stateDir, intEnv(env, 'REDIS_PORT', 6379), 'npm run dev:edge');
+    if (!env.REDIS_URL && !env.REDIS_HOST) redisChild = await localRedis(config0.stateDir, intEnv(env, 'REDIS_PORT'), 'npm run dev:edge');
     const config = loadSpawnerConfig(env);
     spawner = await startSpawner(config);
     const gateway = `${spawner.url}/redis`;
@@ -126,11 +126,12 @@ async function main(): Promise<void> {
     if (change !== 'unchanged') say(`.dev.vars: ${change} with the gateway and spawner tokens`);
 
     const host = '127.0.0.1';
-    const port = intEnv(env, 'EDGE_PORT', 8787);
+    const port = intEnv(env, 'EDGE_PORT');
     const url = `http://${host}:${port}`;
     wrangler = startWrangler({
       host, port, env,
-      vars: { UPSTASH_REDIS_REST_URL: gateway, WORKER_MANAGER_URL: env.WORKER_MANAGER_URL ?? spawner.url, KILN_PREFIX: config.prefix },
+      // DATA_ROOT: the spawner's, so the API under workerd checks data_path against the same folder
+      vars: { UPSTASH_REDIS_REST_URL: gateway, WORKER_MANAGER_URL: env.WORKER_MANAGER_URL ?? spawner.url, KILN_PREFIX: config.prefix, DATA_ROOT: config.dataRoot },
     });
     wrangler.once('exit', (code, signal) => {
       if (stopping) return;

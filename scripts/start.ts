@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const env = { ...process.env };
   const config0 = loadSpawnerConfig(env);
   let redisChild: ChildProcess | undefined;
-  if (!env.REDIS_URL && !env.REDIS_HOST) redisChild = await localRedis(config0.stateDir, intEnv(env, 'REDIS_PORT', 6379));
+  if (!env.REDIS_URL && !env.REDIS_HOST) redisChild = await localRedis(config0.stateDir, intEnv(env, 'REDIS_PORT'));
   const config = loadSpawnerConfig(env);
   const spawner = await startSpawner(config).catch(async (err: unknown) => {
     await stopChild(redisChild);

@@ -3,6 +3,8 @@
  * several times in a row mark their type `errored`, and restarts back off
  * (×1.5, capped) until a worker runs stably again.
  */
+import { DEFAULTS } from '../core/config';
+
 export interface BreakerOptions {
   /** A worker that lived less than this died young. */
   youngMs: number;
@@ -12,7 +14,9 @@ export interface BreakerOptions {
   maxDelayMs: number;
 }
 
-export const DEFAULT_BREAKER: BreakerOptions = { youngMs: 5000, threshold: 3, baseDelayMs: 1000, maxDelayMs: 60_000 };
+export const DEFAULT_BREAKER: BreakerOptions = {
+  youngMs: DEFAULTS.KILN_BREAKER_YOUNG_MS, threshold: DEFAULTS.KILN_BREAKER_THRESHOLD, baseDelayMs: DEFAULTS.KILN_BREAKER_BASE_MS, maxDelayMs: DEFAULTS.KILN_BREAKER_MAX_MS,
+};
 
 export interface BreakerState {
   failures: number;

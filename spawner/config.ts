@@ -5,18 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { boolEnv, type Env, intEnv, keyPrefix, redisTarget } from '../core/config';
+import { boolEnv, DEFAULTS, type Env, intEnv, type JobRecordSettings, jobRecordSettings, keyPrefix, redisTarget, redisTimeoutMs, strEnv } from '../core/config';
 import { KilnError } from '../core/errors';
-import { DEFAULT_REDIS_TIMEOUT_MS } from '../core/redis-gate';
+import { FRAMEWORKS, PYTHON_RUNNER_CAPACITY } from '../core/frameworks';
 import { ownValue } from '../core/own-keys';
 import { type HttpLimits, httpLimitsFromEnv } from '../core/http-limits';
 import { type LogFormat, type LogLevel, logSettingsFromEnv } from '../core/logger';
-import { type BreakerOptions, DEFAULT_BREAKER } from './breaker';
+import type { BreakerOptions } from './breaker';
 import {
   DEFAULT_WORKER_TYPES, typeCeilingProblem, type WorkerTypeConfig, workerTypeConfigSchema, workerTypesFileSchema, withTypeDefaults,
 } from '../core/schemas/worker-type';
 import { ARTIFACT_KEY_FILE_NAME } from './artifact-key';
-import { PROJECT_ROOT } from './project-root';
+import { pathKnob, PROJECT_ROOT } from './project-root';
 import { type RedisGatewayConfig, redisGatewayConfigFromEnv } from './redis-gateway-config';
 import { checkRootsApart } from './roots';
 
@@ -40,8 +40,8 @@ export interface SpawnerConfig {
   cancelGraceMs: number;
   defaultTimeoutMs: number;
   backoff: { base_ms: number; max_ms: number };
-  succeededRetentionMs: number;
-  failedRetentionMs: number;
+  /** Retentions of finished jobs (KILN_RETENTION_*_S): what the spawner's JobStore and its workers' are built with. */
+  jobRecords: JobRecordSettings;
   dataRoot: string;
   artifactRoot: string;
   /** KILN_ARTIFACT_KEY_FILE: the 0600 file with the key that seals model artifacts (default KILN_STATE_DIR/artifact.key). */
@@ -69,6 +69,16 @@ export interface SpawnerConfig {
   redisTimeoutMs: number;
   /** Timeouts and the connection cap of the HTTP server (KILN_HTTP_*, as the API's). */
   http: HttpLimits;
+}
+
+/**
+ * A Python type runs one job at a time per worker (one runner process): max_jobs above
+ * that is refused at start rather than queued inside the worker, where waiting jobs
+ * would use up their time limit.
+ */
+export function typeCapacityProblem(cfg: WorkerTypeConfig): string | undefined {
+  if (FRAMEWORKS[cfg.framework].runtime !== 'python' || cfg.max_jobs <= PYTHON_RUNNER_CAPACITY) return undefined;
+  return `max_jobs (${cfg.max_jobs}) is above ${PYTHON_RUNNER_CAPACITY}: a ${cfg.framework} worker runs one job at a time (one Python runner); set max_jobs to 1 and raise max_workers for more jobs at once`;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
@@ -100,60 +110,65 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   }
   for (const [name, cfg] of Object.entries(parsed.data)) {
     if (cfg.min_workers > cfg.max_workers) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.min_workers (${cfg.min_workers}) is above max_workers (${cfg.max_workers})`);
-    const ceiling = typeCeilingProblem(cfg);
+    const ceiling = typeCeilingProblem(cfg) ?? typeCapacityProblem(cfg);
     if (ceiling) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.${ceiling}`);
     out[name] = withTypeDefaults(cfg);
   }
   return out;
 }
 
+/** DATA_ROOT, or its default <project>/data: what jobs may read (the API checks data_path against it too). */
+export function dataRootOf(env: Env): string {
+  return pathKnob(env, 'DATA_ROOT');
+}
+
 export function loadSpawnerConfig(env: Env): SpawnerConfig {
-  const stateDir = resolve(env.KILN_STATE_DIR || join(PROJECT_ROOT, '.kiln'));
+  const stateDir = pathKnob(env, 'KILN_STATE_DIR');
   const logs = logSettingsFromEnv(env);
-  const dataRoot = resolve(env.DATA_ROOT || join(PROJECT_ROOT, 'data'));
+  const dataRoot = dataRootOf(env);
   const artifactRoot = resolve(env.ARTIFACT_ROOT || join(stateDir, 'artifacts'));
   checkRootsApart(dataRoot, artifactRoot);
+  const timeoutMs = redisTimeoutMs(env);
   return {
-    host: env.SPAWNER_HOST || '127.0.0.1',
-    port: intEnv(env, 'SPAWNER_PORT', 8001),
+    host: strEnv(env, 'SPAWNER_HOST'),
+    port: intEnv(env, 'SPAWNER_PORT'),
     hostId: env.KILN_HOST_ID || hostname(),
     redisUrl: redisTarget(env).url,
     prefix: keyPrefix(env),
     stateDir,
     token: env.SPAWNER_TOKEN || undefined,
     types: loadWorkerTypes(env),
-    workerScript: env.KILN_WORKER_SCRIPT || join(PROJECT_ROOT, 'dist', 'worker.mjs'),
-    reconcileMs: intEnv(env, 'KILN_RECONCILE_MS', 500),
-    heartbeatMs: intEnv(env, 'KILN_HEARTBEAT_MS', 2000),
-    leaseMs: intEnv(env, 'KILN_LEASE_MS', 10_000),
-    drainGraceMs: intEnv(env, 'KILN_DRAIN_GRACE_MS', 30_000),
-    killGraceMs: intEnv(env, 'KILN_KILL_GRACE_MS', 3000),
-    cancelGraceMs: intEnv(env, 'KILN_CANCEL_GRACE_MS', 1500),
-    defaultTimeoutMs: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S', 3600) * 1000,
-    backoff: { base_ms: intEnv(env, 'KILN_BACKOFF_BASE_MS', 1000), max_ms: intEnv(env, 'KILN_BACKOFF_MAX_MS', 60_000) },
-    succeededRetentionMs: intEnv(env, 'KILN_RETENTION_SUCCEEDED_S', 24 * 3600) * 1000,
-    failedRetentionMs: intEnv(env, 'KILN_RETENTION_FAILED_S', 7 * 24 * 3600) * 1000,
+    workerScript: pathKnob(env, 'KILN_WORKER_SCRIPT'),
+    reconcileMs: intEnv(env, 'KILN_RECONCILE_MS'),
+    heartbeatMs: intEnv(env, 'KILN_HEARTBEAT_MS'),
+    leaseMs: intEnv(env, 'KILN_LEASE_MS'),
+    drainGraceMs: intEnv(env, 'KILN_DRAIN_GRACE_MS'),
+    killGraceMs: intEnv(env, 'KILN_KILL_GRACE_MS'),
+    cancelGraceMs: intEnv(env, 'KILN_CANCEL_GRACE_MS'),
+    defaultTimeoutMs: intEnv(env, 'KILN_DEFAULT_TIMEOUT_S') * 1000,
+    backoff: { base_ms: intEnv(env, 'KILN_BACKOFF_BASE_MS'), max_ms: intEnv(env, 'KILN_BACKOFF_MAX_MS') },
+    jobRecords: jobRecordSettings(env),
     dataRoot,
     artifactRoot,
     artifactKeyFile: resolve(env.KILN_ARTIFACT_KEY_FILE || join(stateDir, ARTIFACT_KEY_FILE_NAME)),
     handlersDir: env.KILN_HANDLERS_DIR ? resolve(env.KILN_HANDLERS_DIR) : undefined,
     functionsModule: env.KILN_FUNCTIONS_MODULE ? resolve(env.KILN_FUNCTIONS_MODULE) : undefined,
-    strictRedis: boolEnv(env, 'KILN_STRICT_REDIS', false),
-    metricsOpen: boolEnv(env, 'KILN_METRICS_OPEN', false),
+    strictRedis: boolEnv(env, 'KILN_STRICT_REDIS'),
+    metricsOpen: boolEnv(env, 'KILN_METRICS_OPEN'),
     gpusOverride: env.KILN_GPUS,
-    defaultPython: env.KILN_PYTHON || 'python3',
-    workerNodeFlags: (env.KILN_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    defaultPython: strEnv(env, 'KILN_PYTHON'),
+    workerNodeFlags: (env.KILN_WORKER_NODE_FLAGS ?? DEFAULTS.KILN_WORKER_NODE_FLAGS).split(/\s+/).filter(Boolean),
     logLevel: logs.level,
     logFormat: logs.format,
-    workerLogMaxBytes: Math.max(1024, intEnv(env, 'KILN_WORKER_LOG_MAX_BYTES', 5 * 1024 * 1024)),
-    redisGateway: redisGatewayConfigFromEnv(env, Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', DEFAULT_REDIS_TIMEOUT_MS))),
-    redisTimeoutMs: Math.max(50, intEnv(env, 'KILN_REDIS_TIMEOUT_MS', DEFAULT_REDIS_TIMEOUT_MS)),
+    workerLogMaxBytes: Math.max(1024, intEnv(env, 'KILN_WORKER_LOG_MAX_BYTES')),
+    redisGateway: redisGatewayConfigFromEnv(env, timeoutMs),
+    redisTimeoutMs: timeoutMs,
     http: httpLimitsFromEnv(env),
     breaker: {
-      youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS', DEFAULT_BREAKER.youngMs),
-      threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD', DEFAULT_BREAKER.threshold),
-      baseDelayMs: intEnv(env, 'KILN_BREAKER_BASE_MS', DEFAULT_BREAKER.baseDelayMs),
-      maxDelayMs: intEnv(env, 'KILN_BREAKER_MAX_MS', DEFAULT_BREAKER.maxDelayMs),
+      youngMs: intEnv(env, 'KILN_BREAKER_YOUNG_MS'),
+      threshold: intEnv(env, 'KILN_BREAKER_THRESHOLD'),
+      baseDelayMs: intEnv(env, 'KILN_BREAKER_BASE_MS'),
+      maxDelayMs: intEnv(env, 'KILN_BREAKER_MAX_MS'),
     },
   };
 }

@@ -11,6 +11,7 @@ import { type RedisGate, redisGuard, redisHealth } from '../core/redis-gate';
 import type { Keys } from '../core/keys';
 import type { LogFn } from '../core/logger';
 import { createIoredisPort } from '../core/ioredis-port';
+import type { JobStore } from '../core/job-store';
 import { readWorkersStatus } from '../core/worker-status';
 import type { SpawnerConfig } from './config';
 import { redisErrorResponse } from './redis-trouble';
@@ -28,6 +29,8 @@ export interface ControlDeps {
   /** Whether Redis can take requests now (core/redis-gate.ts). */
   redisGate: RedisGate;
   keys: Keys;
+  /** The spawner's one JobStore (daemon.ts builds it from the config). */
+  store: JobStore;
   supervisor: Supervisor;
   /** POST /workers/ensure/{type} (spawner/ensure.ts). */
   ensure: Ensure;
@@ -92,7 +95,7 @@ export function createControlApi(deps: ControlDeps): Hono {
   }
 
   const port = createIoredisPort(deps.redis);
-  app.get('/workers/status', async (c) => c.json(await readWorkersStatus(port, deps.keys, deps.now())));
+  app.get('/workers/status', async (c) => c.json(await readWorkersStatus(port, deps.store, deps.now())));
 
   // the same shape as the registry and the API's GET /workers/types: env names only, no interpreter
   app.get('/workers/types', (c) => c.json({ types: Object.fromEntries(Object.entries(deps.config.types).map(([name, cfg]) => [name, JSON.parse(registryEntry(cfg, deps.config.hostId)) as unknown])) }));

@@ -75,7 +75,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
     throw err;
   });
   const redisPort = createIoredisPort(redis);
-  const store = createJobStore(redisPort, { keys, succeededRetentionMs: config.succeededRetentionMs, failedRetentionMs: config.failedRetentionMs });
+  const store = createJobStore(redisPort, { keys, ...config.jobRecords });
   const workerStore = createWorkerStore(redisPort, { keys, log });
   const breaker = createBreaker(config.breaker);
   const now = Date.now;
@@ -121,7 +121,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
-  app.route('/', createControlApi({ config, token, redis, redisGate, keys, supervisor, ensure, startedAt: now(), now, log, workerLogs }));
+  app.route('/', createControlApi({ config, token, redis, redisGate, keys, store, supervisor, ensure, startedAt: now(), now, log, workerLogs }));
   const server = serveWithJsonErrors({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: httpServerOptions(config.http) });
   applyHttpLimits(server, config.http);
   await new Promise<void>((resolve, reject) => {

@@ -17,7 +17,7 @@ export interface RedisGatewayConfig {
 }
 
 export function redisGatewayConfigFromEnv(env: Env, defaultTimeoutMs: number): RedisGatewayConfig {
-  const enabled = boolEnv(env, 'KILN_REDIS_GATEWAY', false);
+  const enabled = boolEnv(env, 'KILN_REDIS_GATEWAY');
   const token = env.KILN_REDIS_GATEWAY_TOKEN || undefined;
   if (enabled && token !== undefined && token === env.SPAWNER_TOKEN) {
     throw new KilnError('BAD_CONFIG', 'KILN_REDIS_GATEWAY_TOKEN must differ from SPAWNER_TOKEN: the gateway token opens Redis only, the spawner token the control API only; pick another one (or unset it to have one generated)', { status: 500 });

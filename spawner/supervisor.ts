@@ -26,7 +26,7 @@ import type { ExitInfo, ExitReason } from './exit-reason';
 import { createExitHandler } from './worker-exit';
 import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
 import type { WorkerMetricsSink } from './metrics';
-import { workerBoot } from './worker-boot';
+import { workerBoot, workerProcessEnv } from './worker-boot';
 import { logJobFailed, logWorkerReady } from './worker-console';
 import type { WorkerLogs } from './worker-logs';
 
@@ -188,7 +188,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true, mode: 0o700 });
     const spawnedAt = performance.timeOrigin + performance.now();
-    const env = { ...allowedEnv(process.env), ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)) };
+    const env = workerProcessEnv(allowedEnv(process.env), config, type, cfg, { ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)) });
     let proc: WorkerProcess;
     const output = deps.workerLogs?.open(id);
     try {

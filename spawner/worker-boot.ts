@@ -33,7 +33,32 @@ export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg:
       base_ms: cfg.backoff_ms ?? config.backoff.base_ms,
       max_ms: cfg.backoff_max_ms ?? config.backoff.max_ms,
     },
-    succeeded_retention_ms: config.succeededRetentionMs,
-    failed_retention_ms: config.failedRetentionMs,
+    succeeded_retention_ms: config.jobRecords.succeededRetentionMs,
+    failed_retention_ms: config.jobRecords.failedRetentionMs,
   };
+}
+
+/**
+ * The seed's worker environment, for handlers written for the seed's system:
+ * WORKER_TYPE, MODEL_FRAMEWORK, REDIS_HOST / REDIS_PORT / REDIS_DB, USE_GPU ("true"/"false"),
+ * and REDIS_URL only when it carries no user name or password (a secret never goes in).
+ */
+export function seedWorkerEnv(config: Pick<SpawnerConfig, 'redisUrl'>, type: string, cfg: Pick<WorkerTypeConfig, 'framework' | 'gpu'>): Record<string, string> {
+  const out: Record<string, string> = { WORKER_TYPE: type, MODEL_FRAMEWORK: cfg.framework, USE_GPU: cfg.gpu ? 'true' : 'false' };
+  let url: URL;
+  try {
+    url = new URL(config.redisUrl);
+  } catch {
+    return out;
+  }
+  out.REDIS_HOST = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  out.REDIS_PORT = url.port || '6379';
+  out.REDIS_DB = /^\/(\d+)$/.exec(url.pathname)?.[1] ?? '0';
+  if (!url.username && !url.password) out.REDIS_URL = config.redisUrl;
+  return out;
+}
+
+/** A worker process's environment: the allowed host variables, the type's `env`, the seed's variables, then the spawner's own. */
+export function workerProcessEnv(base: Record<string, string>, config: SpawnerConfig, type: string, cfg: WorkerTypeConfig, own: Record<string, string>): Record<string, string> {
+  return { ...base, ...cfg.env, ...seedWorkerEnv(config, type, cfg), ...own };
 }

@@ -3,6 +3,7 @@
  * never answers: lines are stored, capped, expired, or dropped and counted — and a job
  * is never failed or held up by its log.
  */
+import { jobRecordSettings } from '../core/config';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,7 +121,7 @@ describe('an unreachable log store', () => {
 
   async function runWithLogStore(url: string, writerOpts: Partial<Parameters<typeof createJobLogWriter>[0]>) {
     const keys = fresh();
-    const store = createJobStore(createIoredisPort(redis), { keys });
+    const store = createJobStore(createIoredisPort(redis), { keys, ...jobRecordSettings({}) });
     const boot = workerBootSchema.parse({
       worker_id: `wk${n}`, worker_type: 'node', redis_url: server.url, prefix: keys.prefix, max_jobs: 4, framework: 'node', version: '20',
       version_policy: 'warn', default_timeout_ms: 60_000, heartbeat_ms: 1000, lease_ms: 10_000, cancel_grace_ms: 1000,

@@ -3,6 +3,7 @@
  * on the job (progress_metrics, metrics_history) and carried by SSE progress events.
  * Real Redis, real workers, real Python (torch and sklearn when installed).
  */
+import { jobRecordSettings } from '../core/config';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,7 +49,7 @@ afterAll(async () => {
 /** A store with its own prefix, and a job of type `ptype` claimed by worker `w1`. */
 async function claimedJob(opts: { cap?: number; maxAttempts?: number } = {}): Promise<{ store: JobStore; id: string }> {
   const keys = createKeys(`pm${++n}x${Date.now() % 100000}`);
-  const store = createJobStore(createIoredisPort(client), { keys, ...(opts.cap && { progressHistoryCap: opts.cap }) });
+  const store = createJobStore(createIoredisPort(client), { keys, ...jobRecordSettings({}), ...(opts.cap && { progressHistoryCap: opts.cap }) });
   await client.hset(keys.types(), 'ptype', '{}');
   const id = `job-${n}`;
   await store.enqueue({ id, type: 'ptype', kind: 'generic', payload: {}, priority: 0, maxAttempts: opts.maxAttempts ?? 3, timeoutMs: 0, now: Date.now(), typeCheck: 'custom' });

@@ -35,7 +35,7 @@ beforeAll(async () => {
     types: {
       sklearn: { framework: 'sklearn', version: '1.2.1', python: PY, max_jobs: 1, max_workers: 1, idle_timeout: 60 },
       tensorflow: { framework: 'tensorflow', version: '2.13.0', python: PY, max_jobs: 1, max_workers: 1 },
-      fake: fake(),
+      fake: fake({ env: { MY_SETTING: 'on' } }),
       'fake-gpu': fake({ gpu: true, max_workers: 3 }),
       'fake-small': fake({ memory_mb: 120, max_workers: 1 }),
       'fake-recycle': fake({ recycle_after_jobs: 2, max_workers: 1 }),
@@ -130,6 +130,16 @@ describe('protocol, cancel and timeout through the runner', () => {
     expect(garbage.error.type).toBe('protocol_error');
     const after = await until(await post('/jobs', { worker_type: 'fake', payload: { handler: 'echo' } }), ['succeeded']);
     expect(after.status).toBe('succeeded');
+  });
+});
+
+describe("the seed's worker environment", () => {
+  it("reaches the runner's handlers: WORKER_TYPE, MODEL_FRAMEWORK, REDIS_*, USE_GPU and the type's env", async () => {
+    const job = await until(await post('/jobs', { worker_type: 'fake', payload: { handler: 'seed_env' } }), ['succeeded', 'failed']);
+    const url = new URL(redis.url);
+    expect(job.result).toEqual({
+      WORKER_TYPE: 'fake', MODEL_FRAMEWORK: 'fake', USE_GPU: 'false', REDIS_HOST: url.hostname, REDIS_PORT: url.port, REDIS_DB: '0', REDIS_URL: redis.url, MY_SETTING: 'on',
+    });
   });
 });
 

@@ -4,6 +4,7 @@
  * RedisPort over it. Only the commands the API uses pass (see
  * tests/security-gateway.test.ts for what is refused), so these tests speak them.
  */
+import { jobRecordSettings } from '../core/config';
 import { randomUUID } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Redis as UpstashRedis } from '@upstash/redis/cloudflare';
@@ -288,8 +289,8 @@ describe('the Upstash port', () => {
 
   it("the API's job-store and log reads work over it (workers' writes go over TCP)", async () => {
     const keys = createKeys(PREFIX);
-    const store = createJobStore(port, { keys });
-    const worker = createJobStore(createIoredisPort(io), { keys });
+    const store = createJobStore(port, { keys, ...jobRecordSettings({}) });
+    const worker = createJobStore(createIoredisPort(io), { keys, ...jobRecordSettings({}) });
     const now = Date.now();
     await io.hset(keys.types(), 'node', '{}');
     const base = { type: 'node', kind: 'function' as const, priority: 0, maxAttempts: 3, timeoutMs: 60_000, now, typeCheck: 'default' as const };

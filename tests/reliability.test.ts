@@ -2,6 +2,7 @@
  * Nothing lost, nothing left behind: crash, timeout, cancel, idempotency,
  * priorities, backoff and the crash-loop breaker, against real processes.
  */
+import { jobRecordSettings } from '../core/config';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIoredisPort } from '../core/ioredis-port';
@@ -234,7 +235,7 @@ describe('events and retention', () => {
 
 describe('leases', () => {
   it("requeues the jobs of another host's worker whose lease lapsed", async () => {
-    const store = createJobStore(createIoredisPort(sys.redis), { keys: createKeys(sys.prefix) });
+    const store = createJobStore(createIoredisPort(sys.redis), { keys: createKeys(sys.prefix), ...jobRecordSettings({}) });
     const keys = store.keys;
     await sys.redis.hset(keys.types(), 'ghosttype', '{}');
     const { id } = await store.enqueue({ id: 'ghost-job', type: 'ghosttype', kind: 'generic', payload: {}, priority: 0, maxAttempts: 3, timeoutMs: 0, now: Date.now(), typeCheck: 'custom' }) as { id: string };

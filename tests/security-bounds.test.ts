@@ -5,6 +5,7 @@
  * events stream, and a payload too deep for any runner. The API contract suite
  * (both runtimes) covers 415, JSON_TOO_DEEP, summaries and the Host guard.
  */
+import { jobRecordSettings } from '../core/config';
 import { spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -194,7 +195,7 @@ describe('SSE: a cap, a lifetime, and reads near the job', () => {
 
   it('a stream ends after KILN_SSE_MAX_LIFETIME_S with a reconnect event; Last-Event-ID goes on from there', async () => {
     const api = await apiServer({ KILN_SSE_MAX_LIFETIME_S: '1' });
-    const store = createJobStore(createIoredisPort(redis.client()), { keys: createKeys(api.prefix) });
+    const store = createJobStore(createIoredisPort(redis.client()), { keys: createKeys(api.prefix), ...jobRecordSettings({}) });
     try {
       const res = await fetch(`${api.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ worker_type: 'tensorflow', payload: {} }) });
       const id = ((await res.json()) as { job_id: string }).job_id;
@@ -235,7 +236,7 @@ describe('SSE: a cap, a lifetime, and reads near the job', () => {
     const app = createApp({
       redis: counting, keys, spawner: createSpawnerClient({ url: undefined, token: undefined }), config: { ...DEFAULT_API_CONFIG, ssePollMs: 100 }, now: Date.now, newId: () => crypto.randomUUID(),
     });
-    const store = createJobStore(real, { keys });
+    const store = createJobStore(real, { keys, ...jobRecordSettings({}) });
     const enqueue = (id: string) => store.enqueue({ id, type: 'tensorflow', kind: 'generic', payload: {}, priority: 0, maxAttempts: 1, timeoutMs: 0, now: Date.now() - 60_000, typeCheck: 'default' });
     await enqueue('old-job');
     await enqueue('old-done');
@@ -292,7 +293,7 @@ describe('JSON depth', () => {
   it('a payload too deep for any runner fails once, not retried, and the worker goes on', async () => {
     const sys = await startSystem(redis, { types: { node: { framework: 'node', version: '20' } } });
     try {
-      const store = createJobStore(createIoredisPort(sys.redis), { keys: createKeys(sys.prefix) });
+      const store = createJobStore(createIoredisPort(sys.redis), { keys: createKeys(sys.prefix), ...jobRecordSettings({}) });
       // written to Redis directly: no API accepts it
       const deep = JSON.parse(`{"function":"echo","input":${'['.repeat(2000)}${']'.repeat(2000)}}`) as unknown;
       await store.enqueue({ id: 'too-deep', type: 'node', kind: 'function', payload: deep, priority: 0, maxAttempts: 3, timeoutMs: 0, now: Date.now(), typeCheck: 'default' });

@@ -8,6 +8,7 @@
  * The held types are GPU types on a host without GPUs (KILN_GPUS=none): no worker
  * ever starts for them, so their jobs stay queued without any process running.
  */
+import { jobRecordSettings } from '../core/config';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,7 +167,7 @@ describe('queued TTL (queued_ttl_s): unstarted jobs end expired', () => {
 
   it('expires only due, never-started jobs, a bounded batch per call, reading only due index entries', async () => {
     const keys = createKeys(`${sys.prefix}-store`);
-    const store = createJobStore(createIoredisPort(sys.redis), { keys });
+    const store = createJobStore(createIoredisPort(sys.redis), { keys, ...jobRecordSettings({}) });
     const t0 = 1_000_000;
     const add = (id: string, ttlMs: number) => store.enqueue({
       id, type: 'x', kind: 'generic', payload: {}, priority: 0, maxAttempts: undefined, timeoutMs: 0, now: t0, typeCheck: 'default', queuedTtlMs: ttlMs,
@@ -368,7 +369,7 @@ describe.skipIf(!hasSklearn)('input errors in handlers are not retried (through 
 
   it('out-of-range n_estimators (past the API) and bad-shape inference inputs fail with attempts = 1', async () => {
     // the runner checks again: enqueue past the API's check, as a client of Redis could
-    const store = createJobStore(createIoredisPort(sys.redis), { keys: createKeys(sys.prefix) });
+    const store = createJobStore(createIoredisPort(sys.redis), { keys: createKeys(sys.prefix), ...jobRecordSettings({}) });
     const rows = ['x1,x2,label'];
     for (let i = 0; i < 40; i++) rows.push(`${i % 7},${i % 3},${i % 2}`);
     writeFileSync(join(sys.config.dataRoot, 'quota.csv'), `${rows.join('\n')}\n`);

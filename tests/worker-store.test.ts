@@ -3,6 +3,7 @@
  * illegal ones are refused and reported, the exit record expires, the sets follow
  * the record, and a failed write surfaces (thrown, naming the worker), never swallowed.
  */
+import { jobRecordSettings } from '../core/config';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,7 +103,7 @@ describe('WorkerStore transitions', () => {
 
   it('registers with its sets and first lease, and completes a reservation', async () => {
     const { keys, store } = setup();
-    const jobs = createJobStore(createIoredisPort(redis), { keys });
+    const jobs = createJobStore(createIoredisPort(redis), { keys, ...jobRecordSettings({}) });
     await jobs.enqueue({ id: 'j1', type: 'node', kind: 'function', payload: {}, priority: 0, maxAttempts: 1, timeoutMs: 1000, now: 1, typeCheck: 'default' });
     expect(await store.reserve({ ...W, maxJobs: 1, host: 'h1', now: 1000, leaseMs: 60_000 })).toBe(true);
     expect(await store.reserve({ id: 'w2', type: 'node', maxJobs: 1, host: 'h1', now: 1000, leaseMs: 60_000 })).toBe(false); // one serves the one job
@@ -116,7 +117,7 @@ describe('WorkerStore transitions', () => {
 
   it('busy and idle follow claims and completions (the job scripts of the store)', async () => {
     const { keys, store } = setup();
-    const jobs = createJobStore(createIoredisPort(redis), { keys });
+    const jobs = createJobStore(createIoredisPort(redis), { keys, ...jobRecordSettings({}) });
     await reach(store, 'idle');
     await jobs.enqueue({ id: 'j1', type: 'node', kind: 'function', payload: {}, priority: 0, maxAttempts: 1, timeoutMs: 1000, now: 1, typeCheck: 'default' });
     expect(await jobs.claim('node', W.id, 2000)).toHaveLength(1);

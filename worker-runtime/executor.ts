@@ -33,6 +33,11 @@ export interface ReadyInfo {
 }
 
 export interface Executor {
+  /**
+   * Jobs it runs at once. The worker claims no more than this (and its type's max_jobs),
+   * so a claimed job starts at once and its timeout counts from then.
+   */
+  readonly capacity: number;
   /** Resolves once the executor can take jobs (for Python: the framework is imported). */
   start(): Promise<ReadyInfo>;
   /** Runs one job; resolves with its JSON-serialisable result or throws a JobFailure. */

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { DEFAULTS, EVENTS_MAXLEN } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createWorkerStore } from '../core/worker-store';
 import { createJobStore } from '../core/job-store';
@@ -42,8 +43,8 @@ function workerLogger(env: NodeJS.ProcessEnv): LogFn {
     }
   };
   const debug = env.KILN_WORKER_DEBUG && !['0', 'false', 'no', 'off'].includes(env.KILN_WORKER_DEBUG.toLowerCase());
-  const level: LogLevel = debug ? 'debug' : parse(() => parseLogLevel(env.LOG_LEVEL), 'info');
-  const format = parse(() => parseLogFormat(env.LOG_FORMAT), 'text');
+  const level: LogLevel = debug ? 'debug' : parse(() => parseLogLevel(env.LOG_LEVEL), DEFAULTS.LOG_LEVEL);
+  const format = parse(() => parseLogFormat(env.LOG_FORMAT), DEFAULTS.LOG_FORMAT);
   const id = /^--kiln-worker=(.+)$/.exec(process.argv[2] ?? '')?.[1];
   const logger = createLogger({
     component: 'worker', level, format, now: Date.now, fields: { ...(id && { worker_id: id }), pid: process.pid },
@@ -97,7 +98,7 @@ function runnerEnv(boot: WorkerBoot): Record<string, string> {
 async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
   return createPythonExecutor({
-    python: boot.python ?? 'python3',
+    python: boot.python ?? DEFAULTS.KILN_PYTHON,
     framework: boot.framework,
     cwd: process.cwd(),
     env: runnerEnv(boot),
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   logRedis.on('error', () => {}); // each failed flush is counted and reported by the writer
   const logs = createJobLogWriter({ redis: logRedis, keys, workerId: boot.worker_id, log });
   const store = createJobStore(createIoredisPort(redis), {
-    keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms,
+    keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms, eventsMaxLen: EVENTS_MAXLEN,
   });
 
   let executor: Executor;

@@ -9,6 +9,8 @@ import type { JobConsole } from './job-console';
 
 export function createNodeExecutor(functions: FunctionRegistry, jobConsole?: JobConsole): Executor {
   return {
+    // functions run concurrently in this process: max_jobs is the only bound
+    capacity: Number.POSITIVE_INFINITY,
     async start() {
       return { framework: 'node', version: process.versions.node };
     },

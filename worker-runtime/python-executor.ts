@@ -6,6 +6,7 @@
  * job; the job it held fails with a JobFailure that says why (exit code, signal,
  * the last stderr lines). Nothing here throws out of the worker's event loop.
  */
+import { PYTHON_RUNNER_CAPACITY } from '../core/frameworks';
 import { fileURLToPath } from 'node:url';
 import type { JobRecord } from '../core/schemas/job';
 import { droppedMetricsWarning, sanitizeMetrics } from '../core/schemas/progress';
@@ -239,8 +240,11 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   };
 
   return {
+    // one runner process, one job at a time (spawner/config.ts refuses max_jobs > 1 for Python types)
+    capacity: PYTHON_RUNNER_CAPACITY,
     start,
     run(job, ctx) {
+      // a safety net only: the worker never hands over more than `capacity` jobs at once
       const next = queue.then(() => runOne(job, ctx));
       queue = next.catch(() => {});
       return next;

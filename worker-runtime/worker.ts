@@ -74,6 +74,8 @@ export function createWorker(deps: WorkerDeps) {
   const secrets = hostSecrets({ env: boot.env, python: boot.python });
   const keys = store.keys;
   const running = new Map<string, Running>();
+  // never more jobs than the executor runs at once: a job waiting inside it would time out unstarted
+  const capacity = Math.min(boot.max_jobs, deps.executor.capacity);
   let draining = false;
   let wakeSlot: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -179,9 +181,8 @@ export function createWorker(deps: WorkerDeps) {
     const controller = new AbortController();
     running.set(job.id, { job, controller });
     const timeoutMs = job.timeout_ms > 0 ? job.timeout_ms : boot.default_timeout_ms;
-    const timer = timeoutMs > 0
-      ? setTimeout(() => controller.abort({ type: 'timeout', message: `job exceeded its time limit of ${timeoutMs / 1000} s (timeout_s)` }), timeoutMs)
-      : undefined;
+    // the time limit counts from when the executor starts the job (it has a free slot: see `capacity`)
+    let timer: NodeJS.Timeout | undefined;
     let settled = false;
     const { ctx, settle } = context(job, controller);
     const execution = Promise.resolve()
@@ -190,6 +191,7 @@ export function createWorker(deps: WorkerDeps) {
         if (jsonValueDepth(job.payload) > MAX_JSON_DEPTH) {
           throw new JobFailure({ type: 'payload_too_deep', message: tooDeepMessage("the job's payload") }, { retryable: false });
         }
+        if (timeoutMs > 0) timer = setTimeout(() => controller.abort({ type: 'timeout', message: `job exceeded its time limit of ${timeoutMs / 1000} s (timeout_s)` }), timeoutMs);
         return deps.executor.run(job, ctx);
       })
       .finally(() => {
@@ -251,7 +253,7 @@ export function createWorker(deps: WorkerDeps) {
   /** How many jobs a claim may take now: free slots (plus `freeing` about to be), within the recycle budget. */
   function slotsToClaim(freeing = 0): number {
     if (draining) return 0;
-    const free = boot.max_jobs - running.size - reserved + freeing;
+    const free = capacity - running.size - reserved + freeing;
     const budget = boot.max_total_jobs === undefined ? free : Math.min(free, boot.max_total_jobs - claimed - reserved);
     return Math.max(0, budget);
   }

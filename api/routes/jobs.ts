@@ -1,6 +1,5 @@
 import type { z } from 'zod';
 import { badRequest, conflict, KilnError, notFound } from '../../core/errors';
-import { createJobStore } from '../../core/job-store';
 import { ownValue } from '../../core/own-keys';
 import { jsonTextDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../../core/json-depth';
 import {
@@ -8,7 +7,7 @@ import {
 } from '../../core/schemas/job';
 import { jobSummaryView } from '../../core/schemas/job-summary';
 import { historyPointView } from '../../core/schemas/progress';
-import type { AppDeps } from '../deps';
+import type { ApiDeps } from '../deps';
 import { createSseStreams } from '../sse-streams';
 import { validationError } from '../errors';
 import { addRoute, createRouter, type Router } from '../openapi/router';
@@ -54,9 +53,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
-export function jobRoutes(deps: AppDeps): Router {
+export function jobRoutes(deps: ApiDeps): Router {
   const app = createRouter();
-  const store = createJobStore(deps.redis, { keys: deps.keys });
+  const { store } = deps;
 
   const submit = (toSubmission: (body: unknown) => Submission) => async (c: import('hono').Context) => {
     const raw = await readJson(c.req.raw);

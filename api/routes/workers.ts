@@ -3,13 +3,13 @@ import { notFound } from '../../core/errors';
 import { workerView } from '../../core/schemas/worker';
 import { readWorkersStatus } from '../../core/worker-status';
 import { parseRegistryEntry } from '../../core/worker-type-view';
-import type { AppDeps } from '../deps';
+import type { ApiDeps } from '../deps';
 import { addRoute, createRouter, type Router } from '../openapi/router';
 import { getWorkerRoute, workersStatusRoute, workerTypesRoute } from './workers-spec';
 
-export function workerRoutes(deps: AppDeps): Router {
+export function workerRoutes(deps: ApiDeps): Router {
   const app = createRouter();
-  addRoute(app, workersStatusRoute, async (c) => c.json(await readWorkersStatus(deps.redis, deps.keys, deps.now())));
+  addRoute(app, workersStatusRoute, async (c) => c.json(await readWorkersStatus(deps.redis, deps.store, deps.now())));
   addRoute(app, workerTypesRoute, async (c) => {
     // cleaned again on the way out: an entry an older spawner wrote may still hold env values
     const types = await deps.redis.hgetall(deps.keys.types());

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { FRAMEWORK_NAMES, FRAMEWORKS } from '../frameworks';
 
 /** How one worker type runs: what the spawner starts and how it scales it. */
 export const workerTypeConfigSchema = z.object({
-  framework: z.enum(['node', 'pytorch', 'tensorflow', 'sklearn', 'fake']),
+  framework: z.enum(FRAMEWORK_NAMES),
   version: z.string().min(1),
   gpu: z.boolean().default(false),
   /** Expected seconds from spawn to ready (informational; the seed's field). */
@@ -71,7 +72,7 @@ export const workerTypesFileSchema = z.record(
 );
 
 const python = (framework: 'pytorch' | 'tensorflow' | 'sklearn', version: string, gpu: boolean, startup: number) =>
-  ({ framework, version, gpu, startup_time: startup, idle_timeout: 300, max_jobs: 1, max_workers: gpu ? 1 : 2, min_workers: 0 }) satisfies WorkerTypeInput;
+  ({ framework, version, gpu, startup_time: startup, idle_timeout: 300, max_jobs: FRAMEWORKS[framework].defaultMaxJobs, max_workers: gpu ? 1 : 2, min_workers: 0 }) satisfies WorkerTypeInput;
 
 /** The seed's LOCAL_WORKER_CONFIGS, plus `node` for plain functions. */
 export const DEFAULT_WORKER_TYPES: Record<string, WorkerTypeInput> = {
@@ -81,7 +82,7 @@ export const DEFAULT_WORKER_TYPES: Record<string, WorkerTypeInput> = {
   'pytorch-2.1-gpu': python('pytorch', '2.1.0', true, 8),
   tensorflow: python('tensorflow', '2.13.0', false, 8),
   sklearn: python('sklearn', '1.3.0', false, 2),
-  node: { framework: 'node', version: '20', gpu: false, startup_time: 0.1, idle_timeout: 60, max_jobs: 16, max_workers: 4, min_workers: 0 },
+  node: { framework: 'node', version: '20', gpu: false, startup_time: 0.1, idle_timeout: 60, max_jobs: FRAMEWORKS.node.defaultMaxJobs, max_workers: 4, min_workers: 0 },
 };
 
 export const DEFAULT_WORKER_TYPE_NAMES: readonly string[] = Object.keys(DEFAULT_WORKER_TYPES);

@@ -1,11 +1,9 @@
 /** Where the CLI finds the API and the spawner, and the tokens it sends them. */
-import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../project-root';
+import { type Env, intEnv } from '../../core/config';
+import { pathKnob } from '../project-root';
 import { readToken, tokenFile } from '../token';
 import { usageError } from './exit-codes';
 import type { Endpoint } from './http';
-
-type Env = Record<string, string | undefined>;
 
 /** A listen address as a host to connect to: a wildcard means this machine. */
 function connectHost(listen: string | undefined): string {
@@ -25,7 +23,7 @@ function checkedBase(raw: string, flag: string): string {
 }
 
 export function apiEndpoint(env: Env, apiUrl: string | undefined): Endpoint {
-  const raw = apiUrl ?? (env.KILN_API_URL || `http://${connectHost(env.API_HOST)}:${env.API_PORT || 8000}`);
+  const raw = apiUrl ?? (env.KILN_API_URL || `http://${connectHost(env.API_HOST)}:${intEnv(env, 'API_PORT')}`);
   return {
     name: 'Kiln API',
     base: checkedBase(raw, apiUrl ? '--api-url' : 'KILN_API_URL'),
@@ -36,8 +34,8 @@ export function apiEndpoint(env: Env, apiUrl: string | undefined): Endpoint {
 }
 
 export function spawnerEndpoint(env: Env, url: string | undefined): Endpoint {
-  const raw = url ?? (env.WORKER_MANAGER_URL || `http://${connectHost(env.SPAWNER_HOST)}:${env.SPAWNER_PORT || 8001}`);
-  const stateDir = resolve(env.KILN_STATE_DIR || join(PROJECT_ROOT, '.kiln'));
+  const raw = url ?? (env.WORKER_MANAGER_URL || `http://${connectHost(env.SPAWNER_HOST)}:${intEnv(env, 'SPAWNER_PORT')}`);
+  const stateDir = pathKnob(env, 'KILN_STATE_DIR');
   return {
     name: 'spawner',
     base: checkedBase(raw, url ? '--url' : 'WORKER_MANAGER_URL'),

@@ -3,6 +3,7 @@
  * runtime (tests/contract.node.test.ts, and tests/helpers/edge-global-setup.ts
  * for workerd): what a spawner registers at start.
  */
+import { jobRecordSettings } from '../../core/config';
 import type { Redis } from 'ioredis';
 import { createIoredisPort } from '../../core/ioredis-port';
 import { createJobStore } from '../../core/job-store';
@@ -64,7 +65,7 @@ async function seedModelJobs(redis: Redis, prefix: string): Promise<void> {
 }
 
 async function seedMetricsJob(redis: Redis, prefix: string): Promise<void> {
-  const store = createJobStore(createIoredisPort(redis), { keys: createKeys(prefix) });
+  const store = createJobStore(createIoredisPort(redis), { keys: createKeys(prefix), ...jobRecordSettings({}) });
   if (await store.get(CONTRACT_METRICS_JOB)) return;
   const now = Date.now();
   await store.enqueue({ id: CONTRACT_METRICS_JOB, type: 'sklearn', kind: 'training', payload: { model_type: 'mlp' }, priority: 0, maxAttempts: 1, timeoutMs: 0, now, typeCheck: 'custom' });

@@ -3,6 +3,7 @@
  * each test, with a RedisPort over it and the keys of the `t` prefix. Setup that is not
  * the script under test goes through the JobStore (core/job-store.ts).
  */
+import { jobRecordSettings } from '../../core/config';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createIoredisPort } from '../../core/ioredis-port';
@@ -26,7 +27,7 @@ export function useLuaRedis(): LuaRedis {
     server = await startRedis();
     ctx.io = server.client();
     ctx.port = createIoredisPort(ctx.io);
-    ctx.store = createJobStore(ctx.port, { keys });
+    ctx.store = createJobStore(ctx.port, { keys, ...jobRecordSettings({}) });
   });
   afterAll(async () => server?.stop());
   beforeEach(async () => {

@@ -3,6 +3,7 @@
  * that owns the slot of its KEYS, and Redis refuses a key of another slot, so a script
  * that touched a key it did not declare (outside its prefix's `{…}` hash tag) fails here.
  */
+import { jobRecordSettings } from '../../core/config';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIoredisPort } from '../../core/ioredis-port';
@@ -18,7 +19,7 @@ let io: Cluster;
 let n = 0;
 const fresh = (): { keys: Keys; store: JobStore } => {
   const keys = createKeys(`c${++n}`); // its own hash slot per test
-  return { keys, store: createJobStore(createIoredisPort(io), { keys, failedRetentionMs: 60_000 }) };
+  return { keys, store: createJobStore(createIoredisPort(io), { keys, ...jobRecordSettings({}), failedRetentionMs: 60_000 }) };
 };
 
 beforeAll(async () => {

@@ -2,9 +2,11 @@
 import importlib
 
 from .errors import InputError
+from .frameworks import REGISTRY
 from .handlers import user
 
-BUILTIN_MODULES = {"sklearn": "sklearn_handlers", "pytorch": "torch_handlers", "tensorflow": "tf_handlers"}
+# framework -> its built-in handlers module, from the framework registry
+BUILTIN_MODULES = {name: f["runner_module"] for name, f in REGISTRY.items() if f["runner_module"]}
 
 
 def select(job, framework, framework_module, handlers_dir):

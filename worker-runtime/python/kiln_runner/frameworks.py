@@ -1,16 +1,17 @@
 """Imports the worker type's framework once and describes it for the ready message."""
 import importlib
+import json
 import os
 import sys
 import time
 import traceback
 
-# framework name -> (module to import, package to install)
-MODULES = {
-    "sklearn": ("sklearn", "scikit-learn"),
-    "pytorch": ("torch", "torch"),
-    "tensorflow": ("tensorflow", "tensorflow"),
-}
+# The framework registry, generated from core/frameworks.ts (scripts/gen-frameworks.mjs).
+with open(os.path.join(os.path.dirname(__file__), "frameworks.json"), encoding="utf-8") as _f:
+    REGISTRY = json.load(_f)["frameworks"]
+
+# framework name -> (module to import, package to install), "fake" aside (KILN_FAKE_MODULE)
+MODULES = {name: (f["import_name"], f["package"]) for name, f in REGISTRY.items() if name != "fake"}
 
 
 class FrameworkError(Exception):
@@ -21,9 +22,9 @@ class FrameworkError(Exception):
 
 def module_name(framework):
     if framework == "fake":
-        return os.environ.get("KILN_FAKE_MODULE") or "kiln_fake"
+        return os.environ.get("KILN_FAKE_MODULE") or REGISTRY["fake"]["import_name"]
     if framework not in MODULES:
-        known = ", ".join(sorted([*MODULES, "fake"]))
+        known = ", ".join(sorted(REGISTRY))
         raise FrameworkError("UNKNOWN_FRAMEWORK", f"KILN_FRAMEWORK={framework!r} is not one of {known}")
     return MODULES[framework][0]
 
@@ -59,14 +60,15 @@ def load(framework):
 
 
 def _accelerators(framework, module):
+    policy = REGISTRY.get(framework, {}).get("gpu", "none")
     try:
-        if framework == "pytorch":
+        if policy == "torch-cuda":
             available = bool(module.cuda.is_available())
             return available, int(module.cuda.device_count()) if available else 0
-        if framework == "tensorflow":
+        if policy == "tf-devices":
             gpus = len(module.config.list_physical_devices("GPU"))
             return gpus > 0, gpus
-        if framework == "fake":
+        if policy == "module-attrs":
             return bool(getattr(module, "cuda", False)), int(getattr(module, "gpus", 0))
     except Exception as exc:  # a driver problem must not stop a CPU-capable runner
         print(f"kiln_runner: could not query GPUs: {exc}", file=sys.stderr)
