@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // Root only: starts the Redis + REST gateway the workers project reaches (see the file).
+    // Root only: starts the Redis + REST gateway the workerd project reaches (see the file).
     globalSetup: ['./tests/helpers/edge-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -22,10 +22,10 @@ export default defineConfig({
         },
       },
       {
-        // Tests that run inside workerd against api/worker.ts (not `extends`: see globalSetup).
+        // Tests that run inside workerd against api/workerd.ts (not `extends`: see globalSetup).
         plugins: [
           cloudflareTest(({ inject }) => ({
-            main: './api/worker.ts',
+            main: './api/workerd.ts',
             miniflare: {
               compatibilityDate: '2026-04-01',
               bindings: {
@@ -42,7 +42,7 @@ export default defineConfig({
           })),
         ],
         test: {
-          name: 'workers',
+          name: 'workerd',
           include: ['tests/workers/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
