@@ -61,3 +61,37 @@ export const badRequest = (code: ApiErrorCode, message: string, field?: string):
 export const notFound = (code: ApiErrorCode, message: string): KilnError => new KilnError(code, message, { status: 404 });
 
 export const conflict = (code: ApiErrorCode, message: string): KilnError => new KilnError(code, message, { status: 409 });
+
+/**
+ * Every `type` a failed attempt's error (a job's `error` and `errors[]`) carries: one closed list.
+ * What a handler raised is `handler_error`, with the exception's class name in `exception`
+ * (open: ValueError, InputError, …). worker-runtime/python/kiln_runner writes some of these too;
+ * tests/error-enums.test.ts checks that it writes no other.
+ */
+export const JOB_ERROR_TYPES = [
+  'handler_error', // the handler (a Python handler, a Node function) raised or threw; `exception` names it
+  'unknown_function', // a function job names no function the workers export
+  'payload_too_deep', // the payload nests deeper than any API accepts
+  'cancelled', // cancelled through the API (or ctx.check_cancelled() in a handler)
+  'timeout', // the job ran longer than its timeout_s
+  'expired', // it waited longer than its queued TTL and never started
+  'memory_limit', // the worker was killed for using more than its memory limit
+  'worker_exit', // the worker process exited while running the job
+  'worker_lost', // the worker's lease expired (its host went away); found by recovery
+  'lost_claim', // the claim was interrupted (Redis connection lost)
+  'runner_crashed', // the Python runner process died while running the job
+  'runner_busy', // the Python runner was sent a job while it ran another
+  'protocol_error', // the runner wrote something that is not the protocol
+  'executor_stopped', // the worker stopped while the job ran
+  'executor_start_failed', // the executor (Python runner) could not be started
+  'unknown', // a stored error without a listed type (older records; a listing that leaves it out)
+] as const;
+export type JobErrorType = (typeof JOB_ERROR_TYPES)[number];
+
+const JOB_ERROR_TYPE_SET: ReadonlySet<string> = new Set(JOB_ERROR_TYPES);
+export const isJobErrorType = (v: unknown): v is JobErrorType => typeof v === 'string' && JOB_ERROR_TYPE_SET.has(v);
+
+/** A type from outside (a runner's message, a function's JobFailure): listed as is, else a handler's exception. */
+export function jobErrorKind(type: string): { type: JobErrorType; exception?: string } {
+  return isJobErrorType(type) ? { type } : { type: 'handler_error', exception: type };
+}

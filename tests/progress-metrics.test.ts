@@ -100,7 +100,7 @@ describe('progress history in Redis', () => {
   it('expires with the job: succeeded, failed, cancelled after a retry, or failed with its worker gone', async () => {
     const ttl = (store: JobStore, id: string) => client.pttl(store.keys.progressHistory(id));
     const report = (store: JobStore, id: string) => store.progress(id, 'w1', [point(1, 2, { loss: 1 })], Date.now());
-    const error = { type: 'Boom', message: 'boom' };
+    const error = { type: 'handler_error' as const, exception: 'Boom', message: 'boom' };
 
     const ok = await claimedJob();
     await report(ok.store, ok.id);

@@ -174,7 +174,7 @@ describe('retries', () => {
     const fatal = await submit({ function: 'fail', input: { retryable: false }, max_attempts: 5 });
     const f = await until(fatal, ['failed']);
     expect(f.attempts).toBe(1);
-    expect(f.error.type).toBe('FunctionError');
+    expect(f.error).toMatchObject({ type: 'handler_error', exception: 'FunctionError' });
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
+import { jobErrorKind } from '../core/errors';
 import type { JobStore } from '../core/job-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
 import { hostSecrets, redact, redactError } from '../core/redact';
@@ -170,9 +171,10 @@ export function createWorker(deps: WorkerDeps) {
         return { error: { type: reason.type, message: String(reason.message) }, retryable: reason.type !== 'cancelled' };
       }
     }
-    if (err instanceof JobFailure) return { error: err.error, retryable: err.retryable };
-    if (err instanceof Error) return { error: { type: err.name || 'Error', message: err.message, ...(err.stack && { traceback: err.stack }) }, retryable: true };
-    return { error: { type: 'Error', message: String(err) }, retryable: true };
+    // a function's own JobFailure may carry any type: an unlisted one is the handler's exception
+    if (err instanceof JobFailure) return { error: { ...err.error, ...jobErrorKind(String(err.error.type)) }, retryable: err.retryable };
+    if (err instanceof Error) return { error: { type: 'handler_error', exception: err.name || 'Error', message: err.message, ...(err.stack && { traceback: err.stack }) }, retryable: true };
+    return { error: { type: 'handler_error', exception: typeof err, message: String(err) }, retryable: true };
   }
 
   async function runJob(job: JobRecord): Promise<void> {

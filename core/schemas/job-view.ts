@@ -4,6 +4,7 @@
  * and tests/openapi.test.ts checks real answers against them.
  */
 import { z } from 'zod';
+import { JOB_ERROR_TYPES } from '../errors';
 import { JOB_STATUSES, jobErrorSchema } from './job';
 
 /** A time as `new Date(ms).toISOString()` writes it. */
@@ -77,7 +78,7 @@ export const jobSummarySchema = z.object({
   progress_message: z.string().max(200).nullable().describe('cut to 200 characters'),
   progress_metrics: progressMetrics.nullable().describe('the latest progress metrics (at most 32)'),
   error: z.object({
-    type: z.string().max(64),
+    type: z.enum(JOB_ERROR_TYPES),
     message: z.string().max(200).describe('cut to 200 characters; GET /jobs/{id} has the whole error'),
   }).nullable().describe('the last error, short'),
   worker_id: z.string().nullable(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_ERROR_TYPES } from '../errors';
 import type { JobStatus } from '../keys';
 import { metricsJson } from './progress';
 import { KNOWN_MODEL_TYPES } from '../model-types';
@@ -78,7 +79,9 @@ export const JOB_STATUSES = ['queued', 'delayed', 'running', 'succeeded', 'faile
 export const FINISHED_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 export const jobErrorSchema = z.object({
-  type: z.string(),
+  type: z.enum(JOB_ERROR_TYPES).catch('unknown').describe('why the attempt failed, from one closed list; handler_error: the handler raised `exception`'),
+  /** The class name of what the handler raised or threw (handler_error only). */
+  exception: z.string().optional(),
   message: z.string(),
   traceback: z.string().optional(),
   retryable: z.boolean().optional(),

@@ -56,7 +56,7 @@ function errorBlock(e, title) {
     e.retryable === false ? 'not retryable' : null,
   ].filter(Boolean).join(' · ');
   return h('div', { class: 'error-block' },
-    h('div', { class: 'error-title' }, h('strong', null, title), ' ', h('code', null, String(e.type || 'Error'))),
+    h('div', { class: 'error-title' }, h('strong', null, title), ' ', h('code', null, String(e.exception || e.type || 'unknown'))),
     h('div', { class: 'error-message' }, String(e.message || '')),
     facts ? h('div', { class: 'muted small' }, facts) : null,
     details.length ? h('details', null, h('summary', null, e.traceback ? 'traceback' : 'stderr'), h('pre', { class: 'json' }, details.join('\n\n'))) : null);
