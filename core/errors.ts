@@ -66,7 +66,7 @@ export const conflict = (code: ApiErrorCode, message: string): KilnError => new 
  * Every `type` a failed attempt's error (a job's `error` and `errors[]`) carries: one closed list.
  * What a handler raised is `handler_error`, with the exception's class name in `exception`
  * (open: ValueError, InputError, …). worker-runtime/python/kiln_runner writes some of these too;
- * tests/error-enums.test.ts checks that it writes no other.
+ * tests/names.test.ts checks that it writes no other.
  */
 export const JOB_ERROR_TYPES = [
   'handler_error', // the handler (a Python handler, a Node function) raised or threw; `exception` names it

@@ -9,6 +9,11 @@ import { JOB_STATUSES, jobErrorSchema } from './job';
 
 /** A time as `new Date(ms).toISOString()` writes it. */
 export const isoTime = z.iso.datetime().meta({ example: '2026-05-01T12:00:00.000Z' });
+
+/** A failed attempt's error as the job view shows it (core/schemas/job.ts jobErrorView). */
+const jobErrorViewSchema = jobErrorSchema.extend({
+  at: isoTime.optional().describe('when the attempt failed'),
+}).meta({ id: 'JobError', description: "why an attempt failed; the job's `error` is the last one" });
 const ms = z.number().int().nonnegative();
 
 /**
@@ -51,8 +56,8 @@ export const jobViewSchema = z.object({
   progress: z.number().describe('0 to 1, as the handler last reported it'),
   progress_message: z.string().nullable(),
   result: z.unknown().describe("the handler's result once succeeded, else null"),
-  error: orNull(jobErrorSchema),
-  errors: z.array(jobErrorSchema).describe("every failed attempt's error, oldest first"),
+  error: orNull(jobErrorViewSchema),
+  errors: z.array(jobErrorViewSchema).describe("every failed attempt's error, oldest first"),
   worker_id: z.string().nullable(),
   created_at: isoTime,
   started_at: isoTime.nullable(),

@@ -169,7 +169,7 @@ export function mountJob(root, id, app) {
           let data = {};
           try { data = JSON.parse(ev.data); } catch {}
           if (ev.event === 'progress') {
-            events.push({ ts: Number(data.ts) || Date.now(), progress: Number(data.progress), message: data.message || '', metrics: data.metrics || {} });
+            events.push({ ts: data.ts || Date.now(), progress: Number(data.progress), message: data.message || '', metrics: data.metrics || {} });
             if (job && !FINISHED.includes(job.status)) {
               job.progress = Number(data.progress);
               job.progress_message = data.message || null;
