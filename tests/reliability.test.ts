@@ -164,7 +164,7 @@ describe('retries', () => {
     const id = await submit({ function: 'fail', input: { message: 'flaky' }, max_attempts: 3, backoff: { delay_ms: 400 } });
     const failed = await until(id, ['failed']);
     expect(failed.attempts).toBe(3);
-    const at = failed.errors.map((e: { at: number }) => e.at);
+    const at = failed.errors.map((e: { at: string }) => Date.parse(e.at)); // ISO-8601, as every time in a view
     const starts = failed.errors.length;
     expect(starts).toBe(3);
     // delays are in [base/2, base] · 2^(n-1): ≥ 200 ms, then ≥ 400 ms
