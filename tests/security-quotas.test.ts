@@ -314,7 +314,8 @@ def attempt(name, fn):
         fn()
         out[name] = None
     except Exception as exc:
-        out[name] = {"type": type(exc).__name__, "message": str(exc), "retryable": describe(exc)["retryable"]}
+        d = describe(exc)
+        out[name] = {"type": d["type"], "exception": d["exception"], "message": str(exc), "retryable": d["retryable"]}
 class Ctx:
     def data_path(self, path):
         return path
@@ -353,7 +354,8 @@ try:
     torch_handlers.train({"id": "j", "payload": {"model_type": "mlp", "hyperparameters": {"epochs": 0}}}, None)
     print(json.dumps(None))
 except Exception as exc:
-    print(json.dumps({"type": type(exc).__name__, "message": str(exc), "retryable": describe(exc)["retryable"]}))
+    d = describe(exc)
+    print(json.dumps({"type": d["type"], "exception": d["exception"], "message": str(exc), "retryable": d["retryable"]}))
 `);
     expect(r).toMatchObject({ type: 'handler_error', exception: 'InputError', retryable: false });
     expect(r.message).toContain('hyperparameters.epochs');
