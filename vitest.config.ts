@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // Root only, in this order: build (generated scripts + dist/) first, then the Redis + REST
-    // gateway the workers project reaches (see the files).
+    // gateway the workerd project reaches (see the files).
     globalSetup: ['./tests/helpers/build-global-setup.ts', './tests/helpers/edge-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -23,10 +23,10 @@ export default defineConfig({
         },
       },
       {
-        // Tests that run inside workerd against api/worker.ts (not `extends`: see globalSetup).
+        // Tests that run inside workerd against api/workerd.ts (not `extends`: see globalSetup).
         plugins: [
           cloudflareTest(({ inject }) => ({
-            main: './api/worker.ts',
+            main: './api/workerd.ts',
             miniflare: {
               compatibilityDate: '2026-04-01',
               bindings: {
@@ -43,7 +43,7 @@ export default defineConfig({
           })),
         ],
         test: {
-          name: 'workers',
+          name: 'workerd',
           include: ['tests/workers/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,6 +1,6 @@
 /**
  * The Hono app, built from injected dependencies so the same code runs on Node
- * (api/node.ts) and in workerd (api/worker.ts).
+ * (api/node.ts) and in workerd (api/workerd.ts).
  */
 import { limitBody } from './body-limit';
 import { requireToken } from './auth';

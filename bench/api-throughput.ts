@@ -4,11 +4,11 @@
  *
  *   node     the Node entry (api/node.ts: @hono/node-server + ioredis), driven by
  *            a raw-socket HTTP client in a child process;
- *   workerd  api/worker.ts bundled and run by Miniflare (not wrangler dev, whose
+ *   workerd  api/workerd.ts bundled and run by Miniflare (not wrangler dev, whose
  *            proxy costs 3-5x), driven through `dispatchFetch`; it reaches Redis
  *            through the spawner's REST gateway (bench/gateway-child.ts), as under
  *            wrangler dev. Miniflare closes the connection after each dispatchFetch,
- *            so the client here costs more than the worker it drives.
+ *            so the client here costs more than the workerd API it drives.
  *
  * No spawner URL is configured, so a submit is the API's own work: validation
  * and the atomic enqueue script (the ensure fast path is a separate HTTP call).
@@ -19,7 +19,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/node';
 import { freePort, startRedis } from '../tests/helpers/redis-server';
-import { bundleWorker, type WorkerBundle } from '../tests/helpers/worker-bundle';
+import { bundleWorkerd, type WorkerdBundle } from '../tests/helpers/workerd-bundle';
 import type { LoadOptions, LoadResult } from './http-load';
 
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000);
@@ -62,7 +62,7 @@ async function benchNode(redisUrl: string): Promise<LoadResult> {
 }
 
 async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
-  // The REST gateway the worker reaches Redis through, in its own process as on a spawner.
+  // The REST gateway the workerd API reaches Redis through, in its own process as on a spawner.
   const token = crypto.randomUUID();
   const gateway = fork(fileURLToPath(new URL('./gateway-child.ts', import.meta.url)), [redisUrl, token, 'bench-workerd'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   const gatewayPort = await new Promise<number>((resolve, reject) => {
@@ -71,16 +71,16 @@ async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
   });
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}/redis`;
 
-  let bundle: WorkerBundle | undefined;
+  let bundle: WorkerdBundle | undefined;
   let mf: Miniflare | undefined;
   try {
-    bundle = await bundleWorker();
-    const worker = new Miniflare({
+    bundle = await bundleWorkerd();
+    const workerd = new Miniflare({
       modules: true, scriptPath: bundle.scriptPath, modulesRoot: bundle.modulesRoot, cf: false, compatibilityDate: '2026-04-01',
       bindings: { UPSTASH_REDIS_REST_URL: gatewayUrl, UPSTASH_REDIS_REST_TOKEN: token, KILN_PREFIX: 'bench-workerd', WORKER_MANAGER_URL: '', KILN_MAX_QUEUED: '0' },
     });
-    mf = worker;
-    await worker.ready;
+    mf = workerd;
+    await workerd.ready;
     const run = async (durationMs: number): Promise<LoadResult> => {
       const statuses: Record<string, number> = {};
       let errors = 0;
@@ -89,7 +89,7 @@ async function benchWorkerd(redisUrl: string): Promise<LoadResult> {
       const loop = async () => {
         while (performance.now() < until) {
           try {
-            const res = await worker.dispatchFetch('http://localhost/jobs', { method: 'POST', headers: HEADERS, body: BODY });
+            const res = await workerd.dispatchFetch('http://localhost/jobs', { method: 'POST', headers: HEADERS, body: BODY });
             await res.arrayBuffer();
             statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           } catch {
@@ -116,7 +116,7 @@ const redis = await startRedis();
 try {
   console.log(`API submit throughput, POST /jobs, ${CONNECTIONS} connections, ${DURATION_MS / 1000} s each (after ${WARMUP_MS / 1000} s warm-up)`);
   if (runs('node')) console.log(`  node     (api/node.ts, ioredis):                     ${describe(await benchNode(redis.url))}`);
-  if (runs('workerd')) console.log(`  workerd  (api/worker.ts in Miniflare, REST gateway): ${describe(await benchWorkerd(redis.url))}`);
+  if (runs('workerd')) console.log(`  workerd  (api/workerd.ts in Miniflare, REST gateway): ${describe(await benchWorkerd(redis.url))}`);
 } finally {
   await redis.stop();
 }

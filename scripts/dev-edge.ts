@@ -2,7 +2,7 @@
  * `npm run dev:edge`: the API inside workerd. Redis (a local redis-server when
  * none answers and REDIS_URL is unset), the spawner with its REST gateway at
  * /redis turned on (KILN_REDIS_GATEWAY=on), and `wrangler dev` serving
- * api/worker.ts on 127.0.0.1:8787 (EDGE_PORT), offline. The gateway's token and
+ * api/workerd.ts on 127.0.0.1:8787 (EDGE_PORT), offline. The gateway's token and
  * the spawner's reach wrangler through .dev.vars, which this keeps in step with
  * them. Ctrl-C stops everything.
  */

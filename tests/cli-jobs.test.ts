@@ -377,7 +377,7 @@ describe('watch lines', () => {
   it('show progress metrics of progress events, and a waiting reason while queued', () => {
     const queued = readJob({ job_id: 'j', status: 'queued', progress: 0, created_at: new Date(1000).toISOString(), waiting_reason: 'at max_workers (1)' });
     expect(liveLine(queued, 4000, 100)).toMatch(/^queued\s+░+\s+0%\s+waiting 3.0s\s+waiting: at max_workers \(1\)$/);
-    const running = applyEvent(applyEvent(queued, 'status', { status: 'running', ts: '2000' }), 'progress', { status: 'running', progress: '0.4', message: 'epoch 2', metrics: { loss: 0.312345, accuracy: 0.9 }, ts: '3000' });
+    const running = applyEvent(applyEvent(queued, 'status', { status: 'running', ts: new Date(2000).toISOString() }), 'progress', { status: 'running', progress: 0.4, message: 'epoch 2', metrics: { loss: 0.312345, accuracy: 0.9 }, ts: new Date(3000).toISOString() });
     expect(liveLine(running, 4000, 100)).toMatch(/^running\s+█+░+\s+40%\s+elapsed 2.0s\s+epoch 2  loss=0.3123 accuracy=0.9$/);
     expect(plainLine(running, 4000)).toBe('running 40% epoch 2 loss=0.3123 accuracy=0.9 (elapsed 2.0s)');
     expect(liveLine(running, 4000, 40).length).toBeLessThanOrEqual(39);

@@ -1,5 +1,5 @@
 /**
- * The API inside workerd (api/worker.ts under Miniflare, as wrangler dev runs it)
+ * The API inside workerd (api/workerd.ts under Miniflare, as wrangler dev runs it)
  * against a real spawner: Redis through the gateway mounted at /redis on the
  * spawner (KILN_REDIS_GATEWAY=on, with its own token), the ensure call through
  * fetch with the spawner's token — and, with no spawner URL configured, jobs
@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem, type System } from './helpers/system';
-import { bundleWorker, type WorkerBundle } from './helpers/worker-bundle';
+import { bundleWorkerd, type WorkerdBundle } from './helpers/workerd-bundle';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 let redis: RedisServer;
 let sys: System;
-let bundle: WorkerBundle;
+let bundle: WorkerdBundle;
 let mf: Miniflare;
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -28,7 +28,7 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
   return { status: res.status, body: await res.json() };
 }
 
-/** Points the worker at the spawner for ensure calls, or not. */
+/** Points the workerd API at the spawner for ensure calls, or not. */
 async function configure(ensure: boolean): Promise<void> {
   await mf.setOptions({
     modules: true, scriptPath: bundle.scriptPath, modulesRoot: bundle.modulesRoot, cf: false, compatibilityDate: '2026-04-01',
@@ -47,7 +47,7 @@ beforeAll(async () => {
     types: { node: { framework: 'node', version: '20', idle_timeout: 60, max_jobs: 4, max_workers: 1, min_workers: 0 } },
     env: { KILN_FUNCTIONS_MODULE: join(FIXTURES, 'functions.mjs'), KILN_REDIS_GATEWAY: 'on' },
   });
-  bundle = await bundleWorker();
+  bundle = await bundleWorkerd();
   mf = new Miniflare({ modules: true, scriptPath: bundle.scriptPath, modulesRoot: bundle.modulesRoot, cf: false, compatibilityDate: '2026-04-01' });
 });
 

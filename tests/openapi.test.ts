@@ -7,9 +7,10 @@ import { createRoute } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { onError } from '../api/errors';
+import { API_ERROR_CODES } from '../core/errors';
 import { renderDocsPage, type DocsInput } from '../api/openapi/docs-page';
 import { buildDocument } from '../api/openapi/document';
-import { errorSchema } from '../api/openapi/responses';
+import { errorSchema, EXAMPLES } from '../api/openapi/responses';
 import { addRoute, createRouter, type Router } from '../api/openapi/router';
 import { jobLogsRoute } from '../api/routes/job-logs-spec';
 import { healthSchema } from '../api/routes/system-spec';
@@ -116,6 +117,36 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     expect(doc.components.securitySchemes.bearerToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/jobs'].post.security).toEqual([{ bearerToken: [] }]);
     expect(doc.paths['/health'].get.security).toEqual([]);
+  });
+
+  it('documents error codes from the one closed list (core/errors.ts API_ERROR_CODES)', () => {
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual([...API_ERROR_CODES]);
+    const known = new Set<string>(API_ERROR_CODES);
+    // a code opens an error answer's description and follows each "; " or " or " before its colon
+    const named = new Set<string>();
+    for (const item of Object.values<Record<string, { responses: Record<string, { description: string }> }>>(doc.paths)) {
+      for (const op of Object.values(item)) {
+        for (const [status, res] of Object.entries(op.responses)) {
+          if (Number(status) < 400) continue;
+          for (const m of res.description.matchAll(/(?:^|; |, | or )([A-Z][A-Z_]{3,})(?=[:,;]| or |$)/g)) named.add(m[1]!);
+        }
+      }
+    }
+    expect(named.size).toBeGreaterThan(10);
+    expect([...named].filter((c) => !known.has(c) && !c.startsWith('KILN_'))).toEqual([]);
+    expect(Object.keys(EXAMPLES).filter((c) => !known.has(c))).toEqual([]);
+  });
+
+  it('writes only listed error codes in the JSON error bodies built by hand', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const known = new Set<string>(API_ERROR_CODES);
+    const files = ['api', 'api/routes', 'core', 'spawner'].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.ts')).map((f) => join(d, f)))
+      // the REST gateway speaks the Upstash protocol: its codes are its own (spawner/redis-gateway-allow-list.ts)
+      .filter((f) => !f.includes('redis-gateway'));
+    const written = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/\bcode: '([A-Z][A-Z_]+)'/g)].map((m) => `${f}: ${m[1]!}`));
+    expect(written.length).toBeGreaterThan(5);
+    expect(written.filter((w) => !known.has(w.split(': ')[1]!))).toEqual([]);
   });
 
   it('writes null where a documented view field may be null', () => {

@@ -101,7 +101,7 @@ describe('progress history in Redis', () => {
   it('expires with the job: succeeded, failed, cancelled after a retry, or failed with its worker gone', async () => {
     const ttl = (store: JobStore, id: string) => client.pttl(store.keys.progressHistory(id));
     const report = (store: JobStore, id: string) => store.progress(id, 'w1', [point(1, 2, { loss: 1 })], Date.now());
-    const error = { type: 'Boom', message: 'boom' };
+    const error = { type: 'handler_error' as const, exception: 'Boom', message: 'boom' };
 
     const ok = await claimedJob();
     await report(ok.store, ok.id);
@@ -252,10 +252,13 @@ describe('end to end', () => {
     const id = await submit('/jobs', { function: 'progress', input: { steps: 5, ms: 150 } });
     const res = await sys.api.request(`/jobs/${id}/events`);
     const events = (await res.text()).split('\n\n').filter((block) => block.includes('event: progress'))
-      .map((block) => JSON.parse(/^data: (.*)$/m.exec(block)![1]!) as { metrics: unknown; message: string });
+      .map((block) => JSON.parse(/^data: (.*)$/m.exec(block)![1]!) as { metrics: unknown; message: string; progress: unknown; ts: string });
     // 150 ms apart, each report is its own write, so each is its own event
     expect(events.map((e) => e.metrics)).toEqual([1, 2, 3, 4, 5].map((i) => stepMetrics(i, 5)));
     expect(typeof (events[0]!.metrics as { loss: unknown }).loss).toBe('number');
+    // numbers as numbers, times as ISO strings (the Redis stream holds them as strings of ms)
+    expect(events.map((e) => e.progress)).toEqual([0.2, 0.4, 0.6, 0.8, 1]);
+    for (const e of events) expect(new Date(e.ts).toISOString()).toBe(e.ts);
 
     const job = await finished(id);
     expect(job.status).toBe('succeeded');

@@ -142,11 +142,11 @@ describe.skipIf(!hasPython)('python executor', () => {
     const transient = await failure(e.run(job({ handler: 'fail', retryable: true }), context().ctx));
     expect(transient.retryable).toBe(true);
     expect(transient.fatal).toBe(false);
-    expect(transient.error).toMatchObject({ type: 'ValueError', message: 'transient failure from the fixture' });
+    expect(transient.error).toMatchObject({ type: 'handler_error', exception: 'ValueError', message: 'transient failure from the fixture' });
     expect(transient.error.traceback).toContain('Traceback');
     const permanent = await failure(e.run(job({ handler: 'fail', retryable: false }), context().ctx));
     expect(permanent.retryable).toBe(false);
-    expect(permanent.error.type).toBe('NonRetryableError');
+    expect(permanent.error).toMatchObject({ type: 'handler_error', exception: 'NonRetryableError' });
   });
 
   it('fails the job with protocol_error on garbage output and runs the next job on a new runner', async () => {

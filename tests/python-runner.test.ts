@@ -156,10 +156,10 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     await r.ready();
     r.run('f1', { handler: 'fail', retryable: true });
     const transient = await r.outcome('f1');
-    expect(transient.error).toMatchObject({ type: 'ValueError', message: 'transient failure from the fixture', retryable: true });
+    expect(transient.error).toMatchObject({ type: 'handler_error', exception: 'ValueError', message: 'transient failure from the fixture', retryable: true });
     expect(transient.error.traceback).toContain('fail.py');
     r.run('f2', { handler: 'fail', retryable: false });
-    expect((await r.outcome('f2')).error).toMatchObject({ type: 'NonRetryableError', retryable: false });
+    expect((await r.outcome('f2')).error).toMatchObject({ type: 'handler_error', exception: 'NonRetryableError', retryable: false });
   });
 
   it('runs the fake framework built-in when no handler is named', async () => {
@@ -199,7 +199,7 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     r.run('busy1', { handler: 'cooperative', seconds: 30 });
     r.proc.stdin.write('this is not json\n');
     r.run('busy2', { handler: 'echo' });
-    expect((await r.outcome('busy2')).error).toMatchObject({ type: 'RunnerBusy', retryable: true });
+    expect((await r.outcome('busy2')).error).toMatchObject({ type: 'runner_busy', retryable: true });
     await r.waitFor((m) => m.type === 'log' && /malformed/.test(m.message), 'a log about the malformed line');
     r.send({ type: 'cancel', job_id: 'busy1' });
     await r.outcome('busy1');
@@ -211,7 +211,7 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
     // 2,000 levels: json.loads would raise RecursionError and end the runner
     r.proc.stdin.write(`{"type":"run","job":{"id":"deep1","kind":"generic","type":"test","payload":{"handler":"echo","x":${deep(2000)}},"attempt":1,"timeout_ms":60000}}\n`);
-    expect((await r.outcome('deep1')).error).toMatchObject({ type: 'PayloadTooDeep', retryable: false, message: expect.stringContaining('64 levels') });
+    expect((await r.outcome('deep1')).error).toMatchObject({ type: 'payload_too_deep', retryable: false, message: expect.stringContaining('64 levels') });
     // 62 in the payload (64 with the message and job objects) is fine
     expect((await r.call('deep2', { handler: 'echo', x: JSON.parse(deep(61)) })).type).toBe('result');
     // a deep line that is no run message is logged and ignored
@@ -250,7 +250,7 @@ describe.skipIf(!hasPython)('python runner protocol (fake framework)', () => {
     const refused = ['../outside/secret.txt', join(outside, 'secret.txt'), 'escape/secret.txt', 'secret-link.txt', 'sub/../../outside/secret.txt'];
     for (const [i, path] of refused.entries()) {
       const { error } = await r.call(`bad${i}`, { handler: 'read_data', path });
-      expect(error, path).toMatchObject({ type: 'SandboxError', retryable: false });
+      expect(error, path).toMatchObject({ type: 'handler_error', exception: 'SandboxError', retryable: false });
       expect(error.message, path).toContain(path);
       expect(error.message, path).toContain(`outside the data root ${data}`);
     }

@@ -165,7 +165,7 @@ describe('retries', () => {
     const id = await submit({ function: 'fail', input: { message: 'flaky' }, max_attempts: 3, backoff: { delay_ms: 400 } });
     const failed = await until(id, ['failed']);
     expect(failed.attempts).toBe(3);
-    const at = failed.errors.map((e: { at: number }) => e.at);
+    const at = failed.errors.map((e: { at: string }) => Date.parse(e.at)); // ISO-8601, as every time in a view
     const starts = failed.errors.length;
     expect(starts).toBe(3);
     // delays are in [base/2, base] · 2^(n-1): ≥ 200 ms, then ≥ 400 ms
@@ -175,7 +175,7 @@ describe('retries', () => {
     const fatal = await submit({ function: 'fail', input: { retryable: false }, max_attempts: 5 });
     const f = await until(fatal, ['failed']);
     expect(f.attempts).toBe(1);
-    expect(f.error.type).toBe('FunctionError');
+    expect(f.error).toMatchObject({ type: 'handler_error', exception: 'FunctionError' });
   });
 });
 

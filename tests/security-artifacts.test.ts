@@ -171,7 +171,7 @@ describe.skipIf(!hasML)('model artifacts through the spawner', () => {
       const j = await infer({ model_type: 'random_forest', model_path: sk });
       expect(j.status).toBe('failed');
       expect(j.attempts).toBe(1); // not retryable
-      expect(j.error).toMatchObject({ type: 'ArtifactError', message: expect.stringMatching(says) });
+      expect(j.error).toMatchObject({ type: 'handler_error', exception: 'ArtifactError', message: expect.stringMatching(says) });
       restore();
     };
 
@@ -221,7 +221,7 @@ describe.skipIf(!hasML)('model artifacts through the spawner', () => {
     writeFileSync(model, original);
     expect(j.status).toBe('failed');
     expect(j.attempts).toBe(1);
-    expect(j.error).toMatchObject({ type: 'ArtifactError', message: expect.stringMatching(/model\.pt does not match the digest/) });
+    expect(j.error).toMatchObject({ type: 'handler_error', exception: 'ArtifactError', message: expect.stringMatching(/model\.pt does not match the digest/) });
   });
 });
 
@@ -250,7 +250,7 @@ describe.skipIf(!canImport('sklearn'))('a runner without the artifact key', () =
     });
     const m = await outcome;
     proc.kill('SIGKILL');
-    expect(m).toMatchObject({ type: 'error', job_id: 'nk1', error: { type: 'ArtifactError', retryable: false, message: expect.stringContaining('no artifact key is configured (KILN_ARTIFACT_KEY_FILE)') } });
+    expect(m).toMatchObject({ type: 'error', job_id: 'nk1', error: { type: 'handler_error', exception: 'ArtifactError', retryable: false, message: expect.stringContaining('no artifact key is configured (KILN_ARTIFACT_KEY_FILE)') } });
     expect(readdirSync(artifacts)).toEqual([]);
   });
 });

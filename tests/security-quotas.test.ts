@@ -315,7 +315,8 @@ def attempt(name, fn):
         fn()
         out[name] = None
     except Exception as exc:
-        out[name] = {"type": type(exc).__name__, "message": str(exc), "retryable": describe(exc)["retryable"]}
+        d = describe(exc)
+        out[name] = {"type": d["type"], "exception": d["exception"], "message": str(exc), "retryable": d["retryable"]}
 class Ctx:
     def data_path(self, path):
         return path
@@ -331,15 +332,15 @@ attempt("features", lambda: tabular.load_training_table(Ctx(), {"data_path": ${J
 attempt("target", lambda: tabular.load_training_table(Ctx(), {"data_path": ${JSON.stringify(join(dir, 'ok.csv'))}, "hyperparameters": {"target": ["b"]}}))
 print(json.dumps(out))
 `);
-      expect(r.model).toMatchObject({ type: 'InputError', retryable: false });
+      expect(r.model).toMatchObject({ type: 'handler_error', exception: 'InputError', retryable: false });
       expect(r.model.message).toContain('the model does not load');
-      expect(r.csv).toMatchObject({ type: 'InputError', retryable: false });
+      expect(r.csv).toMatchObject({ type: 'handler_error', exception: 'InputError', retryable: false });
       expect(r.csv.message).toContain('not a readable CSV file');
-      expect(r.epochs).toMatchObject({ type: 'InputError', retryable: false });
+      expect(r.epochs).toMatchObject({ type: 'handler_error', exception: 'InputError', retryable: false });
       expect(r.epochs.message).toContain('hyperparameters.epochs must be an integer in [1, 10000]');
-      expect(r.features).toMatchObject({ type: 'InputError', retryable: false });
+      expect(r.features).toMatchObject({ type: 'handler_error', exception: 'InputError', retryable: false });
       expect(r.features.message).toContain('hyperparameters.features must be a list of column names');
-      expect(r.target).toMatchObject({ type: 'InputError', retryable: false });
+      expect(r.target).toMatchObject({ type: 'handler_error', exception: 'InputError', retryable: false });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -354,9 +355,10 @@ try:
     torch_handlers.train({"id": "j", "payload": {"model_type": "mlp", "hyperparameters": {"epochs": 0}}}, None)
     print(json.dumps(None))
 except Exception as exc:
-    print(json.dumps({"type": type(exc).__name__, "message": str(exc), "retryable": describe(exc)["retryable"]}))
+    d = describe(exc)
+    print(json.dumps({"type": d["type"], "exception": d["exception"], "message": str(exc), "retryable": d["retryable"]}))
 `);
-    expect(r).toMatchObject({ type: 'InputError', retryable: false });
+    expect(r).toMatchObject({ type: 'handler_error', exception: 'InputError', retryable: false });
     expect(r.message).toContain('hyperparameters.epochs');
   });
 });
@@ -382,7 +384,7 @@ describe.skipIf(!hasSklearn)('input errors in handlers are not retried (through 
     const refused = await until(big.id);
     expect(refused.status).toBe('failed');
     expect(refused.attempts).toBe(1);
-    expect(refused.error.type).toBe('InputError');
+    expect(refused.error).toMatchObject({ type: 'handler_error', exception: 'InputError' });
     expect(refused.error.message).toContain('hyperparameters.n_estimators must be an integer in [1, 5000]');
 
     const trained = await until(trainId);
@@ -393,7 +395,7 @@ describe.skipIf(!hasSklearn)('input errors in handlers are not retried (through 
     const shape = await until(wrongWidth.body.job_id);
     expect(shape.status).toBe('failed');
     expect(shape.attempts).toBe(1);
-    expect(shape.error.type).toBe('InputError');
+    expect(shape.error).toMatchObject({ type: 'handler_error', exception: 'InputError' });
     expect(shape.error.message).toContain('list of 2 values');
 
     writeFileSync(join(sys.config.dataRoot, 'quota-wrong-columns.csv'), 'a,b\n1,2\n');

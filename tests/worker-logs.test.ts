@@ -208,9 +208,9 @@ describe('spawner console and worker record', () => {
       return l.length >= 2 && l;
     });
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^warn job ${bad} retrying \\(attempt 1/2\\): Error: failed on purpose`));
-    expect(lines[1]).toMatch(new RegExp(`^warn job ${bad} failed \\(attempt 2/2\\): Error: failed on purpose`));
-    expect(JSON.parse(lines[1]!.slice(lines[1]!.indexOf(' {') + 1))).toMatchObject({ job_id: bad, outcome: 'failed', error_type: 'Error', attempt: 2, worker_type: 'noisy' });
+    expect(lines[0]).toMatch(new RegExp(`^warn job ${bad} retrying \\(attempt 1/2\\): handler_error: failed on purpose`));
+    expect(lines[1]).toMatch(new RegExp(`^warn job ${bad} failed \\(attempt 2/2\\): handler_error: failed on purpose`));
+    expect(JSON.parse(lines[1]!.slice(lines[1]!.indexOf(' {') + 1))).toMatchObject({ job_id: bad, outcome: 'failed', error_type: 'handler_error', attempt: 2, worker_type: 'noisy' });
     expect(sys.logs.some((x) => x.includes(good))).toBe(false);
   });
 

@@ -20,7 +20,7 @@ export function createNodeExecutor(functions: FunctionRegistry, jobConsole?: Job
       const fn = name === undefined ? undefined : Object.hasOwn(functions, name) ? functions[name] : undefined;
       if (!fn) {
         throw new JobFailure(
-          { type: 'UnknownFunction', message: `no function "${name ?? ''}" on node workers; available: ${Object.keys(functions).sort().join(', ')}` },
+          { type: 'unknown_function', message: `no function "${name ?? ''}" on node workers; available: ${Object.keys(functions).sort().join(', ')}` },
           { retryable: false },
         );
       }

@@ -8,6 +8,7 @@
  */
 import { PYTHON_RUNNER_CAPACITY } from '../core/frameworks';
 import { fileURLToPath } from 'node:url';
+import { type JobErrorType, jobErrorKind } from '../core/errors';
 import type { JobRecord } from '../core/schemas/job';
 import { droppedMetricsWarning, sanitizeMetrics } from '../core/schemas/progress';
 import { ExecutorStartError, JobFailure, type ExecContext, type Executor, type ReadyInfo } from './executor';
@@ -165,7 +166,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     if (!job) return log('warn', `python runner answered for job ${m.job_id}, which it is not running`);
     if (m.type === 'result') return job.settle({ ok: true, value: m.result });
     if (r.stopping) return job.settle({ ok: false, failure: stoppedFailure(job.id, m.error.message) });
-    job.settle({ ok: false, failure: new JobFailure({ ...m.error }, { retryable: m.error.retryable ?? true }) });
+    job.settle({ ok: false, failure: new JobFailure({ ...m.error, ...jobErrorKind(m.error.type) }, { retryable: m.error.retryable ?? true }) });
   };
 
   const forwardProgress = (ctx: ExecContext, m: Extract<RunnerMessage, { type: 'progress' }>) => {
@@ -275,16 +276,17 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
 /** The failure of a job whose signal aborted: the reason's type and message when it has them. */
 export function abortFailure(reason: unknown): JobFailure {
   if (reason instanceof JobFailure) return reason;
-  let type = 'cancelled';
+  let type: JobErrorType = 'cancelled';
+  let exception: string | undefined;
   let message = 'the job was cancelled';
   let retryable: boolean | undefined;
   if (typeof reason === 'string' && reason) message = reason;
   else if (reason && typeof reason === 'object') {
     const r = reason as { type?: unknown; name?: unknown; message?: unknown; retryable?: unknown };
-    if (typeof r.type === 'string') type = r.type;
+    if (typeof r.type === 'string') ({ type, exception } = jobErrorKind(r.type));
     else if (r.name === 'TimeoutError') type = 'timeout';
     if (typeof r.message === 'string' && r.message && r.name !== 'AbortError') message = r.message;
     if (typeof r.retryable === 'boolean') retryable = r.retryable;
   }
-  return new JobFailure({ type, message }, { retryable: retryable ?? type === 'timeout' });
+  return new JobFailure({ type, ...(exception !== undefined && { exception }), message }, { retryable: retryable ?? type === 'timeout' });
 }

@@ -42,7 +42,7 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
   z.object({
     type: z.literal('error'), job_id: z.string(),
-    error: z.object({ type: z.string(), message: z.string(), traceback: z.string().optional(), retryable: z.boolean().optional() }),
+    error: z.object({ type: z.string(), exception: z.string().optional(), message: z.string(), traceback: z.string().optional(), retryable: z.boolean().optional() }),
   }),
 ]);
 export type RunnerMessage = z.infer<typeof runnerMessageSchema>;

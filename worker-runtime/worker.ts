@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
+import { jobErrorKind } from '../core/errors';
 import type { JobStore } from '../core/job-store';
 import type { WorkerStore } from '../core/worker-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
@@ -173,7 +174,8 @@ export function createWorker(deps: WorkerDeps) {
         return { error: { type: reason.type, message: String(reason.message) }, retryable: reason.type !== 'cancelled' };
       }
     }
-    if (err instanceof JobFailure) return { error: err.error, retryable: err.retryable };
+    // a function's own JobFailure may carry any type: an unlisted one is the handler's exception
+    if (err instanceof JobFailure) return { error: { ...err.error, ...jobErrorKind(String(err.error.type)) }, retryable: err.retryable };
     return thrownFailure(err);
   }
 
@@ -361,5 +363,5 @@ export function thrownFailure(err: unknown): { error: JobError; retryable: boole
   const stack = err instanceof Error ? err.stack : undefined;
   const type = str(inner?.type) ?? str(o?.name) ?? 'Error';
   const message = str(inner?.message) ?? (o ? String(o.message ?? '') : String(err));
-  return { error: { type, message, ...(stack && { traceback: stack }) }, retryable };
+  return { error: { ...jobErrorKind(type), message, ...(stack && { traceback: stack }) }, retryable };
 }

@@ -1,11 +1,12 @@
 /** Building blocks of the routes' OpenAPI descriptions: JSON answers, the error shape, the bearer token. */
 import type { ZodType } from 'zod';
 import { z } from 'zod';
+import { API_ERROR_CODES, type ApiErrorCode } from '../../core/errors';
 
 /** The one error shape of the API (api/errors.ts writes it). */
 export const errorSchema = z.object({
   error: z.object({
-    code: z.string().describe('stable and machine-readable, e.g. VALIDATION_ERROR'),
+    code: z.enum(API_ERROR_CODES).describe('stable and machine-readable, e.g. VALIDATION_ERROR'),
     message: z.string().describe('what went wrong and what to do next'),
     field: z.string().optional().describe('the request field at fault, when there is one'),
   }),
@@ -14,7 +15,7 @@ export const errorSchema = z.object({
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503;
 
 /** An example answer per error code; a route's description names the codes, the first one gives the example. */
-const EXAMPLES: Record<string, { message: string; field?: string }> = {
+export const EXAMPLES: Partial<Record<ApiErrorCode, { message: string; field?: string }>> = {
   VALIDATION_ERROR: { message: 'model_type: Invalid input: expected string, received undefined', field: 'model_type' },
   UNAUTHORIZED: { message: 'missing or wrong bearer token: send Authorization: Bearer <KILN_API_TOKEN>' },
   JOB_NOT_FOUND: { message: 'no job 3f0c9a4e-…: it never existed or expired after its retention time' },
@@ -38,7 +39,7 @@ const EXAMPLES: Record<string, { message: string; field?: string }> = {
 };
 
 function example(description: string): { error: { code: string; message: string; field?: string } } | undefined {
-  const code = /[A-Z][A-Z_]{3,}/.exec(description)?.[0];
+  const code = /[A-Z][A-Z_]{3,}/.exec(description)?.[0] as ApiErrorCode | undefined;
   const ex = code === undefined ? undefined : EXAMPLES[code];
   return code && ex ? { error: { code, ...ex } } : undefined;
 }

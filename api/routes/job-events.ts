@@ -17,7 +17,7 @@ import { compareStreamIds, eventsTail, STREAM_ID } from '../../core/events-strea
 import type { JobStore } from '../../core/job-store';
 import type { JobStatus } from '../../core/keys';
 import { FINISHED_STATUSES, type JobRecord, jobView } from '../../core/schemas/job';
-import { progressEventData } from '../../core/schemas/progress';
+import { streamEventData } from '../../core/schemas/progress';
 import type { AppDeps } from '../deps';
 import { consoleLogger } from '../errors';
 import { runStream, type SseStreams, tooManyStreams } from '../sse-streams';
@@ -27,22 +27,23 @@ import { logTail, RECONNECT_REASON } from './job-logs';
 export const CATCHUP_ENTRIES = 1000;
 const BATCH = 500;
 
+const iso = (ms: number) => new Date(ms).toISOString();
 const isFinished = (status: string) => FINISHED_STATUSES.includes(status as JobStatus);
 
 /** The transitions a job's record shows, as the stream's events carry them (no ids: they are not stream entries). */
 export function recordEvents(job: JobRecord): { event: 'status' | 'progress'; data: Record<string, unknown> }[] {
   const base = { job_id: job.id, type: job.type };
   const out: { event: 'status' | 'progress'; data: Record<string, unknown> }[] = [
-    { event: 'status', data: { ...base, status: 'queued', ts: String(job.created_at) } },
+    { event: 'status', data: { ...base, status: 'queued', ts: iso(job.created_at) } },
   ];
   if (job.started_at !== undefined) {
-    out.push({ event: 'status', data: { ...base, status: 'running', ts: String(job.started_at), ...(job.worker_id && { worker: job.worker_id }) } });
+    out.push({ event: 'status', data: { ...base, status: 'running', ts: iso(job.started_at), ...(job.worker_id && { worker: job.worker_id }) } });
   }
   if (job.status === 'running' && job.progress > 0) {
-    out.push({ event: 'progress', data: { job_id: job.id, status: 'running', progress: String(job.progress), message: job.progress_message ?? '', ts: String(job.started_at ?? job.created_at), ...(job.progress_metrics && { metrics: job.progress_metrics }) } });
+    out.push({ event: 'progress', data: { job_id: job.id, status: 'running', progress: job.progress, message: job.progress_message ?? '', ts: iso(job.started_at ?? job.created_at), ...(job.progress_metrics && { metrics: job.progress_metrics }) } });
   }
   if (job.status !== 'queued' && job.status !== 'running') {
-    out.push({ event: 'status', data: { ...base, status: job.status, ts: String(job.finished_at ?? job.run_at ?? job.created_at), ...(job.run_at !== undefined && job.status === 'delayed' && { run_at: String(job.run_at) }) } });
+    out.push({ event: 'status', data: { ...base, status: job.status, ts: iso(job.finished_at ?? job.run_at ?? job.created_at), ...(job.run_at !== undefined && job.status === 'delayed' && { run_at: iso(job.run_at) }) } });
   }
   return out;
 }
@@ -91,7 +92,7 @@ async function follow(stream: SSEStreamingApi, o: {
     const since = o.lastEventId === undefined ? 0 : Number(o.lastEventId.split('-')[0]);
     const transitions = recordEvents(job);
     for (const [i, e] of transitions.entries()) {
-      if (i < transitions.length - 1 && Number(e.data.ts) <= since) continue;
+      if (i < transitions.length - 1 && Date.parse(String(e.data.ts)) <= since) continue;
       await stream.writeSSE({ event: e.event, data: JSON.stringify(e.data) });
     }
     return end();
@@ -107,7 +108,7 @@ async function follow(stream: SSEStreamingApi, o: {
       after = e.id;
       if (e.fields.job !== id) continue;
       const { job: _job, ...fields } = e.fields;
-      await stream.writeSSE({ id: e.id, event: fields.progress !== undefined ? 'progress' : 'status', data: JSON.stringify({ job_id: id, ...progressEventData(fields) }) });
+      await stream.writeSSE({ id: e.id, event: fields.progress !== undefined ? 'progress' : 'status', data: JSON.stringify({ job_id: id, ...streamEventData(fields) }) });
       if (isFinished(fields.status ?? '')) ended = true;
     }
   };

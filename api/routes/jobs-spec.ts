@@ -140,7 +140,8 @@ export const jobEventsRoute = createRoute({
   method: 'get', path: '/{id}/events', tags, ...dataRoute, operationId: 'jobEvents',
   summary: "Follow a job's transitions as Server-Sent Events",
   description:
-    '`status` events (`{"job_id","status",…}`), `progress` events (`{"job_id","status":"running","progress","message",…}`) ' +
+    '`status` events (`{"job_id","status","ts",…}`), `progress` events (`{"job_id","status":"running","progress","message","ts",…}`) ' +
+    '(`ts` and `run_at` ISO-8601 times as in the job view, `progress` and `retry` numbers) ' +
     'and `log` events (`{"job_id","ts","stream","text"}`); events read from the events stream carry their id as `id:`. ' +
     "A finished job is answered from its record (its transitions, its log, `end`) at once. A live job replays its events since its creation when they are " +
     "among the stream's newest 1,000 entries, else it starts with its current state from its record. The stream ends with an `end` event whose data is the job, " +

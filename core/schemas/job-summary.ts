@@ -6,6 +6,7 @@
  * (core/lua/list-jobs.lua reads only these fields).
  */
 import { z } from 'zod';
+import { isJobErrorType, type JobErrorType } from '../errors';
 import { JOB_STATUSES, jobTimings } from './job';
 import { metricsJson } from './progress';
 
@@ -51,7 +52,7 @@ export const jobSummaryRecordSchema = z.object({
 export type JobSummaryRecord = z.infer<typeof jobSummaryRecordSchema>;
 
 /** Lengths a summary's strings are cut to (characters). */
-export const SUMMARY_LIMITS = { message: 200, errorType: 64, label: 80, workerId: 128 } as const;
+export const SUMMARY_LIMITS = { message: 200, label: 80, workerId: 128 } as const;
 
 const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -66,14 +67,14 @@ export function jobLabel(kind: string, payload: unknown): string | null {
   return null;
 }
 
-function errorSummary(job: JobSummaryRecord): { type: string; message: string } | null {
+function errorSummary(job: JobSummaryRecord): { type: JobErrorType; message: string } | null {
   if (job.error_too_large !== undefined) {
-    return { type: 'Error', message: `the error is too large for a listing (${job.error_too_large} bytes); GET /jobs/${job.id} shows it` };
+    return { type: 'unknown', message: `the error is too large for a listing (${job.error_too_large} bytes); GET /jobs/${job.id} shows it` };
   }
   if (job.error === undefined || job.error === null) return null;
   const e = typeof job.error === 'object' ? (job.error as Record<string, unknown>) : {};
   return {
-    type: clip(typeof e.type === 'string' ? e.type : 'Error', SUMMARY_LIMITS.errorType),
+    type: isJobErrorType(e.type) ? e.type : 'unknown',
     message: clip(typeof e.message === 'string' ? e.message : String(job.error), SUMMARY_LIMITS.message),
   };
 }

@@ -4,10 +4,16 @@
  * and tests/openapi.test.ts checks real answers against them.
  */
 import { z } from 'zod';
+import { JOB_ERROR_TYPES } from '../errors';
 import { JOB_STATUSES, jobErrorSchema } from './job';
 
 /** A time as `new Date(ms).toISOString()` writes it. */
 export const isoTime = z.iso.datetime().meta({ example: '2026-05-01T12:00:00.000Z' });
+
+/** A failed attempt's error as the job view shows it (core/schemas/job.ts jobErrorView). */
+const jobErrorViewSchema = jobErrorSchema.extend({
+  at: isoTime.optional().describe('when the attempt failed'),
+}).meta({ id: 'JobError', description: "why an attempt failed; the job's `error` is the last one" });
 const ms = z.number().int().nonnegative();
 
 /**
@@ -50,8 +56,8 @@ export const jobViewSchema = z.object({
   progress: z.number().describe('0 to 1, as the handler last reported it'),
   progress_message: z.string().nullable(),
   result: z.unknown().describe("the handler's result once succeeded, else null"),
-  error: orNull(jobErrorSchema),
-  errors: z.array(jobErrorSchema).describe("every failed attempt's error, oldest first"),
+  error: orNull(jobErrorViewSchema),
+  errors: z.array(jobErrorViewSchema).describe("every failed attempt's error, oldest first"),
   worker_id: z.string().nullable(),
   created_at: isoTime,
   started_at: isoTime.nullable(),
@@ -77,7 +83,7 @@ export const jobSummarySchema = z.object({
   progress_message: z.string().max(200).nullable().describe('cut to 200 characters'),
   progress_metrics: progressMetrics.nullable().describe('the latest progress metrics (at most 32)'),
   error: z.object({
-    type: z.string().max(64),
+    type: z.enum(JOB_ERROR_TYPES),
     message: z.string().max(200).describe('cut to 200 characters; GET /jobs/{id} has the whole error'),
   }).nullable().describe('the last error, short'),
   worker_id: z.string().nullable(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_ERROR_TYPES, jobErrorKind } from '../errors';
 import type { JobStatus } from '../keys';
 import { metricsJson } from './progress';
 import { KNOWN_MODEL_TYPES } from '../model-types';
@@ -78,7 +79,9 @@ export const JOB_STATUSES = ['queued', 'delayed', 'running', 'succeeded', 'faile
 export const FINISHED_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 export const jobErrorSchema = z.object({
-  type: z.string(),
+  type: z.enum(JOB_ERROR_TYPES).describe('why the attempt failed, from one closed list; handler_error: the handler raised `exception`'),
+  /** The class name of what the handler raised or threw (handler_error only). */
+  exception: z.string().optional(),
   message: z.string(),
   traceback: z.string().optional(),
   retryable: z.boolean().optional(),
@@ -88,10 +91,24 @@ export const jobErrorSchema = z.object({
   peak_rss_mb: z.number().optional(),
   attempt: z.number().optional(),
   worker_id: z.string().optional(),
-  /** When the attempt failed (ms since the epoch). */
+  /** When the attempt failed (ms since the epoch in the record; an ISO-8601 string in the view). */
   at: z.number().optional(),
-}).meta({ id: 'JobError', description: "why an attempt failed; the job's `error` is the last one" });
+});
 export type JobError = z.infer<typeof jobErrorSchema>;
+
+/**
+ * A stored error as the API shows it: its time an ISO-8601 string, as every time in a view, and
+ * its type a listed one (an older record's exception name becomes a handler_error's `exception`).
+ */
+export function jobErrorView(e: unknown): unknown {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return e;
+  const { at, ...rest } = e as Record<string, unknown>;
+  return {
+    ...rest,
+    ...(typeof rest.type === 'string' && jobErrorKind(rest.type)),
+    ...(typeof at === 'number' && Number.isFinite(at) ? { at: new Date(at).toISOString() } : at !== undefined && { at }),
+  };
+}
 
 const num = z.coerce.number();
 const optNum = z.coerce.number().optional();
@@ -186,8 +203,8 @@ export function jobView(job: JobRecord): Record<string, unknown> {
     progress_message: job.progress_message ?? null,
     progress_metrics: job.progress_metrics ?? null,
     result: job.result ?? null,
-    error: job.error ?? null,
-    errors: job.errors ?? [],
+    error: job.error ? jobErrorView(job.error) : null,
+    errors: Array.isArray(job.errors) ? job.errors.map(jobErrorView) : [],
     worker_id: job.worker_id ?? null,
     created_at: iso(job.created_at),
     started_at: iso(job.started_at),

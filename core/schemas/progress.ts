@@ -95,9 +95,28 @@ export function historyPointView(e: HistoryEntry): { ts: string; progress: numbe
   return { ts: new Date(e.ts).toISOString(), progress: e.progress, message: e.message || null, metrics: e.metrics ?? null };
 }
 
-/** A progress event's fields from the events stream, with its metrics as an object of numbers. */
-export function progressEventData(fields: Record<string, string>): Record<string, unknown> {
-  if (fields.metrics === undefined) return fields;
-  const parsed = metricsJson.safeParse(fields.metrics);
-  return { ...fields, metrics: parsed.success ? parsed.data : null };
+/** Fields of the events stream that hold a time (ms since the epoch): ISO-8601 strings in event data, as in every view. */
+const TIME_FIELDS = ['ts', 'run_at'];
+/** Fields of the events stream that hold a number: numbers in event data. */
+const NUMBER_FIELDS = ['progress', 'retry'];
+
+/**
+ * An event's fields from the events stream (all strings in Redis) as its SSE data: times as
+ * ISO-8601 strings, numbers as numbers, metrics as an object of numbers.
+ */
+export function streamEventData(fields: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...fields };
+  for (const k of TIME_FIELDS) {
+    const ms = Number(fields[k]);
+    if (fields[k] !== undefined && Number.isFinite(ms)) out[k] = new Date(ms).toISOString();
+  }
+  for (const k of NUMBER_FIELDS) {
+    const n = Number(fields[k]);
+    if (fields[k] !== undefined && Number.isFinite(n)) out[k] = n;
+  }
+  if (fields.metrics !== undefined) {
+    const parsed = metricsJson.safeParse(fields.metrics);
+    out.metrics = parsed.success ? parsed.data : null;
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
  * The CLI's HTTP client for the API and the spawner: JSON calls and event
  * streams, with errors that say what to do next (start the server, set the token).
  */
-import { KilnError } from '../../core/errors';
+import { type ApiErrorCode, isApiErrorCode, KilnError } from '../../core/errors';
 import type { Transport, TransportResponse } from './transport';
 
 export interface Endpoint {
@@ -31,12 +31,12 @@ function unreachable(ep: Endpoint, err: unknown): KilnError {
 
 async function answerError(ep: Endpoint, res: TransportResponse): Promise<KilnError> {
   const text = await res.text().catch(() => '');
-  let code = 'HTTP_ERROR';
+  let code: ApiErrorCode = 'HTTP_ERROR';
   let message = text.trim().slice(0, 300) || 'no detail';
   let field: string | undefined;
   try {
     const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
-    if (typeof body.error?.code === 'string') code = body.error.code;
+    if (isApiErrorCode(body.error?.code)) code = body.error.code;
     if (typeof body.error?.message === 'string') message = body.error.message;
     if (typeof body.error?.field === 'string') field = body.error.field;
   } catch {

@@ -62,7 +62,7 @@ export function readJob(body: unknown): JobInfo {
     finishedMs: msOf(j.finished_at),
     workerId: str(j.worker_id),
     waitingReason: str(j.waiting_reason),
-    error: j.error ? { type: str(err.type) ?? 'Error', message: str(err.message) ?? JSON.stringify(j.error) } : null,
+    error: j.error ? { type: str(err.exception) ?? str(err.type) ?? 'unknown', message: str(err.message) ?? JSON.stringify(j.error) } : null,
     result: j.result ?? null,
     metrics: numbers(j.progress_metrics),
     timings: j.timings && typeof j.timings === 'object' ? asRecord(j.timings) : null,

@@ -8,6 +8,7 @@ import type { CliContext } from './context';
 import { exitCodeOfStatus } from './exit-codes';
 import { callJson, openEventStream } from './http';
 import { asRecord, isFinished, type JobInfo, num, numbers, readJob, str } from './job-view';
+import { msOf } from './format';
 import { jobPath } from './jobs';
 import { intOption } from './options';
 import { readSse } from './sse';
@@ -31,7 +32,7 @@ export function compareStreamIds(a: string, b: string): number {
 /** The job after one event of its stream. */
 export function applyEvent(job: JobInfo, event: string, data: Record<string, unknown>): JobInfo {
   const status = str(data.status);
-  const ts = num(data.ts) ?? undefined;
+  const ts = msOf(data.ts); // an ISO-8601 time, as in every view
   const next: JobInfo = { ...job };
   if (event === 'progress' || data.progress !== undefined) {
     next.progress = num(data.progress) ?? job.progress;

@@ -162,6 +162,9 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(text).toContain('"status":"queued"');
       expect(text).toContain('"status":"cancelled"');
       expect(text).toContain('event: end');
+      const statuses = parseSse(text).filter((e) => e.event === 'status').map((e) => e.data as { ts: string });
+      expect(statuses.length).toBeGreaterThan(1);
+      for (const s of statuses) expect(new Date(s.ts).toISOString(), 'an ISO-8601 time, as in the job view').toBe(s.ts);
     });
 
     it('an Idempotency-Key returns the same job; reused with another body it is 422', async () => {

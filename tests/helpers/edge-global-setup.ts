@@ -10,7 +10,7 @@
  * /test/script-flush empties Redis's script cache. URLs and tokens reach
  * vitest.config.ts's miniflare bindings through `provide`.
  *
- * It stays at the root: a workers project that inherited it would try to bundle
+ * It stays at the root: a workerd project that inherited it would try to bundle
  * this Node-only code for workerd.
  */
 import { serve } from '@hono/node-server';

@@ -66,7 +66,7 @@ describe('job store scripts on a Redis Cluster', () => {
     const { keys, store } = fresh();
     await store.enqueue(newJob('j1'));
     await store.claim('node', 'w1', 2000);
-    expect(await store.fail('j1', 'node', 'w1', { type: 'error', message: 'x' }, { retryable: true, backoffMs: 100, now: 2000 })).toBe('delayed');
+    expect(await store.fail('j1', 'node', 'w1', { type: 'handler_error', message: 'x' }, { retryable: true, backoffMs: 100, now: 2000 })).toBe('delayed');
     expect(await store.promoteDelayed(2200)).toBe(1);
     expect(await store.cancel({ id: 'j1', type: 'node' }, 'test', 2300)).toEqual({ outcome: 'cancelled' });
     await store.enqueue(newJob('j2', { queuedTtlMs: 10 }));

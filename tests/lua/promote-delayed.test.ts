@@ -11,7 +11,7 @@ describe('promote-delayed.lua', () => {
     for (const [id, backoff] of [['soon', 100], ['later', 10_000]] as const) {
       await r.store.enqueue(newJob(id));
       await r.store.claim('node', 'w1', 2000);
-      await r.store.fail(id, 'node', 'w1', { type: 'error', message: 'x' }, { retryable: true, backoffMs: backoff, now: 2000 });
+      await r.store.fail(id, 'node', 'w1', { type: 'handler_error', message: 'x' }, { retryable: true, backoffMs: backoff, now: 2000 });
     }
     await r.io.del(keys.notify('node'));
     expect(await promoteDelayed(r.port, k, a(2500))).toBe(1);

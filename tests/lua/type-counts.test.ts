@@ -10,7 +10,7 @@ describe('type-counts.lua', () => {
     for (const id of ['j1', 'j2', 'j3']) await r.store.enqueue(newJob(id));
     await r.store.claim('node', 'w1', 2000, 2);
     await r.io.sadd(keys.workersOfType('node'), 'w1');
-    await r.store.fail('j1', 'node', 'w1', { type: 'error', message: 'x' }, { retryable: true, backoffMs: 1000, now: 2000 });
+    await r.store.fail('j1', 'node', 'w1', { type: 'handler_error', message: 'x' }, { retryable: true, backoffMs: 1000, now: 2000 });
     const flat = await typeCounts(r.port, { types: keys.types(), delayed: keys.delayed() }, {
       queue_prefix: keys.queue(''), workers_of_type_prefix: keys.workersOfType(''), active_prefix: keys.active(''), job_prefix: keys.jobPrefix, delayed_limit: 100,
     });

@@ -1,5 +1,5 @@
 /**
- * The API contract suite inside workerd: requests go to api/worker.ts's
+ * The API contract suite inside workerd: requests go to api/workerd.ts's
  * `export default { fetch }`, which reaches Redis through the REST gateway that
  * tests/helpers/edge-global-setup.ts serves (as under wrangler dev). The gateway
  * serves an allow-list of commands: the suite passing through it, and the last

@@ -1,6 +1,6 @@
-// Types for tests that run inside workerd: `exports` is api/worker.ts's exports.
+// Types for tests that run inside workerd: `exports` is api/workerd.ts's exports.
 declare namespace Cloudflare {
   interface GlobalProps {
-    mainModule: typeof import('../../api/worker');
+    mainModule: typeof import('../../api/workerd');
   }
 }

@@ -8,9 +8,9 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 
 /**
- * Through the worker's own entrypoint (as wrangler dev serves it): only there does
+ * Through the workerd entry's own entrypoint (as wrangler dev serves it): only there does
  * workerd turn a framing header on a GET into a body stream. A Request built here
- * and handed to `worker.fetch` directly has no body and hides the bug.
+ * and handed to `workerd.fetch` directly has no body and hides the bug.
  */
 const call = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
   exports.default.fetch(new Request(`http://localhost${path}`, {

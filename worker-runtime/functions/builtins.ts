@@ -46,7 +46,7 @@ export const builtinFunctions: FunctionRegistry = {
   fail: (input) => {
     const o = obj(input);
     const message = typeof o.message === 'string' ? o.message : 'failed on purpose (the fail function)';
-    throw new JobFailure({ type: 'FunctionError', message }, { retryable: o.retryable !== false });
+    throw new JobFailure({ type: 'handler_error', exception: 'FunctionError', message }, { retryable: o.retryable !== false });
   },
 
   /** Reports `steps` progress updates `ms` apart (defaults 5 and 20), each with `loss` and `accuracy` metrics, and logs a line per step. */

@@ -56,7 +56,7 @@ function errorBlock(e, title) {
     e.retryable === false ? 'not retryable' : null,
   ].filter(Boolean).join(' · ');
   return h('div', { class: 'error-block' },
-    h('div', { class: 'error-title' }, h('strong', null, title), ' ', h('code', null, String(e.type || 'Error'))),
+    h('div', { class: 'error-title' }, h('strong', null, title), ' ', h('code', null, String(e.exception || e.type || 'unknown'))),
     h('div', { class: 'error-message' }, String(e.message || '')),
     facts ? h('div', { class: 'muted small' }, facts) : null,
     details.length ? h('details', null, h('summary', null, e.traceback ? 'traceback' : 'stderr'), h('pre', { class: 'json' }, details.join('\n\n'))) : null);
@@ -169,7 +169,7 @@ export function mountJob(root, id, app) {
           let data = {};
           try { data = JSON.parse(ev.data); } catch {}
           if (ev.event === 'progress') {
-            events.push({ ts: Number(data.ts) || Date.now(), progress: Number(data.progress), message: data.message || '', metrics: data.metrics || {} });
+            events.push({ ts: data.ts || Date.now(), progress: Number(data.progress), message: data.message || '', metrics: data.metrics || {} });
             if (job && !FINISHED.includes(job.status)) {
               job.progress = Number(data.progress);
               job.progress_message = data.message || null;

@@ -25,8 +25,16 @@ class JobCancelled(NonRetryableError):
 NON_RETRYABLE = (NonRetryableError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
+# The job error types this runner writes: each is in core/errors.ts JOB_ERROR_TYPES (a test checks).
+HANDLER_ERROR = "handler_error"  # the handler raised; the error's `exception` names the class
+CANCELLED = "cancelled"
+PAYLOAD_TOO_DEEP = "payload_too_deep"
+RUNNER_BUSY = "runner_busy"
+ERROR_TYPES = (HANDLER_ERROR, CANCELLED, PAYLOAD_TOO_DEEP, RUNNER_BUSY)
+
+
 def error_type(exc):
-    """The short type name the worker records for an exception."""
+    """The job error type the worker records for an exception (its class name goes in `exception`)."""
     if isinstance(exc, JobCancelled):
-        return "cancelled"
-    return type(exc).__name__
+        return CANCELLED
+    return HANDLER_ERROR

@@ -9,7 +9,7 @@ import traceback
 
 from . import dispatch
 from .context import JobContext
-from .errors import NON_RETRYABLE, error_type
+from .errors import NON_RETRYABLE, PAYLOAD_TOO_DEEP, RUNNER_BUSY, error_type
 from .handlers import user
 from .protocol import read_messages, to_jsonable
 
@@ -35,7 +35,7 @@ class Runner:
         for message, problem in read_messages(stream):
             if problem:
                 if problem.job_id is not None:
-                    self._refuse(problem.job_id, "PayloadTooDeep", f"the job's run message {problem}; flatten the payload")
+                    self._refuse(problem.job_id, PAYLOAD_TOO_DEEP, f"the job's run message {problem}; flatten the payload")
                     continue
                 self._log("error", f"ignored a malformed message from the worker: {problem}")
                 continue
@@ -59,7 +59,7 @@ class Runner:
             if self._current is not None:
                 busy = self._current[0].job_id
                 self.channel.send({"type": "error", "job_id": str(job["id"]), "error": {
-                    "type": "RunnerBusy", "message": f"the runner is still running job {busy}", "retryable": True}})
+                    "type": RUNNER_BUSY, "message": f"the runner is still running job {busy}", "retryable": True}})
                 return
             ctx = JobContext(job, self.channel, self.data_root, self.artifact_root, self.artifact_key_file)
             thread = threading.Thread(target=self._run, args=(ctx,), name=f"kiln-job-{ctx.job_id}", daemon=True)
@@ -106,6 +106,7 @@ def describe(exc):
     text = traceback.format_exc()
     return {
         "type": error_type(exc),
+        "exception": type(exc).__name__,
         "message": str(exc) or type(exc).__name__,
         "traceback": text[-_TRACEBACK_LIMIT:],
         "retryable": not isinstance(exc, NON_RETRYABLE),

@@ -1,5 +1,5 @@
 /**
- * workerd entry of the API (wrangler dev, Cloudflare Workers): builds the app's
+ * workerd entry of the API (wrangler dev, or deployed to Cloudflare's workerd runtime): builds the app's
  * dependencies from the env bindings — a RedisPort over @upstash/redis (HTTP: a
  * managed Redis that speaks the Upstash REST protocol, or locally the spawner's
  * gateway at /redis) and a spawner client over `fetch` — once per isolate.
@@ -20,7 +20,7 @@ import { createSpawnerClient } from './spawner-client';
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 /** The bindings that connect the API; its knobs (KILN_*) go through apiConfigFromEnv as on Node. */
-export const workerEnvSchema = z.object({
+export const workerdEnvSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url({ message: 'UPSTASH_REDIS_REST_URL must be the http(s) URL of the Redis REST endpoint' }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1, 'UPSTASH_REDIS_REST_TOKEN must be set (a secret: .dev.vars locally, `wrangler secret put` when deployed)'),
   /** Spawner control API for the fast-path ensure call; unset = rely on the spawners' own loops. */
@@ -29,7 +29,7 @@ export const workerEnvSchema = z.object({
 });
 
 /** What wrangler.toml's [vars] and the secrets provide; checked on first use. */
-export interface WorkerEnv {
+export interface WorkerdEnv {
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
   WORKER_MANAGER_URL?: string;
@@ -49,10 +49,10 @@ function asEnvRecord(env: object): Env {
 }
 
 function buildApp(bindings: object): Hono {
-  const parsed = workerEnvSchema.safeParse(bindings);
+  const parsed = workerdEnvSchema.safeParse(bindings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new KilnError('BAD_CONFIG', `worker binding ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`, { status: 500 });
+    throw new KilnError('BAD_CONFIG', `workerd binding ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`, { status: 500 });
   }
   const conn = parsed.data;
   const env = asEnvRecord(bindings);
@@ -87,15 +87,15 @@ function appFor(env: object): Hono {
   return app;
 }
 
-/** A misconfigured worker answers every request with the reason, as JSON. */
+/** A misconfigured workerd entry answers every request with the reason, as JSON. */
 function configErrorResponse(err: unknown): Response {
-  const body = err instanceof KilnError ? err.toJSON() : { code: 'INTERNAL', message: 'the API could not start; the worker log has the details' };
+  const body = err instanceof KilnError ? err.toJSON() : { code: 'INTERNAL', message: 'the API could not start; the workerd log has the details' };
   if (!(err instanceof KilnError)) console.error(`${new Date().toISOString()} error [api] startup failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   return Response.json({ error: body }, { status: 500 });
 }
 
 export default {
-  async fetch(request: Request, env: WorkerEnv, ctx?: unknown): Promise<Response> {
+  async fetch(request: Request, env: WorkerdEnv, ctx?: unknown): Promise<Response> {
     let app: Hono;
     try {
       app = appFor(env);

@@ -1,5 +1,5 @@
 /**
- * api/worker.ts bundled into one ES module, the way wrangler bundles it, for
+ * api/workerd.ts bundled into one ES module, the way wrangler bundles it, for
  * Miniflare's API (`new Miniflare({ modules: true, scriptPath, modulesRoot })`).
  */
 import { build } from 'esbuild';
@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface WorkerBundle {
+export interface WorkerdBundle {
   scriptPath: string;
   modulesRoot: string;
   remove(): void;
 }
 
-export async function bundleWorker(entry = 'api/worker.ts'): Promise<WorkerBundle> {
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-worker-bundle-'));
-  const scriptPath = join(dir, 'worker.mjs');
+export async function bundleWorkerd(entry = 'api/workerd.ts'): Promise<WorkerdBundle> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-workerd-bundle-'));
+  const scriptPath = join(dir, 'workerd.mjs');
   await build({
     entryPoints: [entry], outfile: scriptPath, bundle: true, format: 'esm', target: 'es2022', logLevel: 'warning',
     platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'],
