@@ -58,22 +58,22 @@ describe('kiln/functions', () => {
   it('a JobFailure from kiln/functions with retryable: false fails the job for good', async () => {
     const f = await finished(await submit({ function: 'badInput', input: { n: 1 }, max_attempts: 4 }));
     expect(f.attempts).toBe(1);
-    expect(f.error).toMatchObject({ type: 'BadInput', message: 'no good: {"n":1}' });
+    expect(f.error).toMatchObject({ type: 'handler_error', exception: 'BadInput', message: 'no good: {"n":1}' });
   });
 
   it('an Error subclass or a plain object with retryable: false is not retried either', async () => {
     const sub = await finished(await submit({ function: 'overQuota', max_attempts: 4 }));
     expect(sub.attempts).toBe(1);
-    expect(sub.error).toMatchObject({ type: 'QuotaError', message: 'over quota' });
+    expect(sub.error).toMatchObject({ type: 'handler_error', exception: 'QuotaError', message: 'over quota' });
     const plain = await finished(await submit({ function: 'plainObject', max_attempts: 4 }));
     expect(plain.attempts).toBe(1);
-    expect(plain.error).toMatchObject({ type: 'PlainFailure', message: 'a plain object' });
+    expect(plain.error).toMatchObject({ type: 'handler_error', exception: 'PlainFailure', message: 'a plain object' });
   });
 
   it('a JobFailure is retryable by default', async () => {
     const f = await finished(await submit({ function: 'flaky', max_attempts: 2, backoff: { delay_ms: 10 } }));
     expect(f.attempts).toBe(2);
-    expect(f.error).toMatchObject({ type: 'JobFailure', message: 'try again' });
+    expect(f.error).toMatchObject({ type: 'handler_error', exception: 'JobFailure', message: 'try again' });
   });
 });
 
