@@ -277,14 +277,14 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       const r = (await scripts.requeueWorkerJobs(
         redis,
         {
-          active: keys.active(workerId), worker: keys.worker(workerId), workers: keys.workers(), workers_of_type: keys.workersOfType(type),
+          active: keys.active(workerId),
           running: keys.byStatus('running'), failed: keys.byStatus('failed'), queued: keys.byStatus('queued'), queue: keys.queue(type),
           notify: keys.notify(type), delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'), events: keys.events(),
           cancelled: keys.byStatus('cancelled'),
         },
         {
           worker_id: workerId, now: opts.now, error: JSON.stringify(error), retention_ms: failRetention, maxlen: maxLen,
-          job_prefix: keys.jobPrefix, forget: '0', log_prefix: keys.logPrefix,
+          job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix,
         },
       )) as [number, number];
       return { requeued: Number(r[0]), failed: Number(r[1]) };

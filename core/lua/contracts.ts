@@ -627,12 +627,6 @@ export function reportProgress(redis: RedisPort, keys: ReportProgressKeys, args:
 export interface RequeueWorkerJobsKeys {
   /** active zset of the worker */
   active: string;
-  /** worker hash */
-  worker: string;
-  /** workers set */
-  workers: string;
-  /** workers-of-type set */
-  workers_of_type: string;
   /** running index */
   running: string;
   /** failed index */
@@ -665,19 +659,18 @@ export interface RequeueWorkerJobsArgs {
   maxlen: RedisArg;
   /** job key prefix */
   job_prefix: RedisArg;
-  /** '1' to delete the worker record, '0' to keep it (the caller updates it) */
-  forget: RedisArg;
   /** job log stream prefix (a job that fails or is cancelled here: its log expires with it) */
   log_prefix: RedisArg;
 }
 /** requeue-worker-jobs's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const requeueWorkerJobsCall = (keys: RequeueWorkerJobsKeys, args: RequeueWorkerJobsArgs): ScriptCall => ({
   script: lua.requeueWorkerJobs,
-  keys: [keys.active, keys.worker, keys.workers, keys.workers_of_type, keys.running, keys.failed, keys.queued, keys.queue, keys.notify, keys.delayed, keys.delayed_idx, keys.events, keys.cancelled],
-  argv: [args.worker_id, args.now, args.error, args.retention_ms, args.maxlen, args.job_prefix, args.forget, args.log_prefix],
+  keys: [keys.active, keys.running, keys.failed, keys.queued, keys.queue, keys.notify, keys.delayed, keys.delayed_idx, keys.events, keys.cancelled],
+  argv: [args.worker_id, args.now, args.error, args.retention_ms, args.maxlen, args.job_prefix, args.log_prefix],
 });
 /**
- * requeue-worker-jobs: a worker is gone; give its jobs back and forget the worker.
+ * requeue-worker-jobs: a worker is gone; give its jobs back. Its record is the WorkerStore's
+ * (core/worker-store.ts: exited or forget), not this script's.
  *
  * Returns: {requeued count, failed count}.
  * Derived keys: job_prefix .. <id>: the hash of each job the worker held (ids are known only inside)

@@ -1,9 +1,7 @@
---[[ requeue-worker-jobs: a worker is gone; give its jobs back and forget the worker.
+--[[ requeue-worker-jobs: a worker is gone; give its jobs back. Its record is the WorkerStore's
+(core/worker-store.ts: exited or forget), not this script's.
 KEYS:
   active      active zset of the worker
-  worker      worker hash
-  workers     workers set
-  workers_of_type  workers-of-type set
   running     running index
   failed      failed index
   queued      queued index
@@ -20,7 +18,6 @@ ARGV:
   retention_ms  retention ms of failed jobs
   maxlen      events maxlen
   job_prefix  job key prefix
-  forget      '1' to delete the worker record, '0' to keep it (the caller updates it)
   log_prefix  job log stream prefix (a job that fails or is cancelled here: its log expires with it)
 DERIVED:
   job_prefix .. <id>   the hash of each job the worker held (ids are known only inside)
@@ -36,16 +33,11 @@ local requeued, failed = 0, 0
 for _, id in ipairs(ids) do
   local jobKey = ARGV[6] .. id
   if redis.call('HGET', jobKey, 'status') == 'running' then
-    local r = settle_failure(jobKey, KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11],
-      KEYS[13], KEYS[12], id, now, ARGV[3], true, 0, ARGV[4], ARGV[5], ARGV[8] .. id, jobKey .. ':progress')
+    local r = settle_failure(jobKey, KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8],
+      KEYS[10], KEYS[9], id, now, ARGV[3], true, 0, ARGV[4], ARGV[5], ARGV[7] .. id, jobKey .. ':progress')
     if r == 'failed' or r == 'cancelled' then failed = failed + 1 else requeued = requeued + 1 end
   end
 end
 redis.call('DEL', KEYS[1])
-if ARGV[7] == '1' then
-  redis.call('DEL', KEYS[2])
-  redis.call('SREM', KEYS[3], ARGV[1])
-  redis.call('SREM', KEYS[4], ARGV[1])
-end
-emit(KEYS[12], ARGV[5], 'worker', ARGV[1], 'status', 'gone', 'ts', now)
+emit(KEYS[9], ARGV[5], 'worker', ARGV[1], 'status', 'gone', 'ts', now)
 return {requeued, failed}

@@ -4,18 +4,18 @@ import { keys, newJob, useLuaRedis } from '../helpers/lua-redis';
 
 const r = useLuaRedis();
 const k: RequeueWorkerJobsKeys = {
-  active: keys.active('w1'), worker: keys.worker('w1'), workers: keys.workers(), workers_of_type: keys.workersOfType('node'),
+  active: keys.active('w1'),
   running: keys.byStatus('running'), failed: keys.byStatus('failed'), queued: keys.byStatus('queued'), queue: keys.queue('node'),
   notify: keys.notify('node'), delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'), events: keys.events(),
   cancelled: keys.byStatus('cancelled'),
 };
 const a = (over: Partial<RequeueWorkerJobsArgs> = {}): RequeueWorkerJobsArgs => ({
   worker_id: 'w1', now: 5000, error: '{"type":"worker_lost","message":"gone"}', retention_ms: 60_000, maxlen: 100,
-  job_prefix: keys.jobPrefix, forget: '1', log_prefix: keys.logPrefix, ...over,
+  job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix, ...over,
 });
 
 describe('requeue-worker-jobs.lua', () => {
-  it("gives a gone worker's jobs back (or fails the last attempt) and forgets the worker", async () => {
+  it("gives a gone worker's jobs back (or fails the last attempt) and leaves its record to the WorkerStore", async () => {
     await r.store.enqueue(newJob('again'));
     await r.store.enqueue(newJob('last', { maxAttempts: 1 }));
     await r.store.claim('node', 'w1', 2000, 2);
@@ -27,13 +27,8 @@ describe('requeue-worker-jobs.lua', () => {
     expect(await r.io.hget(keys.job('again'), 'status')).toBe('queued');
     expect(await r.io.hget(keys.job('last'), 'status')).toBe('failed');
     expect(await r.io.pttl(keys.logs('last'))).toBeGreaterThan(0);
-    expect(await r.io.exists(keys.active('w1'), keys.worker('w1'))).toBe(0);
-    expect(await r.io.sismember(keys.workers(), 'w1')).toBe(0);
-  });
-
-  it("keeps the worker record when asked to (forget '0')", async () => {
-    await r.io.hset(keys.worker('w1'), 'status', 'stopping');
-    expect(await requeueWorkerJobs(r.port, k, a({ forget: '0' }))).toEqual([0, 0]);
-    expect(await r.io.hget(keys.worker('w1'), 'status')).toBe('stopping');
+    expect(await r.io.exists(keys.active('w1'))).toBe(0);
+    expect(await r.io.hget(keys.worker('w1'), 'status')).toBe('busy');
+    expect(await r.io.sismember(keys.workers(), 'w1')).toBe(1);
   });
 });
