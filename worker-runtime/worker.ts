@@ -5,7 +5,6 @@
  */
 import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
-import { jobErrorKind } from '../core/errors';
 import type { JobStore } from '../core/job-store';
 import type { WorkerStore } from '../core/worker-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
@@ -15,6 +14,7 @@ import type { ColdStart, JobError, JobRecord } from '../core/schemas/job';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
+import { toFailure } from './job-failure';
 import { createProgressReporter } from './progress-reporter';
 
 export interface WorkerDeps {
@@ -165,18 +165,6 @@ export function createWorker(deps: WorkerDeps) {
     } catch (err) {
       deps.log('warn', `reporting the failure of ${job.id}: ${String(err)}`);
     }
-  }
-
-  function toFailure(err: unknown, signal: AbortSignal): { error: JobError; retryable: boolean } {
-    if (signal.aborted) {
-      const reason = signal.reason as Partial<JobError> | undefined;
-      if (reason && typeof reason === 'object' && typeof reason.type === 'string') {
-        return { error: { type: reason.type, message: String(reason.message) }, retryable: reason.type !== 'cancelled' };
-      }
-    }
-    // a function's own JobFailure may carry any type: an unlisted one is the handler's exception
-    if (err instanceof JobFailure) return { error: { ...err.error, ...jobErrorKind(String(err.error.type)) }, retryable: err.retryable };
-    return thrownFailure(err);
   }
 
   async function runJob(job: JobRecord): Promise<void> {
@@ -348,20 +336,4 @@ export function createWorker(deps: WorkerDeps) {
       return true;
     },
   };
-}
-
-/**
- * What a function threw, as a job error. Not `instanceof`: `kiln/functions`' JobFailure
- * (worker-runtime/functions/public.mjs) is another module instance than the worker's, and
- * any Error or plain object with `retryable: false` is honoured too (failed for good).
- */
-export function thrownFailure(err: unknown): { error: JobError; retryable: boolean } {
-  const o = typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : undefined;
-  const retryable = o?.retryable !== false;
-  const inner = o && typeof o.error === 'object' && o.error !== null ? (o.error as Record<string, unknown>) : undefined;
-  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  const stack = err instanceof Error ? err.stack : undefined;
-  const type = str(inner?.type) ?? str(o?.name) ?? 'Error';
-  const message = str(inner?.message) ?? (o ? String(o.message ?? '') : String(err));
-  return { error: { ...jobErrorKind(type), message, ...(stack && { traceback: stack }) }, retryable };
 }
