@@ -20,7 +20,9 @@ export interface ColdSample {
 
 /** One cold start of `type`: stops every worker, submits `body` through the in-process API, waits for the job to run and end. */
 export async function coldStart(sys: System, body: unknown): Promise<ColdSample> {
-  await sys.spawner.supervisor.stopAll(0, 'bench');
+  // worker by worker: stopAll would also close the spawner to new workers
+  const sup = sys.spawner.supervisor;
+  await Promise.all([...sup.workers.values()].map((w) => sup.stop(w, { graceMs: 0, reason: { kind: 'stopped', by: 'bench' } })));
   const t0 = Date.now();
   const r = await sys.request('POST', '/jobs', body);
   if (r.status !== 202) throw new Error(`submit failed: ${JSON.stringify(r.body)}`);
@@ -43,7 +45,7 @@ export async function coldStart(sys: System, body: unknown): Promise<ColdSample>
 /** fork → the child has loaded ioredis and had its PING answered, ms. */
 export async function nodeFloor(redisPort: number): Promise<number> {
   const t0 = performance.now();
-  const child = fork(NODE_FLOOR, [String(redisPort)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(NODE_FLOOR, [String(redisPort)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     await firstMessage(child, 'node floor child', 15_000);
     return performance.now() - t0;
