@@ -48,13 +48,13 @@ export function markdown(m: Machine, rows: Row[], settings: string): string {
     `Machine: ${m.cpu}, ${m.cores} cores; Node ${m.node}; Redis ${m.redis}. Date: ${m.date}.`,
     `Run: ${settings}.`,
     '',
-    '| measure | Kiln | unit | counterpart | counterpart | ratio | target | met |',
+    '| measure | Kiln | unit | counterpart | counterpart\'s figure | ratio | target | met |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
     const ratio = ratioOf(r);
     const target = r.target ? `${r.target.op === '>=' ? '≥' : '≤'} ${r.target.ratio}×` : '—';
-    lines.push(`| ${r.measure}${r.note ? ` (${r.note})` : ''} | ${num(r.figure)} | ${r.unit} | ${r.counterpart} | ${num(r.counterpartFigure)} | ${ratio === null ? '—' : `${ratio.toFixed(2)}×`} | ${target} | ${yesNo(metOf(r))} |`);
+    lines.push(`| ${r.measure}${r.note ? ` — ${r.note}` : ''} | ${num(r.figure)} | ${r.unit} | ${r.counterpart} | ${num(r.counterpartFigure)} | ${ratio === null ? '—' : `${ratio.toFixed(2)}×`} | ${target} | ${yesNo(metOf(r))} |`);
   }
   return `${lines.join('\n')}\n`;
 }
