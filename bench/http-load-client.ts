@@ -14,7 +14,10 @@ export interface LoadClient {
 
 export async function startLoadClient(): Promise<LoadClient> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./http-load-child.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await firstMessage(child, 'load client');
+  await firstMessage(child, 'load client').catch(async (e: unknown) => {
+    await stopProcess(child);
+    throw e;
+  });
   return {
     run: (opts) =>
       new Promise((resolve, reject) => {

@@ -55,7 +55,10 @@ export const bullWorkers = new Set<ChildProcess>();
 export async function forkBullWorker(port: number, queue: string, concurrency: number): Promise<ChildProcess> {
   const child = fork(BULL_WORKER, [String(port), queue, String(concurrency)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   bullWorkers.add(child);
-  await firstMessage(child, 'BullMQ worker');
+  await firstMessage(child, 'BullMQ worker').catch(async (e: unknown) => {
+    await stopProcess(child);
+    throw e;
+  });
   return child;
 }
 
