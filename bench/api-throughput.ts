@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/node';
 import { freePort, startRedis } from '../tests/helpers/redis-server';
 import { bundleWorkerd, type WorkerdBundle } from '../tests/helpers/workerd-bundle';
-import type { LoadOptions, LoadResult } from './http-load';
+import type { LoadResult } from './http-load';
+import { loadInChild } from './http-load-client';
 
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000);
 const WARMUP_MS = 1000;
@@ -36,17 +37,6 @@ const ok = (r: LoadResult) => r.statuses['202'] ?? 0;
 const describe = (r: LoadResult) =>
   `${Math.round((ok(r) * 1000) / r.elapsedMs).toLocaleString('en-US')} submits/s (${ok(r)} in ${(r.elapsedMs / 1000).toFixed(1)} s` +
   `${Object.keys(r.statuses).some((s) => s !== '202') || r.errors ? `; other answers ${JSON.stringify(r.statuses)}, socket errors ${r.errors}` : ''})`;
-
-/** The client runs in its own process, so it does not share the server's event loop. */
-function loadInChild(opts: LoadOptions): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./http-load-child.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    child.once('message', (m) => resolve(m as LoadResult));
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`load client exited with ${code} before answering`)));
-    child.send(opts);
-  });
-}
 
 async function benchNode(redisUrl: string): Promise<LoadResult> {
   const port = await freePort();

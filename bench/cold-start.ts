@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis } from '../tests/helpers/redis-server';
 import { startSystem } from '../tests/helpers/system';
+import { coldStart } from './cold-runs';
 import { fmt, percentile } from './stats';
 
 const RUNS = Number(process.env.RUNS ?? 20);
@@ -34,22 +35,9 @@ try {
     const samples: number[] = [];
     const phases: Record<string, number[]> = { queue_wait_ms: [], spawn_ms: [], runtime_ready_ms: [], framework_import_ms: [], total_ms: [], run_ms: [] };
     for (let i = 0; i < RUNS; i++) {
-      await sys.spawner.supervisor.stopAll(0, 'bench');
-      const t0 = Date.now();
-      const r = await sys.request('POST', '/jobs', body(type));
-      if (r.status !== 202) throw new Error(`submit failed: ${JSON.stringify(r.body)}`);
-      const job = await sys.waitFor('job start', async () => {
-        const j = await sys.job(r.body.job_id);
-        return j.started_at && j;
-      }, 30_000);
-      samples.push(new Date(job.started_at).getTime() - t0);
-      const done = await sys.waitFor('job end', async () => {
-        const j = await sys.job(r.body.job_id);
-        return ['succeeded', 'failed'].includes(j.status) && j;
-      }, 30_000);
-      const t = done.timings as { queue_wait_ms: number; run_ms: number; cold_start: Record<string, number | null> | null };
-      if (!t.cold_start) throw new Error(`job ${r.body.job_id} has no cold_start timings: ${JSON.stringify(t)}`);
-      for (const [k, v] of Object.entries({ ...t.cold_start, queue_wait_ms: t.queue_wait_ms, run_ms: t.run_ms })) if (typeof v === 'number') phases[k]?.push(v);
+      const c = await coldStart(sys, body(type));
+      samples.push(c.ms);
+      for (const [k, v] of Object.entries(c.phases)) phases[k]?.push(v);
     }
     const w = [...sys.spawner.supervisor.workers.values()].find((x) => x.type === type);
     const runnerPid = w ? Number((await sys.redis.hget(`{${sys.prefix}}:worker:${w.id}`, 'runner_pid')) ?? 0) : 0;

@@ -15,6 +15,8 @@ export interface LoadOptions {
   body: string;
   connections: number;
   durationMs: number;
+  /** Send at most this many requests in all (then stop, even before durationMs). */
+  count?: number;
 }
 
 export interface LoadResult {
@@ -54,6 +56,14 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const until = started + opts.durationMs;
   const sockets: Socket[] = [];
+  const limit = opts.count ?? Infinity;
+  let sent = 0;
+  const send = (sock: Socket) => {
+    if (performance.now() < until && sent < limit) {
+      sent++;
+      sock.write(request);
+    } else sock.end();
+  };
 
   return new Promise((resolve) => {
     let open = opts.connections;
@@ -64,14 +74,13 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const sock = connect({ host: opts.host, port: opts.port, noDelay: true });
       sockets.push(sock);
       let buf: Buffer = Buffer.alloc(0);
-      sock.on('connect', () => sock.write(request));
+      sock.on('connect', () => send(sock));
       sock.on('data', (chunk: Buffer) => {
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
         for (let r = completeResponse(buf); r; r = completeResponse(buf)) {
           statuses[r.status] = (statuses[r.status] ?? 0) + 1;
           buf = buf.subarray(r.length);
-          if (performance.now() < until) sock.write(request);
-          else sock.end();
+          send(sock);
         }
       });
       sock.on('error', () => errors++);

@@ -29,6 +29,7 @@ import { startRedis } from '../tests/helpers/redis-server';
 import { createTestApi } from '../tests/helpers/api';
 import { startSystem, type System } from '../tests/helpers/system';
 import { percentile } from './stats';
+import { measureThroughput, submitPool } from './throughput';
 import { bullWorkers, createEntryClock, forkBullWorker, kilnWorker, stopKilnWorkers, stopProcess, until } from './warm-support';
 
 const SAMPLES = Number(process.env.SAMPLES ?? 200);
@@ -205,30 +206,10 @@ try {
   const kilnCompleted = () => c.zcard(keys.byStatus('succeeded'));
   const bullCompleted = () => c.zcard('bull:tput:completed');
 
-  async function throughput(n: number, submit: () => Promise<void>, completed: () => Promise<number>) {
-    const base = await completed();
-    let next = 0;
-    const t0 = hr();
-    let submittedAt = 0;
-    const submitting = Promise.all(Array.from({ length: Math.min(IN_FLIGHT, n) }, async () => {
-      while (next < n) {
-        next++;
-        await submit();
-      }
-    })).then(() => {
-      submittedAt = msSince(t0, hr());
-    });
-    let failure: unknown;
-    submitting.catch((e: unknown) => (failure = e));
-    await until('all jobs completed', async () => {
-      if (failure) throw failure;
-      checkDeadline('throughput');
-      return (await completed()) - base >= n;
-    }, 60_000, 5);
-    await submitting;
-    const ms = msSince(t0, hr());
-    return { ms, rate: (n / ms) * 1000, submitRate: (n / submittedAt) * 1000 };
-  }
+  const throughput = (n: number, submit: () => Promise<void>, completed: () => Promise<number>) => {
+    checkDeadline('throughput');
+    return measureThroughput(n, submitPool(n, IN_FLIGHT, submit), completed, Math.max(1000, DEADLINE - Date.now()));
+  };
 
   const notify = keys.notify('node16');
   const paths = [

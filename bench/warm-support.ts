@@ -7,18 +7,11 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import type { System } from '../tests/helpers/system';
+import { firstMessage, stopProcess as stopChild, until } from './processes';
+
+export { until };
 
 const BULL_WORKER = join(import.meta.dirname, 'bullmq-worker.mjs');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number, everyMs = 2): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
 /** Where handlers report their entry time: `entryOf(tag)` resolves with it. */
 export async function createEntryClock() {
   const udp = createSocket('udp4');
@@ -62,28 +55,16 @@ export const bullWorkers = new Set<ChildProcess>();
 export async function forkBullWorker(port: number, queue: string, concurrency: number): Promise<ChildProcess> {
   const child = fork(BULL_WORKER, [String(port), queue, String(concurrency)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   bullWorkers.add(child);
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('BullMQ worker not ready within 15 s')), 15_000);
-    child.once('message', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`BullMQ worker exited (${code}) before it was ready`));
-    });
+  await firstMessage(child, 'BullMQ worker').catch(async (e: unknown) => {
+    await stopProcess(child);
+    throw e;
   });
   return child;
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {
   bullWorkers.delete(child);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(killer);
+  await stopChild(child);
 }
 
 export async function kilnWorker(sys: System, type: string): Promise<void> {
