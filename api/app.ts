@@ -9,6 +9,7 @@ import { dashboardRoutes } from './dashboard/routes';
 import { endBodyOfHead } from '../core/head-requests';
 import { createJobStore } from '../core/job-store';
 import type { ApiDeps, AppDeps } from './deps';
+import { createFunctionNameCheck } from './function-names';
 import { notFoundHandler, onError } from './errors';
 import { apiRedisGate } from './redis-guard';
 import { redisGuard, redisHealth } from '../core/redis-gate';
@@ -20,7 +21,11 @@ import { workerRoutes } from './routes/workers';
 
 export function createApp(appDeps: AppDeps): Router {
   // the API's one JobStore, with the configured retentions (a cancel uses KILN_RETENTION_FAILED_S)
-  const deps: ApiDeps = { ...appDeps, store: appDeps.store ?? createJobStore(appDeps.redis, { keys: appDeps.keys, ...appDeps.config }) };
+  const deps: ApiDeps = {
+    ...appDeps,
+    store: appDeps.store ?? createJobStore(appDeps.redis, { keys: appDeps.keys, ...appDeps.config }),
+    checkFunctionName: createFunctionNameCheck(appDeps),
+  };
   const app = createRouter();
   app.onError((err, c) => onError(err, c, deps.logger));
   app.notFound(notFoundHandler);

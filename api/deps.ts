@@ -3,6 +3,7 @@ import type { JobStore } from '../core/job-store';
 import type { Keys } from '../core/keys';
 import type { Logger } from '../core/logger';
 import type { RedisPort } from '../core/redis-port';
+import type { FunctionNameCheck } from './function-names';
 import type { SpawnerClient } from './spawner-client';
 
 export interface ApiConfig extends JobRecordSettings {
@@ -50,7 +51,7 @@ export interface AppDeps {
 }
 
 /** What the routes get: the deps with the one JobStore built. */
-export type ApiDeps = AppDeps & { store: JobStore };
+export type ApiDeps = AppDeps & { store: JobStore; checkFunctionName: FunctionNameCheck };
 
 /** The API's knobs from environment variables (Node) or bindings (workerd); defaults: core/config.ts DEFAULTS. */
 export function apiConfigFromEnv(env: Env): ApiConfig {

@@ -83,26 +83,6 @@ async function checkGpuAvailable(deps: AppDeps): Promise<void> {
   );
 }
 
-/**
- * A function job names a function some spawner registered (spawner/function-names.ts:
- * the built-ins and KILN_FUNCTIONS_MODULE's exports, per host). With none registered
- * (no spawner yet, or its module cannot be imported) any name is accepted.
- */
-async function checkFunctionName(deps: AppDeps, name: string): Promise<void> {
-  const byHost = await deps.redis.hgetall(deps.keys.functions());
-  const names = new Set<string>();
-  for (const json of Object.values(byHost)) {
-    try {
-      const list = JSON.parse(json) as unknown;
-      if (Array.isArray(list)) for (const n of list) if (typeof n === 'string') names.add(n);
-    } catch {
-      // a malformed entry registers nothing
-    }
-  }
-  if (names.size === 0 || names.has(name)) return;
-  throw badRequest('UNKNOWN_FUNCTION', `unknown function "${name}"; the registered functions are: ${[...names].sort().join(', ')}`, 'function');
-}
-
 /** What an Idempotency-Key header may hold. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
@@ -118,7 +98,7 @@ export async function submitJob(deps: ApiDeps, sub: Submission, rawBody: unknown
     throw new KilnError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', { status: 400, field: 'Idempotency-Key' });
   }
   if (sub.kind === 'inference') await checkModelRef(deps, sub.type, sub.payload as InferenceRequest);
-  if (sub.kind === 'function') await checkFunctionName(deps, (sub.payload as { function: string }).function);
+  if (sub.kind === 'function') await deps.checkFunctionName((sub.payload as { function: string }).function);
   if (config.rejectGpuWithoutGpus && (sub.payload as { requires_gpu?: unknown } | null)?.requires_gpu === true) await checkGpuAvailable(deps);
   const { store } = deps;
   const known = DEFAULT_WORKER_TYPE_NAMES.includes(sub.type);
