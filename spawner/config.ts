@@ -110,6 +110,7 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   }
   for (const [name, cfg] of Object.entries(parsed.data)) {
     if (cfg.min_workers > cfg.max_workers) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.min_workers (${cfg.min_workers}) is above max_workers (${cfg.max_workers})`);
+    if (cfg.spare_workers > cfg.max_workers) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.spare_workers (${cfg.spare_workers}) is above max_workers (${cfg.max_workers})`);
     const ceiling = typeCeilingProblem(cfg) ?? typeCapacityProblem(cfg);
     if (ceiling) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.${ceiling}`);
     out[name] = withTypeDefaults(cfg);

@@ -1,7 +1,8 @@
 /**
  * The loop that makes the spawner the source of truth for scaling: every tick it
- * looks at queue depths and this host's workers, starts what is missing, drains
- * idle workers beyond min_workers, and samples worker memory. Ticks never overlap.
+ * looks at queue depths and this host's workers, starts what is missing (spares
+ * included while a type is active), drains idle workers beyond min_workers, and
+ * samples worker memory. Ticks never overlap.
  */
 import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
@@ -9,7 +10,7 @@ import type { Keys } from '../core/keys';
 import { withTimeout } from '../core/redis-gate';
 import type { Breaker } from './breaker';
 import type { SpawnerConfig } from './config';
-import { planScale } from './scaling';
+import { lastWorkAt, planScale } from './scaling';
 import type { Supervisor } from './supervisor';
 import { createTypeReasons } from './type-reasons';
 import { waitingReason } from './waiting-reason';
@@ -37,6 +38,8 @@ export function createReconciler(deps: ReconcilerDeps) {
   let stopped = false;
   let inFlight: Promise<void> | undefined;
   const typeReasons = createTypeReasons({ redis, keys, hostId: config.hostId });
+  /** Per type, when a tick last saw it with jobs queued or running (spare_workers follow this). */
+  const seenBusy = new Map<string, number>();
 
   async function tick(): Promise<void> {
     await supervisor.refresh();
@@ -56,9 +59,12 @@ export function createReconciler(deps: ReconcilerDeps) {
       const all = supervisor.ofType(type);
       const serving = supervisor.serving(type);
       const running = all.reduce((n, w) => n + w.running, 0);
+      if ((depths[i] ?? 0) + running > 0) seenBusy.set(type, now);
+      const workAt = lastWorkAt(seenBusy.get(type), all);
       const plan = planScale({
         queued: depths[i] ?? 0, running, serving: serving.length, live: all.length,
         maxJobs: cfg.max_jobs, minWorkers: cfg.min_workers, maxWorkers: cfg.max_workers,
+        spareWorkers: cfg.spare_workers, active: workAt !== undefined && now - workAt < cfg.idle_timeout * 1000,
       });
       const blocked = plan.start > 0 ? deps.blockedReason?.(type) : undefined;
       reasons.set(type, waitingReason({
@@ -68,12 +74,14 @@ export function createReconciler(deps: ReconcilerDeps) {
       }));
       if (plan.start > 0 && !stopped && !blocked && breaker.canStart(type, now)) {
         // min_workers is this host's own floor; beyond it, workers start for queued work,
-        // each only if no other spawner sharing this Redis has started one for it.
-        const forMin = Math.max(0, Math.min(plan.start, cfg.min_workers - serving.length));
+        // each only if no other spawner sharing this Redis has started one for it; then
+        // this host's own spares fill what is left of the plan (at most spare_workers).
         starts.push((async () => {
           try {
-            for (let n = 0; n < forMin; n++) supervisor.start(type);
-            for (let n = forMin; n < plan.start; n++) if (!(await supervisor.startForDemand(type))) break;
+            let n = 0;
+            for (; n < plan.forMin; n++) supervisor.start(type);
+            for (; n < plan.start; n++) if (!(await supervisor.startForDemand(type))) break;
+            for (let spare = 0; spare < plan.spares && n < plan.start; spare++, n++) supervisor.start(type);
           } catch (err) {
             deps.log('warn', `could not start a ${type} worker: ${err instanceof Error ? err.message : String(err)}`);
           }

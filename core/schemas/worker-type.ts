@@ -13,6 +13,8 @@ export const workerTypeConfigSchema = z.object({
   max_jobs: z.number().int().positive().max(1000).default(1),
   max_workers: z.number().int().positive().max(1000).default(4),
   min_workers: z.number().int().nonnegative().default(0),
+  /** Idle ready workers kept beyond demand while the type is active (Modal's buffer_containers); they count toward max_workers. */
+  spare_workers: z.number().int().nonnegative().max(1000).default(0),
   /** Interpreter of a Python type (a virtualenv's python). */
   python: z.string().min(1).optional(),
   /** Extra PYTHONPATH entries for a Python type's runner. */
