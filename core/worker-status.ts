@@ -26,6 +26,10 @@ export interface TypeStatus {
   running: number;
   workers: Record<string, number>;
   capacity: TypeCapacity;
+  /** Idle workers each host keeps beyond demand while the type is active (null: the registry does not say). */
+  spare_workers: number | null;
+  /** Idle ready workers now, up to spare_workers per serving host: what a burst gets without a cold start. */
+  spare_ready: number;
   waiting_reason: string | null;
   warning: string | null;
 }
@@ -48,6 +52,8 @@ function parseJson(s: string | undefined): Record<string, unknown> {
 
 /** A record's own entry: a worker type named like an Object.prototype member (`constructor`) is just a name. */
 const own = <T>(r: Record<string, T>, key: string): T | undefined => (Object.hasOwn(r, key) ? r[key] : undefined);
+
+const count = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
 
 const positive = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
 
@@ -89,6 +95,8 @@ export async function readWorkersStatus(redis: RedisPort, store: Pick<JobStore, 
       running: c.running,
       workers: {},
       capacity: { max_workers: maxWorkers, max_jobs: maxJobs, slots: maxWorkers && maxJobs ? maxWorkers * maxJobs * hostCount : null, hosts: hostCount },
+      spare_workers: count(cfg.spare_workers),
+      spare_ready: 0,
       waiting_reason: ownValue(typeState, name) ?? null,
       warning: null,
     };
@@ -97,6 +105,7 @@ export async function readWorkersStatus(redis: RedisPort, store: Pick<JobStore, 
     const t = ownValue(types, w.worker_type);
     if (t) t.workers[w.status] = (ownValue(t.workers, w.status) ?? 0) + 1;
   }
+  for (const t of Object.values(types)) t.spare_ready = Math.min(ownValue(t.workers, 'idle') ?? 0, (t.spare_workers ?? 0) * t.capacity.hosts);
   // a worker's start-up warning (version policy `warn`) is its type's warning
   for (const h of hashes) {
     const t = h.worker_type ? ownValue(types, h.worker_type) : undefined;

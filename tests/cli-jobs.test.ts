@@ -311,8 +311,15 @@ describe('kiln status', () => {
       types: { node: { queued: 7, delayed: 1, running: 4, workers: { busy: 1 }, capacity: { max_workers: 1, max_jobs: 4, slots: 4, hosts: 1 }, waiting_reason: 'at max_workers (1)', warning: null } },
     }, 3000);
     expect(text).toMatch(/^node-1\s+node\s+42\s+busy\s+4\s+4\s+-\s+-\s+2.0s ago/m);
-    expect(text).toMatch(/^TYPE\s+QUEUED\s+DELAYED\s+RUNNING\s+WORKERS\s+CAPACITY\s+WAITING$/m);
-    expect(text).toMatch(/^node\s+7\s+1\s+4\s+busy=1\s+4 slots \(1 workers × 4 jobs × 1 host\)\s+at max_workers \(1\)$/m);
+    expect(text).toMatch(/^TYPE\s+QUEUED\s+DELAYED\s+RUNNING\s+WORKERS\s+CAPACITY\s+SPARE\s+WAITING$/m);
+    // a type without spares shows '-' in SPARE
+    expect(text).toMatch(/^node\s+7\s+1\s+4\s+busy=1\s+4 slots \(1 workers × 4 jobs × 1 host\)\s+-\s+at max_workers \(1\)$/m);
+    const spare = statusText({
+      total_workers: 3, active_workers: 1, worker_details: {},
+      types: { fast: { queued: 0, delayed: 0, running: 1, workers: { busy: 1, idle: 2 }, capacity: { max_workers: 4, max_jobs: 1, slots: 4, hosts: 1 }, spare_workers: 2, spare_ready: 2, waiting_reason: null, warning: null } },
+    }, 0);
+    // spares: idle ones now, and spare_workers per host; an empty WAITING shows '-'
+    expect(spare).toMatch(/^fast\s+0\s+0\s+1\s+busy=1 idle=2\s+4 slots \(4 workers × 1 jobs × 1 host\)\s+2 \(2\/host\)\s+-$/m);
     expect(statusText({ total_workers: 0, active_workers: 0, worker_details: {}, type_state: { sklearn: 'errored: no python' } }, 0)).toContain('sklearn: errored: no python');
   });
 });
@@ -332,7 +339,7 @@ describe('kiln types, errors and tokens', () => {
     expect(out.types.etl).toMatchObject({ framework: 'node', env: ['S3_SECRET_KEY'] });
     expect(out.types.sklearn).toMatchObject({ framework: 'sklearn', python: '/opt/venvs/ml/bin/python' });
     const table = await kiln(['types'], env);
-    expect(table.stdout).toMatch(/^etl\s+node\s+20\s+no\s+1\s+0\s+4\s+300s\s+-\s+S3_SECRET_KEY$/m);
+    expect(table.stdout).toMatch(/^etl\s+node\s+20\s+no\s+1\s+0\s+0\s+4\s+300s\s+-\s+S3_SECRET_KEY$/m);
     expect(table.stdout).not.toContain('hunter2');
   });
 

@@ -53,6 +53,8 @@ export const typeStatusSchema = z.object({
     slots: z.number().int().nullable().describe('max_workers × max_jobs × hosts'),
     hosts: z.number().int().nonnegative().describe('spawners serving the type that reported in the last minute'),
   }),
+  spare_workers: z.number().int().nonnegative().nullable().describe('idle workers each host keeps beyond demand while the type is active (null: the registry does not say)'),
+  spare_ready: z.number().int().nonnegative().describe('idle ready workers now, up to spare_workers per serving host: what a burst gets without a cold start'),
   waiting_reason: z.string().nullable().describe("why queued jobs wait, e.g. 'at max_workers', 'no free GPU'"),
   warning: z.string().nullable().describe('e.g. a version-policy warning'),
 }).meta({ id: 'TypeStatus' });

@@ -29,6 +29,12 @@ function capacity(v: unknown): string {
   return `${num(c.slots) ?? '?'} slots (${num(c.max_workers) ?? '?'} workers × ${num(c.max_jobs) ?? '?'} jobs × ${hosts ?? '?'} host${hosts === 1 ? '' : 's'})`;
 }
 
+/** `2 (2/host)`: idle spares now, and spare_workers per host; empty for a type without spares (or an older server). */
+function spares(t: Rec): string {
+  const per = num(t.spare_workers);
+  return per ? `${num(t.spare_ready) ?? 0} (${per}/host)` : '';
+}
+
 function typesTable(types: Rec): string {
   const rows: Rec[] = Object.entries(types).map(([name, t]) => ({ ...asRecord(t), name }));
   return table(rows, [
@@ -38,6 +44,7 @@ function typesTable(types: Rec): string {
     { header: 'RUNNING', value: (t) => num(t.running), right: true },
     { header: 'WORKERS', value: (t) => pairs(t.workers) },
     { header: 'CAPACITY', value: (t) => capacity(t.capacity) },
+    { header: 'SPARE', value: spares, right: true },
     { header: 'WAITING', value: (t) => clip([str(t.waiting_reason), str(t.warning) && `warning: ${str(t.warning)}`].filter(Boolean).join('; '), 70) },
   ]);
 }

@@ -33,6 +33,7 @@ export function typesCommand(ctx: CliContext): number {
         { header: 'GPU', value: (r) => (r.gpu ? 'yes' : 'no') },
         { header: 'MAX_JOBS', value: (r) => r.max_jobs, right: true },
         { header: 'MIN_WORKERS', value: (r) => r.min_workers, right: true },
+        { header: 'SPARE_WORKERS', value: (r) => r.spare_workers, right: true },
         { header: 'MAX_WORKERS', value: (r) => r.max_workers, right: true },
         { header: 'IDLE_TIMEOUT', value: (r) => `${r.idle_timeout}s`, right: true },
         { header: 'PYTHON', value: (r) => python(r) },

@@ -402,6 +402,7 @@ export function defineContractSuite(name: string, client: () => ContractClient):
         expect(t).toEqual({
           queued: expect.any(Number), delayed: expect.any(Number), running: expect.any(Number), workers: expect.any(Object),
           capacity: { max_workers: null, max_jobs: null, slots: null, hosts: 0 },
+          spare_workers: null, spare_ready: 0,
           waiting_reason: null, warning: null,
         });
       }

@@ -32,6 +32,12 @@ function capacityText(cap) {
   return parts.length ? parts.join(' · ') : '—';
 }
 
+/** "2 spare ready (2/host)" for a type that keeps spare_workers; nothing for one that keeps none. */
+function spareText(t) {
+  if (!t || typeof t.spare_workers !== 'number' || t.spare_workers <= 0) return null;
+  return h('div', { class: 'muted spare' }, (typeof t.spare_ready === 'number' ? t.spare_ready : 0) + ' spare ready (' + t.spare_workers + '/host)');
+}
+
 // own keys only: a worker type may be named "constructor"
 const own = (o, k) => (o && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
 
@@ -57,7 +63,7 @@ function queueRows(status, knownTypes) {
       h('td', null, h('code', null, name)),
       num(t && t.queued), num(t && t.delayed), num(t && t.running),
       h('td', null, chips(t && t.workers ? t.workers : byType[name] || {})),
-      h('td', { class: 'small' }, capacityText(t ? t.capacity : null)),
+      h('td', { class: 'small' }, capacityText(t ? t.capacity : null), spareText(t)),
       h('td', { class: 'reason' },
         reason ? h('span', { class: 'waiting-reason' }, String(reason)) : null,
         warning ? h('span', { class: 'warning' }, '⚠ ' + String(warning)) : null,
