@@ -8,7 +8,7 @@ export const workerTypeConfigSchema = z.object({
   gpu: z.boolean().default(false),
   /** Expected seconds from spawn to ready (informational; the seed's field). */
   startup_time: z.number().nonnegative().default(1),
-  /** Seconds an idle worker beyond min_workers is kept before it is drained. */
+  /** Seconds an idle worker beyond min_workers is kept before it is drained; spares stay while the type had a job within it. */
   idle_timeout: z.number().positive().default(300),
   max_jobs: z.number().int().positive().max(1000).default(1),
   max_workers: z.number().int().positive().max(1000).default(4),
