@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerTypes } from '../spawner/config';
+import { startSpawner } from '../spawner/daemon';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem, type System } from './helpers/system';
 
@@ -100,6 +101,32 @@ describe('spare_workers', () => {
     await sys.waitFor('demand + 2 spares again', async () => ready(await fast()) === 3);
     await finished(again);
     expect(mostServing).toBeLessThanOrEqual(MAX_WORKERS);
+  });
+});
+
+describe('spare_workers with two hosts on one Redis', () => {
+  it('each spawner keeps its own spares; the job\'s worker is started once', async () => {
+    const stateB = mkdtempSync(join(tmpdir(), 'kiln-spare-b-'));
+    // no spawner URL: workers come only from the two reconcile loops
+    const a = await startSystem(redis, {
+      types: { pool: { framework: 'node', version: '20', idle_timeout: 60, max_jobs: 1, spare_workers: 1, max_workers: 4 } },
+      spawnerUrl: null,
+    });
+    const b = await startSpawner({ ...a.config, hostId: 'host-b', stateDir: stateB, port: 0 }, () => {});
+    try {
+      const id = (await a.request('POST', '/jobs', { worker_type: 'pool', function: 'sleep', input: { ms: 2000 } })).body.job_id as string;
+      const idleOn = (h: typeof b) => [...h.supervisor.workers.values()].filter((w) => w.state === 'idle' && w.running === 0).length;
+      await a.waitFor('the job running and one idle spare on each host', async () =>
+        (await a.job(id)).status === 'running' && idleOn(a.spawner) >= 1 && idleOn(b) >= 1);
+      // one worker for the job (its host's spare may have taken it, and a new spare started there), one spare per host
+      const total = a.spawner.supervisor.workers.size + b.supervisor.workers.size;
+      expect(total).toBeGreaterThanOrEqual(3);
+      expect(total).toBeLessThanOrEqual(4);
+    } finally {
+      await b.stop(1000);
+      await a.stop();
+      rmSync(stateB, { recursive: true, force: true });
+    }
   });
 });
 
