@@ -16,6 +16,7 @@ import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
 import { createProgressReporter } from './progress-reporter';
+import { createWakeClaim } from './wake-claim';
 
 export interface WorkerDeps {
   boot: WorkerBoot;
@@ -80,7 +81,6 @@ export function createWorker(deps: WorkerDeps) {
   let draining = false;
   let wakeSlot: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
-  let blockedWaiting = false;
   const stats = createJobStats(deps.droppedLogLines);
 
   async function reportStats(): Promise<void> {
@@ -272,9 +272,37 @@ export function createWorker(deps: WorkerDeps) {
     return { spawnedAt: c.spawnedAt, timings: { ...c.timings, total_ms: Math.round(now - c.spawnedAt) } };
   }
 
+  const notifyKey = keys.notify(boot.worker_type);
+  const wake = createWakeClaim({ blocking: deps.blocking, redis: deps.redis, store, type: boot.worker_type, workerId: boot.worker_id, notifyKey, timeoutS: 5 });
+  /** The wait in progress: a plain BLPOP, or one with the claim behind it (wake-claim.ts). */
+  let waitKind: 'plain' | 'claim' | undefined;
+  let waiting: Promise<void> | undefined;
+
+  /**
+   * Blocks on the type's notify list (at most 5 s). An established worker's claim rides
+   * behind the wait, and what it claims starts at once; a new worker that has claimed
+   * nothing yet waits plainly (its first claim records cold-start timings, taken then).
+   */
+  async function waitForWork(): Promise<void> {
+    const plain = coldStartOf(deps.now()) !== undefined;
+    const n = slotsToClaim();
+    if (n <= 0) return;
+    waitKind = plain ? 'plain' : 'claim';
+    try {
+      if (plain) await deps.blocking.blpop(notifyKey, 5);
+      else startAll(await reserve(n, (k) => wake.wait(k)));
+    } catch (err) {
+      if (!draining) {
+        deps.log('warn', `waiting on ${notifyKey} failed: ${String(err)}`);
+        await delay(250);
+      }
+    } finally {
+      waitKind = undefined;
+    }
+  }
+
   /** Resolves 'recycle' once the worker took its last job (max_total_jobs), else 'drained'. */
   async function loop(): Promise<'recycle' | 'drained'> {
-    const notifyKey = keys.notify(boot.worker_type);
     while (!draining) {
       if (boot.max_total_jobs !== undefined && claimed >= boot.max_total_jobs) return 'recycle';
       const n = slotsToClaim();
@@ -297,19 +325,18 @@ export function createWorker(deps: WorkerDeps) {
         startAll(jobs);
         continue;
       }
-      try {
-        blockedWaiting = true;
-        await deps.blocking.blpop(notifyKey, 5);
-      } catch (err) {
-        if (!draining) {
-          deps.log('warn', `waiting on ${notifyKey} failed: ${String(err)}`);
-          await delay(250);
-        }
-      } finally {
-        blockedWaiting = false;
-      }
+      waiting = waitForWork();
+      await waiting;
+      waiting = undefined;
     }
     return 'drained';
+  }
+
+  /** Ends a wait in progress; a wait with a claim behind it is let finish, so its jobs start (and are waited for). */
+  async function endWait(): Promise<void> {
+    if (waitKind === 'plain') deps.blocking.disconnect();
+    else if (waitKind === 'claim' && !(await wake.interrupt())) deps.log('info', 'draining: waiting for the pending wait on the queue to time out (CLIENT UNBLOCK refused)');
+    await waiting;
   }
 
   return {
@@ -322,8 +349,8 @@ export function createWorker(deps: WorkerDeps) {
     /** Stop claiming; resolves once every running job has finished. */
     async drain(): Promise<void> {
       draining = true;
-      if (blockedWaiting) deps.blocking.disconnect();
       slotFreed();
+      await endWait();
       while (running.size > 0) await new Promise<void>((r) => (wakeSlot = r));
       if (heartbeat) clearTimeout(heartbeat);
       heartbeat = undefined;

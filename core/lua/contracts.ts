@@ -106,7 +106,7 @@ export interface ClaimJobKeys {
 export interface ClaimJobArgs {
   /** worker id */
   worker_id: RedisArg;
-  /** now (ms) */
+  /** now (ms); '' for the Redis server's clock (TIME): a claim pipelined behind the worker's blocking wait is sent before the moment it runs is known */
   now: RedisArg;
   /** job key prefix */
   job_prefix: RedisArg;

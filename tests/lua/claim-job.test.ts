@@ -32,4 +32,15 @@ describe('claim-job.lua', () => {
     expect(await r.io.exists(keys.notify('node'))).toBe(0);
     expect(await claimJob(r.port, k, a())).toEqual([]);
   });
+
+  it("claims on Redis's clock when now is '' (a claim pipelined behind a blocking wait)", async () => {
+    await r.store.enqueue(newJob('j1'));
+    const [sec, usec] = (await r.io.time()).map(Number) as [number, number];
+    await claimJob(r.port, k, a({ now: '' }));
+    const startedAt = await r.io.hget(keys.job('j1'), 'started_at');
+    expect(startedAt).toMatch(/^\d+$/);
+    expect(Number(startedAt)).toBeGreaterThanOrEqual(sec * 1000 + Math.floor(usec / 1000));
+    expect(Number(startedAt)).toBeLessThan(sec * 1000 + 60_000);
+    expect(await r.io.zscore(keys.active('w1'), 'j1')).toBe(startedAt);
+  });
 });
