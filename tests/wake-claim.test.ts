@@ -46,7 +46,7 @@ describe('wake-claim', () => {
   it('claims a job submitted while it waits, in the round trip that wakes it (no claim of its own after)', async () => {
     const wake = wakeClaim();
     const waiting = wake.wait(4);
-    await expect.poll(async () => (await io.client('LIST')).includes('cmd=blpop')).toBe(true);
+    await expect.poll(async () => String(await io.client('LIST')).includes('cmd=blpop')).toBe(true);
     const before = await calls();
     const t0 = Date.now();
     await store.enqueue(newJob('j1', { now: t0 }));
@@ -68,7 +68,7 @@ describe('wake-claim', () => {
     await io.del(keys.notify('node'));
     const wake = wakeClaim(30);
     const waiting = wake.wait(2);
-    await expect.poll(async () => (await io.client('LIST')).includes('cmd=blpop')).toBe(true);
+    await expect.poll(async () => String(await io.client('LIST')).includes('cmd=blpop')).toBe(true);
     const t0 = Date.now();
     expect(await wake.interrupt()).toBe(true);
     expect((await waiting).map((j) => j.id)).toEqual(['j2']);
@@ -92,7 +92,7 @@ describe('an idle worker', () => {
       await sys.waitFor('the first job', async () => (await sys.job(first)).status === 'succeeded', 15_000);
       // the worker's blocking connection, waiting again
       const blockingAddr = await sys.waitFor('the worker to wait', async () => {
-        const line = (await io.client('LIST') as string).split('\n').find((l) => / name=kiln-worker-\S+ /.test(l) && / cmd=blpop /.test(l));
+        const line = String(await io.client('LIST')).split('\n').find((l) => / name=kiln-worker-\S+ /.test(l) && / cmd=blpop /.test(l));
         return line ? / addr=(\S+) /.exec(line)![1] : undefined;
       });
       const claims: string[] = [];
