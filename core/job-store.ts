@@ -101,6 +101,25 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     return { recorded: Number(ok) === 1, next: parseJobs(rows) };
   }
 
+  /**
+   * Records the results of jobs that finished together (each only while the worker still
+   * holds it) and claims up to `next` jobs of `type` for the freed slots: one call for all.
+   */
+  async function completeManyAndClaim(type: string, workerId: string, results: readonly { id: string; result: unknown }[], now: number, next: number): Promise<{ recorded: boolean[]; next: JobRecord[] }> {
+    const [flags, ...rows] = (await scripts.completeJobs(
+      redis,
+      {
+        active: keys.active(workerId), worker: keys.worker(workerId), running: keys.byStatus('running'), succeeded: keys.byStatus('succeeded'),
+        events: keys.events(), queue: keys.queue(type), queued: keys.byStatus('queued'), notify: keys.notify(type),
+      },
+      {
+        worker_id: workerId, now, retention_ms: okRetention, maxlen: maxLen, count: next, job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix,
+        results: results.flatMap((r) => [r.id, JSON.stringify(r.result ?? null)]),
+      },
+    )) as unknown[];
+    return { recorded: results.map((_, i) => Number((flags as unknown[])[i]) === 1), next: parseJobs(rows) };
+  }
+
   const claimKeys = (type: string, workerId: string): scripts.ClaimJobKeys => ({
     queue: keys.queue(type), active: keys.active(workerId), worker: keys.worker(workerId), queued: keys.byStatus('queued'),
     running: keys.byStatus('running'), events: keys.events(), notify: keys.notify(type),
@@ -192,6 +211,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     },
 
     completeAndClaim,
+    completeManyAndClaim,
 
     async fail(
       jobId: string,

@@ -17,6 +17,7 @@ import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
 import { createProgressReporter } from './progress-reporter';
 import { createWakeClaim } from './wake-claim';
+import { createCompletions } from './completions';
 
 export interface WorkerDeps {
   boot: WorkerBoot;
@@ -201,12 +202,9 @@ export function createWorker(deps: WorkerDeps) {
       await settle();
       await deps.logs.flush(job.id); // bounded: logs are complete when the job is seen finished
       // The freed slot (and any other free one) is refilled by the same script call.
-      next = await reserve(slotsToClaim(1), async (n) => {
-        const now = deps.now();
-        const r = await store.completeAndClaim(job.id, boot.worker_type, boot.worker_id, result, now, n);
-        if (r.recorded) stats.finished('succeeded', now - claimedAt);
-        return r.next;
-      });
+      const r = await completions.add({ id: job.id, result });
+      if (r.recorded) stats.finished('succeeded', deps.now() - claimedAt);
+      next = r.next;
     } catch (err) {
       const failure = toFailure(err, controller.signal);
       const { retryable } = failure;
@@ -248,7 +246,7 @@ export function createWorker(deps: WorkerDeps) {
     return Math.max(0, budget);
   }
 
-  async function reserve(n: number, claim: (n: number) => Promise<JobRecord[]>): Promise<JobRecord[]> {
+  async function reserve<T>(n: number, claim: (n: number) => Promise<T>): Promise<T> {
     reserved += n;
     try {
       return await claim(n);
@@ -256,6 +254,10 @@ export function createWorker(deps: WorkerDeps) {
       reserved -= n;
     }
   }
+
+  // Jobs that finish together are recorded together; the batch's freed slots are refilled by the same call.
+  const completions = createCompletions((batch) =>
+    reserve(slotsToClaim(batch.length), (n) => store.completeManyAndClaim(boot.worker_type, boot.worker_id, batch, deps.now(), n)));
 
   function startAll(jobs: JobRecord[]): void {
     claimed += jobs.length;

@@ -28,16 +28,12 @@ array), or {0} when the worker no longer holds the job (requeued or cancelled: a
 ]]
 --@include _helpers
 --@include _claim
+--@include _complete
 local id, now = ARGV[1], ARGV[3]
-if redis.call('ZREM', KEYS[2], id) == 0 then return {0} end
-redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result', ARGV[4], 'finished_at', now, 'progress', 1)
-redis.call('ZREM', KEYS[4], id)
-redis.call('ZADD', KEYS[5], redis.call('HGET', KEYS[1], 'seq'), id)
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[10], ARGV[5])
-redis.call('PEXPIRE', KEYS[11], ARGV[5]) -- its progress history
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'job_count', 1) end
-emit(KEYS[6], ARGV[6], 'job', id, 'status', 'succeeded', 'worker', ARGV[2], 'ts', now)
+if complete_one(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[10], KEYS[11],
+    id, ARGV[2], now, ARGV[4], ARGV[5], ARGV[6]) == 0 then
+  return {0}
+end
 local out = {1}
 local want = tonumber(ARGV[7])
 if want > 0 then

@@ -1,6 +1,7 @@
 /**
- * worker-runtime/wake-claim.ts on a real redis-server: the idle worker's BLPOP with the
- * claim pipelined behind it.
+ * The worker's round trips, on a real redis-server: the idle worker's BLPOP with the
+ * claim pipelined behind it (worker-runtime/wake-claim.ts), and jobs that finish
+ * together recorded in one complete-jobs call (worker-runtime/completions.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -102,6 +103,30 @@ describe('an idle worker', () => {
       const id = (await sys.request('POST', '/jobs', { function: 'echo', input: 2 })).body.job_id as string;
       await sys.waitFor('the job', async () => (await sys.job(id)).status === 'succeeded', 15_000);
       expect(claims[0]).toBe(blockingAddr);
+    } finally {
+      monitor.disconnect();
+      await sys.stop();
+    }
+  });
+});
+
+describe('a busy worker', () => {
+  it('records jobs that finish together in one complete-jobs call', async () => {
+    const sys = await startSystem(server, { types: { node: { framework: 'node', version: '20', idle_timeout: 60, max_jobs: 8, max_workers: 1 } } });
+    const monitor = await server.client().monitor();
+    const batches: number[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'evalsha' && args[1] === lua.completeJobs.sha) batches.push((args.length - 3 - 8 - 7) / 2);
+    });
+    try {
+      const store = createJobStore(createIoredisPort(io), { keys: createKeys(sys.prefix), ...jobRecordSettings({}) });
+      // queued before any worker exists: its first claim takes all eight, and they finish in one turn
+      await Promise.all(Array.from({ length: 8 }, (_, i) => store.enqueue(newJob(`b${i}`, { payload: { function: 'echo', input: i }, now: Date.now() }))));
+      await sys.spawner.ensure('node');
+      await sys.waitFor('the eight jobs', async () => (await io.zcard(createKeys(sys.prefix).byStatus('succeeded'))) === 8, 15_000);
+      for (let i = 0; i < 8; i++) expect(await sys.job(`b${i}`)).toMatchObject({ status: 'succeeded', result: i });
+      expect(batches.reduce((a, b) => a + b, 0)).toBe(8);
+      expect(Math.max(...batches)).toBeGreaterThan(1);
     } finally {
       monitor.disconnect();
       await sys.stop();
