@@ -83,6 +83,8 @@ export function createRedisGate(opts: RedisGateOptions) {
     async usable(): Promise<RedisState> {
       return opts.now() - checkedAt < freshMs ? state : check();
     },
+    /** The last verdict while it is fresh (no I/O, no await), else undefined: then ask usable(). */
+    fresh: (): RedisState | undefined => (opts.now() - checkedAt < freshMs ? state : undefined),
     /** The last verdict without any I/O (metrics, logs). */
     peek: (): RedisState => state,
     /** A request met Redis trouble: later requests answer 503 at once until a probe finds Redis fine. */
@@ -103,7 +105,7 @@ export type RedisGate = ReturnType<typeof createRedisGate>;
  */
 export function redisGuard(gate: RedisGate) {
   return async (c: { error?: unknown }, next: () => Promise<void>): Promise<void> => {
-    const state = await gate.usable();
+    const state = gate.fresh() ?? (await gate.usable());
     if (!state.ok) throw redisUnavailable(state.trouble);
     await next();
     if (c.error) gate.report(c.error);
