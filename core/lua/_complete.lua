@@ -1,7 +1,7 @@
 -- Shared fragment: records a job's result when the worker still holds it (it is in the
 -- worker's active set). Returns 1 when recorded, 0 when the worker no longer holds it
 -- (requeued or cancelled: an outcome, not an error). The job expires after retentionMs,
--- with its log and progress history.
+-- with its log and progress history. workerKey false: the caller counts the worker's job_count.
 local function complete_one(jobKey, activeKey, workerKey, runningIdx, succeededIdx, events, logsKey, progressKey,
                             id, workerId, now, result, retentionMs, maxlen)
   if redis.call('ZREM', activeKey, id) == 0 then return 0 end
@@ -11,7 +11,7 @@ local function complete_one(jobKey, activeKey, workerKey, runningIdx, succeededI
   redis.call('PEXPIRE', jobKey, retentionMs)
   redis.call('PEXPIRE', logsKey, retentionMs)
   redis.call('PEXPIRE', progressKey, retentionMs) -- its progress history
-  if redis.call('EXISTS', workerKey) == 1 then redis.call('HINCRBY', workerKey, 'job_count', 1) end
+  if workerKey and redis.call('EXISTS', workerKey) == 1 then redis.call('HINCRBY', workerKey, 'job_count', 1) end
   emit(events, maxlen, 'job', id, 'status', 'succeeded', 'worker', workerId, 'ts', now)
   return 1
 end

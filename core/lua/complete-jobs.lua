@@ -30,12 +30,15 @@ next job 1, next job 2, ...} (each next job a flat field/value array).
 --@include _claim
 --@include _complete
 local now, jobPrefix = ARGV[2], ARGV[6]
-local recorded = {}
+local recorded, done = {}, 0
 for i = 8, #ARGV - 1, 2 do
   local id = ARGV[i]
-  table.insert(recorded, complete_one(jobPrefix .. id, KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
-    ARGV[7] .. id, jobPrefix .. id .. ':progress', id, ARGV[1], now, ARGV[i + 1], ARGV[3], ARGV[4]))
+  local r = complete_one(jobPrefix .. id, KEYS[1], false, KEYS[3], KEYS[4], KEYS[5],
+    ARGV[7] .. id, jobPrefix .. id .. ':progress', id, ARGV[1], now, ARGV[i + 1], ARGV[3], ARGV[4])
+  table.insert(recorded, r)
+  done = done + r
 end
+if done > 0 and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HINCRBY', KEYS[2], 'job_count', done) end
 local out = {recorded}
 local want = tonumber(ARGV[5])
 if want > 0 then

@@ -43,4 +43,15 @@ describe('claim-job.lua', () => {
     expect(Number(startedAt)).toBeLessThan(sec * 1000 + 60_000);
     expect(await r.io.zscore(keys.active('w1'), 'j1')).toBe(startedAt);
   });
+
+  it('claims several in priority order, skipping a job cancelled while queued, in one call', async () => {
+    for (const [id, priority] of [['a', 0], ['b', 3], ['c', 0], ['d', 0]] as const) await r.store.enqueue(newJob(id, { priority }));
+    await r.store.cancel({ id: 'a', type: 'node' }, 'test', 1500);
+    await r.io.zadd(keys.queue('node'), 0, 'a'); // a stale queue entry of the cancelled job
+    const rows = (await claimJob(r.port, k, a({ count: 3 }))) as unknown[];
+    expect(rows.map((row) => flatToRecord(row).id)).toEqual(['b', 'c', 'd']);
+    expect(rows.map((row) => flatToRecord(row).attempts)).toEqual(['1', '1', '1']);
+    expect(await r.io.hget(keys.job('a'), 'status')).toBe('cancelled');
+    expect(await r.io.zcard(keys.queue('node'))).toBe(0);
+  });
 });
