@@ -6,7 +6,7 @@ import { DEFAULTS, type JobRecordSettings } from './config';
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as scripts from './lua/contracts';
-import { flatToRecord, type RedisPort } from './redis-port';
+import { flatToRecord, jsonToRecord, type RedisPort } from './redis-port';
 import type { ScriptCall } from './script-errors';
 import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
 import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
@@ -71,8 +71,9 @@ function parseSummary(hash: Record<string, string>): JobSummaryRecord | null {
   return parsed.data;
 }
 
+/** Jobs as the claim scripts return them (each a JSON object of the hash's fields). */
 function parseJobs(rows: unknown[]): JobRecord[] {
-  return rows.map((r) => parseJob(flatToRecord(r))).filter((j): j is JobRecord => j !== null);
+  return rows.map((r) => parseJob(jsonToRecord(r))).filter((j): j is JobRecord => j !== null);
 }
 
 export type JobStore = ReturnType<typeof createJobStore>;

@@ -1,3 +1,11 @@
+-- A job hash (HGETALL's flat field/value array) as one JSON object of strings: a reply
+-- of one bulk string per job, which a client decodes much faster than two per field.
+local function hash_json(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return cjson.encode(t)
+end
+
 -- Shared fragment: move up to `want` queued jobs of a type to a worker's active set.
 -- Returns the claimed jobs, each a flat field/value array. When the queue is left
 -- empty its wake-up tokens are dropped: they only ever mean "there may be a job",

@@ -18,7 +18,7 @@ ARGV:
   cold_start  the cold-start timings JSON to record on claimed jobs queued before that spawn
 DERIVED:
   job_prefix .. <id>   the hash of each job popped from the queue (ids are known only inside)
-Returns: an array of claimed jobs, each a flat field/value array; empty when the queue is.
+Returns: an array of claimed jobs, each its hash as a JSON object of strings; empty when the queue is.
 ]]
 --@include _helpers
 --@include _claim
@@ -45,4 +45,6 @@ if ARGV[6] ~= '' then
     end
   end
 end
-return jobs
+local out = {}
+for i, job in ipairs(jobs) do out[i] = hash_json(job) end
+return out

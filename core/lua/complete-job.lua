@@ -23,8 +23,8 @@ ARGV:
   job_prefix  job key prefix
 DERIVED:
   job_prefix .. <id>   the hash of each next job claimed from the queue
-Returns: {1, next job 1, next job 2, ...} when recorded (each next job a flat field/value
-array), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
+Returns: {1, next job 1, next job 2, ...} when recorded (each next job its hash as a JSON
+object of strings), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
 ]]
 --@include _helpers
 --@include _claim
@@ -39,7 +39,7 @@ local want = tonumber(ARGV[7])
 if want > 0 then
   for _, job in ipairs(claim_jobs(KEYS[7], KEYS[2], KEYS[3], KEYS[8], KEYS[4], KEYS[6], KEYS[9],
       ARGV[2], now, ARGV[8], ARGV[6], want)) do
-    table.insert(out, job)
+    table.insert(out, hash_json(job))
   end
 else
   worker_settle(KEYS[3], KEYS[2], now)

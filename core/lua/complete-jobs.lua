@@ -24,7 +24,7 @@ DERIVED:
   job_prefix .. <id> .. ':progress'   the progress history of each finished job (expires with it)
   log_prefix .. <id>   the log stream of each finished job (expires with it)
 Returns: {{recorded per finished job, in order: 1, or 0 when the worker no longer holds it},
-next job 1, next job 2, ...} (each next job a flat field/value array).
+next job 1, next job 2, ...} (each next job its hash as a JSON object of strings).
 ]]
 --@include _helpers
 --@include _claim
@@ -44,7 +44,7 @@ local want = tonumber(ARGV[5])
 if want > 0 then
   for _, job in ipairs(claim_jobs(KEYS[6], KEYS[1], KEYS[2], KEYS[7], KEYS[3], KEYS[5], KEYS[8],
       ARGV[1], now, jobPrefix, ARGV[4], want)) do
-    table.insert(out, job)
+    table.insert(out, hash_json(job))
   end
 else
   worker_settle(KEYS[2], KEYS[1], now)

@@ -128,7 +128,7 @@ export const claimJobCall = (keys: ClaimJobKeys, args: ClaimJobArgs): ScriptCall
 /**
  * claim-job: move up to N queued jobs of a type to a worker's active set.
  *
- * Returns: an array of claimed jobs, each a flat field/value array; empty when the queue is.
+ * Returns: an array of claimed jobs, each its hash as a JSON object of strings; empty when the queue is.
  * Derived keys: job_prefix .. <id>: the hash of each job popped from the queue (ids are known only inside)
  */
 export function claimJob(redis: RedisPort, keys: ClaimJobKeys, args: ClaimJobArgs): Promise<unknown> {
@@ -187,8 +187,8 @@ export const completeJobCall = (keys: CompleteJobKeys, args: CompleteJobArgs): S
  * complete-job: record a job's result (only the worker that holds it may), and
  * claim the worker's next jobs in the same call, as its slot is free again.
  *
- * Returns: {1, next job 1, next job 2, ...} when recorded (each next job a flat field/value
- * array), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
+ * Returns: {1, next job 1, next job 2, ...} when recorded (each next job its hash as a JSON
+ * object of strings), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
  * Derived keys: job_prefix .. <id>: the hash of each next job claimed from the queue
  */
 export function completeJob(redis: RedisPort, keys: CompleteJobKeys, args: CompleteJobArgs): Promise<unknown> {
@@ -243,7 +243,7 @@ export const completeJobsCall = (keys: CompleteJobsKeys, args: CompleteJobsArgs)
  * finished together cost one round trip, not one each (complete-job.lua is the one-job form).
  *
  * Returns: {{recorded per finished job, in order: 1, or 0 when the worker no longer holds it},
- * next job 1, next job 2, ...} (each next job a flat field/value array).
+ * next job 1, next job 2, ...} (each next job its hash as a JSON object of strings).
  * Derived keys: job_prefix .. <id>: the hash of each finished job, and of each next job claimed from the queue
  * Derived keys: job_prefix .. <id>: .. ':progress'   the progress history of each finished job (expires with it)
  * Derived keys: log_prefix .. <id>: the log stream of each finished job (expires with it)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { completeJobs, type CompleteJobsArgs, type CompleteJobsKeys } from '../../core/lua/contracts';
-import { flatToRecord } from '../../core/redis-port';
+import { jsonToRecord } from '../../core/redis-port';
 import { keys, newJob, useLuaRedis } from '../helpers/lua-redis';
 
 const r = useLuaRedis();
@@ -21,7 +21,7 @@ describe('complete-jobs.lua', () => {
     await r.io.xadd(keys.progressHistory('j2'), '*', 'n', '0');
     const [flags, ...next] = (await completeJobs(r.port, k, a(['j1', '{"a":1}', 'j3', '{"a":3}', 'j2', '{"a":2}'], { count: 2 }))) as unknown[];
     expect(flags).toEqual([1, 0, 1]);
-    expect(next.map((row) => flatToRecord(row).id)).toEqual(['j3', 'j4']);
+    expect(next.map((row) => jsonToRecord(row).id)).toEqual(['j3', 'j4']);
     expect(await r.io.hgetall(keys.job('j1'))).toMatchObject({ status: 'succeeded', result: '{"a":1}', finished_at: '3000', progress: '1' });
     expect(await r.io.hget(keys.job('j2'), 'result')).toBe('{"a":2}');
     expect(await r.io.zrange(keys.byStatus('succeeded'), '0', '-1')).toEqual(['j1', 'j2']);
