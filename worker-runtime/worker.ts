@@ -15,7 +15,7 @@ import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
-import { createProgressReporter } from './progress-reporter';
+import { createProgressReporter, type ProgressReporter } from './progress-reporter';
 import { createWakeClaim } from './wake-claim';
 import { createCompletions } from './completions';
 
@@ -138,15 +138,17 @@ export function createWorker(deps: WorkerDeps) {
 
   /** The job's context, and `settle()`: writes the last throttled progress update before the result. */
   function context(job: JobRecord, controller: AbortController): { ctx: ExecContext; settle(): Promise<void> } {
-    const reporter = createProgressReporter({
+    // made on the job's first progress report: most jobs never report any
+    let reporter: ProgressReporter | undefined;
+    const reporterOf = () => (reporter ??= createProgressReporter({
       jobId: job.id, workerId: boot.worker_id, store, now: () => deps.now(),
       warn: (message) => ctx.log('warn', message),
       writeFailed: (message) => deps.log('warn', message),
-    });
-    const settle = () => reporter.settle();
+    }));
+    const settle = () => reporter?.settle() ?? Promise.resolve();
     const ctx: ExecContext = {
       signal: controller.signal,
-      progress: (value, message, metrics) => reporter.report(value, message, metrics),
+      progress: (value, message, metrics) => reporterOf().report(value, message, metrics),
       log(level, message) {
         deps.logs.write(job.id, level, redact(message, secrets));
       },
