@@ -104,11 +104,21 @@ export type RedisGate = ReturnType<typeof createRedisGate>;
  * reported to the gate. Put it after authentication.
  */
 export function redisGuard(gate: RedisGate) {
-  return async (c: { error?: unknown }, next: () => Promise<void>): Promise<void> => {
-    const state = gate.fresh() ?? (await gate.usable());
+  const guarded = (c: { error?: unknown }, next: () => Promise<void>, state: RedisState): Promise<void> => {
     if (!state.ok) throw redisUnavailable(state.trouble);
-    await next();
-    if (c.error) gate.report(c.error);
+    return next().then(() => {
+      if (c.error) gate.report(c.error);
+    });
+  };
+  // no await (and no async function) on the usual path: a fresh verdict is read as is
+  return (c: { error?: unknown }, next: () => Promise<void>): Promise<void> => {
+    const state = gate.fresh();
+    if (state === undefined) return gate.usable().then((s) => guarded(c, next, s));
+    try {
+      return guarded(c, next, state);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 }
 
