@@ -40,6 +40,17 @@ def estimate_bytes(model):
         return sys.getsizeof(model)
 
 
+def _release_gpu_memory():
+    """An evicted torch model on the GPU: hand its blocks back to the driver, not just to torch's allocator."""
+    torch = sys.modules.get("torch")
+    cuda = getattr(torch, "cuda", None)
+    try:
+        if cuda is not None and cuda.is_initialized():
+            cuda.empty_cache()
+    except Exception:
+        pass
+
+
 def _bound(env, name, cast, default):
     raw = env.get(name)
     if raw is None or raw == "":
@@ -90,10 +101,14 @@ class ModelCache:
             return
         self._entries[key] = (model, size)
         self._bytes += size
+        evicted = False
         while len(self._entries) > self.max_entries or (self.max_bytes is not None and self._bytes > self.max_bytes):
             _, (_, dropped) = self._entries.popitem(last=False)
             self._bytes -= dropped
             self._counts["evictions"] += 1
+            evicted = True
+        if evicted:
+            _release_gpu_memory()
 
     def __contains__(self, key):
         with self._lock:
