@@ -309,6 +309,7 @@ import json, pickle
 from kiln_runner.errors import InputError
 from kiln_runner.runner import describe
 from kiln_runner.handlers import artifacts, bounds, tabular
+from kiln_runner.models import JobModels, ModelCache
 out = {}
 def attempt(name, fn):
     try:
@@ -318,6 +319,7 @@ def attempt(name, fn):
         d = describe(exc)
         out[name] = {"type": d["type"], "exception": d["exception"], "message": str(exc), "retryable": d["retryable"]}
 class Ctx:
+    models = JobModels(ModelCache(), lambda *args: None)
     def data_path(self, path):
         return path
     def log(self, *args):
@@ -325,7 +327,7 @@ class Ctx:
 def load(path):
     with open(path, "rb") as handle:
         return pickle.load(handle)
-attempt("model", lambda: artifacts.cached(("test", "not-a-model"), lambda: load(${JSON.stringify(join(dir, 'model.pkl'))})))
+attempt("model", lambda: artifacts.cached(Ctx(), ("test", "not-a-model"), lambda: load(${JSON.stringify(join(dir, 'model.pkl'))}), 20))
 attempt("csv", lambda: tabular.read_csv(${JSON.stringify(join(dir, 'huge.csv'))}))
 attempt("epochs", lambda: bounds.hyperparameters({"hyperparameters": {"epochs": 10**7}}))
 attempt("features", lambda: tabular.load_training_table(Ctx(), {"data_path": ${JSON.stringify(join(dir, 'ok.csv'))}, "hyperparameters": {"features": 5}}))
