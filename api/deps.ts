@@ -32,6 +32,8 @@ export interface ApiConfig extends JobRecordSettings {
   sseMaxStreams: number;
   /** An event stream is ended after this, with a `reconnect` event; clients come back with Last-Event-ID (KILN_SSE_MAX_LIFETIME_S). */
   sseMaxLifetimeMs: number;
+  /** Submits with ?wait= one process (or isolate) holds at once; more are 429 TOO_MANY_WAITS (KILN_MAX_WAITS). */
+  maxWaits: number;
 }
 
 /** The API's settings with every knob at its default (DATA_ROOT aside: the Node root resolves it). */
@@ -67,6 +69,7 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     redisTimeoutMs: redisTimeoutMs(env),
     sseMaxStreams: Math.max(1, intEnv(env, 'KILN_SSE_MAX_STREAMS')),
     sseMaxLifetimeMs: Math.max(1, intEnv(env, 'KILN_SSE_MAX_LIFETIME_S')) * 1000,
+    maxWaits: Math.max(1, intEnv(env, 'KILN_MAX_WAITS')),
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };
