@@ -15,6 +15,7 @@ import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
+import { createOutputReporter } from './output-reporter';
 import { createProgressReporter } from './progress-reporter';
 
 export interface WorkerDeps {
@@ -135,14 +136,21 @@ export function createWorker(deps: WorkerDeps) {
     heartbeat.unref();
   }
 
-  /** The job's context, and `settle()`: writes the last throttled progress update before the result. */
+  /** The job's context, and `settle()`: writes the last throttled progress update and the pending outputs before the result. */
   function context(job: JobRecord, controller: AbortController): { ctx: ExecContext; settle(): Promise<void> } {
     const reporter = createProgressReporter({
       jobId: job.id, workerId: boot.worker_id, store, now: () => deps.now(),
       warn: (message) => ctx.log('warn', message),
       writeFailed: (message) => deps.log('warn', message),
     });
-    const settle = () => reporter.settle();
+    const outputs = createOutputReporter({
+      jobId: job.id, workerId: boot.worker_id, attempt: job.attempts, store, now: () => deps.now(),
+      warn: (message) => ctx.log('warn', message),
+      writeFailed: (message) => deps.log('warn', message),
+    });
+    const settle = async () => {
+      await Promise.all([reporter.settle(), outputs.settle()]);
+    };
     const ctx: ExecContext = {
       signal: controller.signal,
       progress: (value, message, metrics) => reporter.report(value, message, metrics),
@@ -152,6 +160,7 @@ export function createWorker(deps: WorkerDeps) {
       output(stream, text) {
         deps.logs.write(job.id, stream, redact(text, secrets));
       },
+      emit: (value) => outputs.emit(value),
     };
     return { ctx, settle };
   }
