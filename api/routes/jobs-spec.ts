@@ -158,6 +158,8 @@ export const jobEventsRoute = createRoute({
     '`status` events (`{"job_id","status","ts",…}`), `progress` events (`{"job_id","status":"running","progress","message","ts",…}`) ' +
     '(`ts` and `run_at` ISO-8601 times as in the job view, `progress` and `retry` numbers) ' +
     'and `log` events (`{"job_id","ts","stream","text"}`); events read from the events stream carry their id as `id:`. ' +
+    '`output` events (`{"job_id","output","seq","attempt","ts"}`) carry what a generator handler yields (tokens, chunks), in order (`seq` from 0 per attempt; ' +
+    'a retried attempt streams again), before the job\'s end; they are live only: a finished job\'s stream does not replay them (its result has them). ' +
     "A finished job is answered from its record (its transitions, its log, `end`) at once. A live job replays its events since its creation when they are " +
     "among the stream's newest 1,000 entries, else it starts with its current state from its record. The stream ends with an `end` event whose data is the job, " +
     'or, after KILN_SSE_MAX_LIFETIME_S (10 min), with a `reconnect` event: connect again with its id as `Last-Event-ID` to go on where it stopped.',
