@@ -4,6 +4,7 @@ import type { Keys } from '../core/keys';
 import type { Logger } from '../core/logger';
 import type { RedisPort } from '../core/redis-port';
 import type { FunctionNameCheck } from './function-names';
+import type { JobEndWatch } from './job-end-watch';
 import type { SpawnerClient } from './spawner-client';
 
 export interface ApiConfig extends JobRecordSettings {
@@ -50,6 +51,8 @@ export interface AppDeps {
   newId: () => string;
   /** LOG_LEVEL / LOG_FORMAT lines (errors the API answers 5xx for); default: the console, text, info. */
   logger?: Logger;
+  /** Wakes ?wait= submits as their job ends (Node: a blocking read of the events stream); without it they poll. */
+  jobEnds?: JobEndWatch;
 }
 
 /** What the routes get: the deps with the one JobStore built. */

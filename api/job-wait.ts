@@ -5,8 +5,10 @@
  * runs out first, the usual 202 with the job's status then and `wait_expired: true`.
  *
  * The wait polls the job's record with a short, growing interval (no blocking
- * command, so it runs in workerd too): 20 ms, then ×1.5 up to 250 ms. On Node the
- * polls of every waiting request share the API's one (auto-pipelined) connection; no
+ * command, so it runs in workerd too): 20 ms, then ×1.5 up to 250 ms. On Node a
+ * JobEndWatch (api/job-end-watch.ts: one blocking read of the events stream per
+ * process) wakes it as the job ends, and the polls slow to 1 s as a fallback; the polls
+ * of every waiting request share the API's one (auto-pipelined) connection, so no
  * connection is held per request. Each process (or workerd isolate) holds at most
  * KILN_MAX_WAITS waiting submits; past that a submit with `wait` is refused before
  * anything is queued (429 TOO_MANY_WAITS).
@@ -19,11 +21,14 @@ import { ownValue } from '../core/own-keys';
 import { FINISHED_STATUSES, type JobRecord, jobView } from '../core/schemas/job';
 import { historyPointView } from '../core/schemas/progress';
 import type { ApiDeps } from './deps';
+import type { JobEndWatch } from './job-end-watch';
 
 /** The longest `wait` a submit may ask for, in seconds. */
 export const MAX_WAIT_S = 60;
 export const FIRST_POLL_MS = 20;
 export const MAX_POLL_MS = 250;
+/** The polls' pace when a JobEndWatch wakes the wait. */
+export const MAX_POLL_MS_WATCHED = 1000;
 /** Seconds a submit refused for want of a wait slot should wait before it comes back. */
 export const WAITS_RETRY_AFTER_S = 1;
 
@@ -56,17 +61,33 @@ const isFinished = (status: string) => FINISHED_STATUSES.includes(status as JobS
  * Reads the job until it has ended or `waitMs` has passed (or the client went away);
  * returns its last record (null when it is gone).
  */
-export async function pollJob(store: JobStore, id: string, waitMs: number, o: { now: () => number; signal?: AbortSignal | undefined }): Promise<JobRecord | null> {
+export async function pollJob(
+  store: JobStore, id: string, waitMs: number, o: { now: () => number; signal?: AbortSignal | undefined; watch?: JobEndWatch | undefined },
+): Promise<JobRecord | null> {
   const deadline = o.now() + waitMs;
-  let interval = FIRST_POLL_MS;
-  for (;;) {
-    const job = await store.get(id);
-    if (!job || isFinished(job.status)) return job;
-    const left = deadline - o.now();
-    if (left <= 0 || o.signal?.aborted) return job;
-    await new Promise((r) => setTimeout(r, Math.min(interval, left)));
-    interval = Math.min(MAX_POLL_MS, Math.ceil(interval * 1.5));
+  const watched = o.watch?.watch(id);
+  const maxPoll = watched ? MAX_POLL_MS_WATCHED : MAX_POLL_MS;
+  try {
+    await watched?.ready; // from here on the watch sees the job's end
+    let interval = FIRST_POLL_MS;
+    for (;;) {
+      const job = await store.get(id);
+      if (!job || isFinished(job.status)) return job;
+      const left = deadline - o.now();
+      if (left <= 0 || o.signal?.aborted) return job;
+      await sleepUnless(Math.min(interval, left), watched?.ended);
+      interval = Math.min(maxPoll, Math.ceil(interval * 1.5));
+    }
+  } finally {
+    watched?.close();
   }
+}
+
+/** Sleeps `ms`, or less when `wake` resolves first. */
+async function sleepUnless(ms: number, wake: Promise<void> | undefined): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([new Promise((r) => { timer = setTimeout(r, ms); }), ...(wake ? [wake] : [])]);
+  if (timer !== undefined) clearTimeout(timer);
 }
 
 /** GET /jobs/{id}'s body: the job with its metrics history and, while queued, why it waits. */
@@ -82,7 +103,7 @@ export async function fullJobView(deps: ApiDeps, job: JobRecord): Promise<Return
 export async function answerAfterWait(
   c: Context, deps: ApiDeps, out: { status: number; body: { job_id: string; status: string } }, waitMs: number,
 ): Promise<Response> {
-  const job = await pollJob(deps.store, out.body.job_id, waitMs, { now: deps.now, signal: c.req.raw.signal });
+  const job = await pollJob(deps.store, out.body.job_id, waitMs, { now: deps.now, signal: c.req.raw.signal, watch: deps.jobEnds });
   if (job && isFinished(job.status)) return c.json(await fullJobView(deps, job), 200);
   const status = job?.status ?? out.body.status;
   return c.json({ ...out.body, status, wait_expired: true }, out.status as 200 | 202);
