@@ -7,11 +7,11 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ioredisJobEndWatch } from '../api/node';
+import { ioredisJobEndWatch, startApiServer } from '../api/node';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createKeys } from '../core/keys';
 import { createLogger } from '../core/logger';
-import { startRedis, type RedisServer } from './helpers/redis-server';
+import { freePort, startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem, type System } from './helpers/system';
 
 let redis: RedisServer;
@@ -125,6 +125,32 @@ describe('the job end watch (Node: one blocking read of the events stream for al
     } finally {
       watch.stop();
       blocking.disconnect();
+    }
+  });
+});
+
+describe('the Node API server (api/node.ts) with ?wait=', () => {
+  it('answers a job its workers run with 200 as it ends, woken by its watch', async () => {
+    const lines: string[] = [];
+    const port = await freePort();
+    const api = startApiServer(
+      { REDIS_URL: redis.url, API_PORT: String(port), KILN_PREFIX: sys.prefix, WORKER_MANAGER_URL: '' },
+      createLogger({ component: 'api', now: Date.now, write: (line) => lines.push(line) }),
+    );
+    await api.listening;
+    try {
+      const submit = (input: unknown) => fetch(`${api.url}/jobs?wait=20`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function: 'sleep', input }),
+      });
+      const res = await submit({ ms: 400 });
+      const answeredAt = Date.now();
+      expect(res.status).toBe(200);
+      const job = (await res.json()) as { status: string; result: unknown; finished_at: string };
+      expect(job).toMatchObject({ status: 'succeeded', result: { slept_ms: 400 } });
+      console.log(`a 400 ms job through the Node API's ?wait=: answered ${answeredAt - Date.parse(job.finished_at)} ms after it finished`);
+      expect(lines.filter((l) => l.includes('watch'))).toEqual([]);
+    } finally {
+      await api.close();
     }
   });
 });
