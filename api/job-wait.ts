@@ -75,7 +75,7 @@ export async function pollJob(
       if (!job || isFinished(job.status)) return job;
       const left = deadline - o.now();
       if (left <= 0 || o.signal?.aborted) return job;
-      await sleepUnless(Math.min(interval, left), watched?.ended);
+      await sleepUnless(Math.min(interval, left), watched?.ended, o.signal);
       interval = Math.min(maxPoll, Math.ceil(interval * 1.5));
     }
   } finally {
@@ -83,11 +83,17 @@ export async function pollJob(
   }
 }
 
-/** Sleeps `ms`, or less when `wake` resolves first. */
-async function sleepUnless(ms: number, wake: Promise<void> | undefined): Promise<void> {
+/** Sleeps `ms`, or less when `wake` resolves or `signal` aborts (the client went away) first. */
+async function sleepUnless(ms: number, wake: Promise<void> | undefined, signal: AbortSignal | undefined): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([new Promise((r) => { timer = setTimeout(r, ms); }), ...(wake ? [wake] : [])]);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((r) => {
+    onAbort = () => r();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  await Promise.race([new Promise((r) => { timer = setTimeout(r, ms); }), aborted, ...(wake ? [wake] : [])]);
   if (timer !== undefined) clearTimeout(timer);
+  if (onAbort) signal?.removeEventListener('abort', onAbort);
 }
 
 /** GET /jobs/{id}'s body: the job with its metrics history and, while queued, why it waits. */
