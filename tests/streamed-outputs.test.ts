@@ -83,6 +83,12 @@ describe('streamed outputs', () => {
     expect(job).toMatchObject({ status: 'succeeded', result: tokens });
   });
 
+  it('a Python async generator handler streams too; its result is the list of yields', async () => {
+    const { outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'astream', tokens: ['a', 'b', 'c'] } });
+    expect(outputs.map((o) => o.output)).toEqual(['a', 'b', 'c']);
+    expect(job).toMatchObject({ status: 'succeeded', result: ['a', 'b', 'c'] });
+  });
+
   it('a Python generator that returns a value: that is the result; ctx.output streams too', async () => {
     const { outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'stream', tokens: [1, 2], emit: { last: true }, result: { total: 3 } } });
     expect(outputs.map((o) => o.output)).toEqual([1, 2, { last: true }]);
