@@ -4,6 +4,7 @@ import type { Keys } from '../core/keys';
 import type { Logger } from '../core/logger';
 import type { RedisPort } from '../core/redis-port';
 import type { FunctionNameCheck } from './function-names';
+import type { JobEndWatch } from './job-end-watch';
 import type { SpawnerClient } from './spawner-client';
 
 export interface ApiConfig extends JobRecordSettings {
@@ -32,6 +33,8 @@ export interface ApiConfig extends JobRecordSettings {
   sseMaxStreams: number;
   /** An event stream is ended after this, with a `reconnect` event; clients come back with Last-Event-ID (KILN_SSE_MAX_LIFETIME_S). */
   sseMaxLifetimeMs: number;
+  /** Submits with ?wait= one process (or isolate) holds at once; more are 429 TOO_MANY_WAITS (KILN_MAX_WAITS). */
+  maxWaits: number;
 }
 
 /** The API's settings with every knob at its default (DATA_ROOT aside: the Node root resolves it). */
@@ -48,6 +51,8 @@ export interface AppDeps {
   newId: () => string;
   /** LOG_LEVEL / LOG_FORMAT lines (errors the API answers 5xx for); default: the console, text, info. */
   logger?: Logger;
+  /** Wakes ?wait= submits as their job ends (Node: a blocking read of the events stream); without it they poll. */
+  jobEnds?: JobEndWatch;
 }
 
 /** What the routes get: the deps with the one JobStore built. */
@@ -67,6 +72,7 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     redisTimeoutMs: redisTimeoutMs(env),
     sseMaxStreams: Math.max(1, intEnv(env, 'KILN_SSE_MAX_STREAMS')),
     sseMaxLifetimeMs: Math.max(1, intEnv(env, 'KILN_SSE_MAX_LIFETIME_S')) * 1000,
+    maxWaits: Math.max(1, intEnv(env, 'KILN_MAX_WAITS')),
     dataRoot: env.DATA_ROOT || undefined,
     apiToken: env.KILN_API_TOKEN || undefined,
   };

@@ -9,15 +9,39 @@ import { Redis } from 'ioredis';
 import { DEFAULTS, intEnv, keyPrefix, redisTarget, strEnv, TOKEN_FILE_NAME, type Env } from '../core/config';
 import { requestRedisOptions, waitForRedis } from '../core/ioredis-client';
 import { applyHttpLimits, httpLimitsFromEnv, httpServerOptions } from '../core/http-limits';
+import { eventsTail } from '../core/events-stream';
 import { createIoredisPort } from '../core/ioredis-port';
-import { createKeys } from '../core/keys';
+import { createKeys, type Keys } from '../core/keys';
+import type { RedisPort, StreamEntry } from '../core/redis-port';
 import { createLogger, logSettingsFromEnv, type Logger } from '../core/logger';
 import { serveWithJsonErrors } from '../core/node-serve';
 import { createApp } from './app';
 import { pathKnob } from '../spawner/project-root';
 import { type ApiConfig, apiConfigFromEnv } from './deps';
 import { isLoopbackHostName } from './host-guard';
+import { createJobEndWatch, type JobEndWatch } from './job-end-watch';
 import { createSpawnerClient } from './spawner-client';
+
+/**
+ * The JobEndWatch of a Node API: blocking reads of the events stream on `blocking`, a
+ * connection of its own (no other command may share it: XREAD BLOCK holds it).
+ */
+export function ioredisJobEndWatch(o: { blocking: Redis; port: RedisPort; keys: Keys; logger: Logger; blockMs?: number }): JobEndWatch {
+  const events = o.keys.events();
+  return createJobEndWatch({
+    logger: o.logger,
+    ...(o.blockMs !== undefined && { blockMs: o.blockMs }),
+    tail: () => eventsTail(o.port, o.keys),
+    async read(afterId, blockMs) {
+      const reply = await o.blocking.xread('BLOCK', blockMs, 'STREAMS', events, afterId);
+      return (reply?.[0]?.[1] ?? []).map(([id, flat]): StreamEntry => {
+        const fields: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+        return { id, fields };
+      });
+    },
+  });
+}
 
 function spawnerToken(env: Env): string | undefined {
   if (env.SPAWNER_TOKEN) return env.SPAWNER_TOKEN;
@@ -48,10 +72,20 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
   }
   const redis = new Redis(redisTarget(env).url, { ...requestRedisOptions({ timeoutMs: config.redisTimeoutMs, name: 'kiln-api' }), enableAutoPipelining: true });
   redis.on('error', (err: Error) => logger.warn(`redis: ${err.message}`));
+  const redisPort = createIoredisPort(redis);
+  const keys = createKeys(keyPrefix(env));
+  // ?wait= submits: one blocking connection, opened on the first wait; commands queue until it is up
+  const blockMs = 1000;
+  const blocking = new Redis(redisTarget(env).url, {
+    ...requestRedisOptions({ timeoutMs: config.redisTimeoutMs + blockMs, name: 'kiln-api-waits' }), lazyConnect: true, enableOfflineQueue: true,
+  });
+  blocking.on('error', (err: Error) => logger.warn(`redis (?wait= watch): ${err.message}`));
+  const jobEnds = ioredisJobEndWatch({ blocking, port: redisPort, keys, logger, blockMs });
   const app = createApp({
     logger,
-    redis: createIoredisPort(redis),
-    keys: createKeys(keyPrefix(env)),
+    redis: redisPort,
+    keys,
+    jobEnds,
     // WORKER_MANAGER_URL='' on purpose: no spawner
     spawner: createSpawnerClient({ url: env.WORKER_MANAGER_URL ?? DEFAULTS.WORKER_MANAGER_URL, token: spawnerToken(env), logger }),
     config,
@@ -84,6 +118,8 @@ export function startApiServer(env: Env = process.env, logger: Logger = apiLogge
       const cut = setTimeout(() => http.closeAllConnections?.(), graceMs);
       await closed;
       clearTimeout(cut);
+      jobEnds.stop();
+      blocking.disconnect();
       redis.disconnect();
     },
   };

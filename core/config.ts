@@ -39,6 +39,7 @@ export const DEFAULTS = {
   KILN_QUEUED_TTL_S: DAY_S,
   KILN_SSE_MAX_STREAMS: 100,
   KILN_SSE_MAX_LIFETIME_S: 600,
+  KILN_MAX_WAITS: 500,
   // job records (API, spawner and workers alike)
   KILN_RETENTION_SUCCEEDED_S: DAY_S,
   KILN_RETENTION_FAILED_S: 7 * DAY_S,

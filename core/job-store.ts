@@ -237,6 +237,16 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return (r ?? '') as 'failed' | 'queued' | 'delayed' | 'cancelled' | '';
     },
 
+    /** Appends an attempt's partial outputs (JSON texts, oldest first; `firstSeq` numbers the first) to the events stream while the worker holds the job. */
+    async outputs(jobId: string, workerId: string, attempt: number, outputs: readonly string[], firstSeq: number, now: number): Promise<boolean> {
+      const r = await scripts.reportOutputs(
+        redis,
+        { active: keys.active(workerId), events: keys.events() },
+        { job_id: jobId, now, maxlen: maxLen, attempt, first_seq: firstSeq, outputs: [...outputs] },
+      );
+      return Number(r) === 1;
+    },
+
     /** Records progress points (oldest first; the last is the job's current progress) while the worker holds the job. */
     async progress(jobId: string, workerId: string, points: readonly ProgressPoint[], now: number): Promise<boolean> {
       const flat = points.flatMap((p) => [p.ts, p.progress, p.message, p.metrics ? JSON.stringify(p.metrics) : '']);

@@ -18,6 +18,11 @@ export interface ExecContext {
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   /** What the job wrote to stdout or stderr (Node console.*, Python print / sys.stderr), for its log. */
   output?(stream: 'stdout' | 'stderr', text: string): void;
+  /**
+   * A partial output of the job (a token, a chunk: what a generator handler yields): an
+   * `output` event on GET /jobs/:id/events, in order. Throws a TypeError for a value that is not JSON.
+   */
+  emit?(value: unknown): void;
 }
 
 export interface ReadyInfo {

@@ -1,6 +1,8 @@
 /**
  * Runs Node functions in the worker's own process. With a JobConsole, a function's
- * console output goes to its job's log (ctx.output).
+ * console output goes to its job's log (ctx.output). A generator function (async or
+ * not) streams: each value it yields is an output (ctx.emit), and its result is what it
+ * returns, or, when it returns nothing, the list of what it yielded.
  */
 import type { JobRecord } from '../core/schemas/job';
 import { type ExecContext, type Executor, JobFailure } from './executor';
@@ -24,7 +26,10 @@ export function createNodeExecutor(functions: FunctionRegistry, jobConsole?: Job
           { retryable: false },
         );
       }
-      const call = () => fn(payload.input, { ...ctx, jobId: job.id, attempt: job.attempts });
+      const call = async () => {
+        const value = await fn(payload.input, { ...ctx, jobId: job.id, attempt: job.attempts });
+        return isGenerator(value) ? drain(value, ctx) : value;
+      };
       const output = ctx.output?.bind(ctx);
       return await (jobConsole && output ? jobConsole.run(output, call) : call());
     },
@@ -40,4 +45,30 @@ export async function loadFunctions(builtins: FunctionRegistry, modulePath: stri
   const extra: FunctionRegistry = {};
   for (const [k, v] of Object.entries(source)) if (typeof v === 'function') extra[k] = v as FunctionRegistry[string];
   return { ...builtins, ...extra };
+}
+
+type AnyGenerator = AsyncGenerator<unknown, unknown> | Generator<unknown, unknown>;
+
+/** What a generator function (`function*`, `async function*`) returns when called. */
+function isGenerator(value: unknown): value is AnyGenerator {
+  if (typeof value !== 'object' || value === null) return false;
+  const g = value as Record<symbol | string, unknown>;
+  return typeof g.next === 'function' && typeof g.throw === 'function' && (Symbol.asyncIterator in g || Symbol.iterator in g);
+}
+
+/** Runs a generator to its end, each yield an output; the result is its return value, else the list of yields. */
+async function drain(gen: AnyGenerator, ctx: ExecContext): Promise<unknown> {
+  const yielded: unknown[] = [];
+  for (;;) {
+    const step = await gen.next();
+    if (step.done) return step.value === undefined ? yielded : step.value;
+    try {
+      ctx.signal.throwIfAborted();
+      yielded.push(step.value);
+      ctx.emit?.(step.value);
+    } catch (err) {
+      await gen.return(undefined); // runs the generator's finally blocks
+      throw err;
+    }
+  }
 }

@@ -167,6 +167,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       return safely(() => (stream ? job.ctx.output?.(stream, m.message) : job.ctx.log(m.level ?? 'info', m.message)));
     }
     if (m.type === 'progress') return job && safely(() => forwardProgress(job.ctx, m));
+    if (m.type === 'output') return job && safely(() => job.ctx.emit?.(m.value));
     if (!job) return log('warn', `python runner answered for job ${m.job_id}, which it is not running`);
     if (m.type === 'result') return job.settle({ ok: true, value: m.result });
     if (r.stopping) return job.settle({ ok: false, failure: stoppedFailure(job.id, m.error.message) });

@@ -43,6 +43,8 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
   /** The model cache's counts since its last report, sent before a job's outcome when they moved. */
   z.object({ type: z.literal('model_cache'), job_id: z.string().optional(), ...modelCacheCountsSchema.shape }),
+  // a partial output of a job (a generator handler's yield, ctx.output): an `output` event of the job
+  z.object({ type: z.literal('output'), job_id: z.string(), value: z.unknown() }),
   z.object({
     type: z.literal('error'), job_id: z.string(),
     error: z.object({ type: z.string(), exception: z.string().optional(), message: z.string(), traceback: z.string().optional(), retryable: z.boolean().optional() }),

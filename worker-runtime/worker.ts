@@ -15,6 +15,7 @@ import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
+import { createOutputReporter, type OutputReporter } from './output-reporter';
 import { createProgressReporter, type ProgressReporter } from './progress-reporter';
 import { createWakeClaim } from './wake-claim';
 import { createCompletions } from './completions';
@@ -138,7 +139,7 @@ export function createWorker(deps: WorkerDeps) {
     heartbeat.unref();
   }
 
-  /** The job's context, and `settle()`: writes the last throttled progress update before the result. */
+  /** The job's context, and `settle()`: writes the last throttled progress update and the pending outputs before the result. */
   function context(job: JobRecord, controller: AbortController): { ctx: ExecContext; settle(): Promise<void> } {
     // made on the job's first progress report: most jobs never report any
     let reporter: ProgressReporter | undefined;
@@ -147,7 +148,16 @@ export function createWorker(deps: WorkerDeps) {
       warn: (message) => ctx.log('warn', message),
       writeFailed: (message) => deps.log('warn', message),
     }));
-    const settle = () => reporter?.settle() ?? Promise.resolve();
+    // made on the job's first output: most jobs stream none
+    let outputs: OutputReporter | undefined;
+    const outputsOf = () => (outputs ??= createOutputReporter({
+      jobId: job.id, workerId: boot.worker_id, attempt: job.attempts, store, now: () => deps.now(),
+      warn: (message) => ctx.log('warn', message),
+      writeFailed: (message) => deps.log('warn', message),
+    }));
+    const settle = async () => {
+      await Promise.all([reporter?.settle(), outputs?.settle()]);
+    };
     const ctx: ExecContext = {
       signal: controller.signal,
       progress: (value, message, metrics) => reporterOf().report(value, message, metrics),
@@ -157,6 +167,7 @@ export function createWorker(deps: WorkerDeps) {
       output(stream, text) {
         deps.logs.write(job.id, stream, redact(text, secrets));
       },
+      emit: (value) => outputsOf().emit(value),
     };
     return { ctx, settle };
   }

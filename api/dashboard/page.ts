@@ -9,7 +9,7 @@ import { JOB_STATUSES } from '../../core/schemas/job';
 import { FLAME_PATH } from './client/icon';
 
 /** The functions every `node` worker has (worker-runtime/functions/builtins.ts): suggestions, not a limit. */
-const BUILTIN_FUNCTIONS = ['echo', 'sleep', 'fail', 'progress'];
+const BUILTIN_FUNCTIONS = ['echo', 'sleep', 'fail', 'progress', 'stream'];
 
 export function dashboardPage() {
   return html`<!doctype html>

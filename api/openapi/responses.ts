@@ -35,6 +35,7 @@ export const EXAMPLES: Partial<Record<ApiErrorCode, { message: string; field?: s
   UNSUPPORTED_MEDIA_TYPE: { message: 'Content-Type "text/plain" is not accepted; send the body as JSON with the header Content-Type: application/json', field: 'Content-Type' },
   HOST_NOT_ALLOWED: { message: 'Host "example.com" is not a loopback name; …set KILN_API_TOKEN to serve other host names' },
   TOO_MANY_STREAMS: { message: 'this API process already serves 100 event streams (KILN_SSE_MAX_STREAMS); retry after the Retry-After seconds' },
+  TOO_MANY_WAITS: { message: 'this API process already holds 500 submits waiting for their jobs (KILN_MAX_WAITS); nothing was queued. Retry after 1 s, or submit without wait and poll GET /jobs/{id}', field: 'wait' },
   REDIS_UNAVAILABLE: { message: "Kiln's job store (Redis) cannot be reached; nothing was done. Retry in a few seconds; if it lasts, check that Redis is running and reachable (GET /health shows its state)." },
 };
 

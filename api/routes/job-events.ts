@@ -48,6 +48,17 @@ export function recordEvents(job: JobRecord): { event: 'status' | 'progress'; da
   return out;
 }
 
+/** An `output` entry's value and index, as the worker wrote them (JSON text; a number). */
+function outputEventData(fields: Record<string, string>): { output: unknown; seq: number; attempt: number } {
+  let output: unknown = null;
+  try {
+    output = JSON.parse(fields.output ?? 'null');
+  } catch {
+    // not written by a Kiln worker: sent as null
+  }
+  return { output, seq: Number(fields.seq ?? 0), attempt: Number(fields.attempt ?? 1) };
+}
+
 export async function jobEvents(c: Context, deps: AppDeps, store: JobStore, streams: SseStreams): Promise<Response> {
   const id = c.req.param('id') ?? '';
   const lastEventId = c.req.header('last-event-id');
@@ -108,7 +119,9 @@ async function follow(stream: SSEStreamingApi, o: {
       after = e.id;
       if (e.fields.job !== id) continue;
       const { job: _job, ...fields } = e.fields;
-      await stream.writeSSE({ id: e.id, event: fields.progress !== undefined ? 'progress' : 'status', data: JSON.stringify({ job_id: id, ...streamEventData(fields) }) });
+      const event = fields.output !== undefined ? 'output' : fields.progress !== undefined ? 'progress' : 'status';
+      const data = { job_id: id, ...streamEventData(fields), ...(event === 'output' && outputEventData(fields)) };
+      await stream.writeSSE({ id: e.id, event, data: JSON.stringify(data) });
       if (isFinished(fields.status ?? '')) ended = true;
     }
   };

@@ -10,6 +10,7 @@ import {
   cancelledSchema, cancellingSchema, jobListSchema, jobViewSchema, submitAcceptedSchema, submitReplaySchema,
 } from '../../core/schemas/job-view';
 import { dataRoute, dataRouteErrors, errors, json, withRetryAfter } from '../openapi/responses';
+import { MAX_WAIT_S } from '../job-wait';
 import { IDEMPOTENCY_KEY_PATTERN } from '../submit';
 
 const tags = ['jobs'];
@@ -29,25 +30,36 @@ const submitHeaders = z.object({
     .describe('1-255 printable ASCII characters: the same key and body within 24 h answer the first job (200) instead of a new one'),
 });
 
+/** A submit's query: `wait` (other parameters are ignored, as before). */
+export const submitQuery = z.object({
+  wait: z.number().min(0).max(MAX_WAIT_S).optional().describe(
+    `seconds (0 to ${MAX_WAIT_S}, fractions allowed, e.g. 0.5) to hold the answer until the job ends: 200 with the job (GET /jobs/{id}'s body) ` +
+    'when it succeeds, fails, is cancelled or expires within them, else 202 as without wait (its `status` then, and `wait_expired: true`). ' +
+    'The synchronous mode of RunPod\'s /runsync. A replayed Idempotency-Key waits for the same job.',
+  ),
+});
+
 const submitErrors = (bad: string) => {
   const answers = errors({
-    400: `${bad}; INVALID_JSON, JSON_TOO_DEEP (nesting deeper than 64), EMPTY_BODY, UNKNOWN_WORKER_TYPE (lists the known ones), INVALID_IDEMPOTENCY_KEY, ` +
+    400: `${bad}; VALIDATION_ERROR with field wait: wait is not a number from 0 to ${MAX_WAIT_S}; INVALID_JSON, JSON_TOO_DEEP (nesting deeper than 64), EMPTY_BODY, UNKNOWN_WORKER_TYPE (lists the known ones), INVALID_IDEMPOTENCY_KEY, ` +
       "TIMEOUT_ABOVE_CEILING / ATTEMPTS_ABOVE_CEILING (timeout_s or max_attempts above the worker type's max_timeout_s / max_attempts_limit)",
     409: 'NO_GPU: requires_gpu is true and no running spawner has a GPU',
     413: 'PAYLOAD_TOO_LARGE: the body is over KILN_MAX_BODY_BYTES (1 MiB by default)',
     415: 'UNSUPPORTED_MEDIA_TYPE: the request has no `Content-Type: application/json`',
     422: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key came before with another body',
-    429: "QUEUE_FULL: the worker type's queue holds max_queued jobs (KILN_MAX_QUEUED, 10000 by default); nothing was queued, retry after Retry-After seconds",
+    429: "QUEUE_FULL: the worker type's queue holds max_queued jobs (KILN_MAX_QUEUED, 10000 by default); nothing was queued, retry after Retry-After seconds. " +
+      'TOO_MANY_WAITS: with wait, this process holds KILN_MAX_WAITS (500) waiting submits already; nothing was queued, retry after Retry-After seconds',
     ...dataRouteErrors,
   });
   return { ...answers, 429: withRetryAfter(answers[429]) };
 };
 
 const submitResponses = (bad: string) => ({
-  202: json(submitAcceptedSchema, 'Queued; a worker is started for it if none runs', {
+  202: json(submitAcceptedSchema, 'Queued; a worker is started for it if none runs. With wait: the job had not ended when the wait ran out', {
     job_id: '3f0c9a4e-5b7d-4c1e-9a0b-2d6f8e1c7a55', status: 'queued', worker_type: 'sklearn', worker_ensured: true, ensure_action: 'started',
   }),
-  200: json(submitReplaySchema, 'An Idempotency-Key replay: the job the same request created before'),
+  200: json(z.union([jobViewSchema, submitReplaySchema]), 'With wait: the job ended within it, and this is the job (as GET /jobs/{id} answers it). ' +
+    'An Idempotency-Key replay: the job the same request created before (the ended job itself with wait, once it has ended)'),
   ...submitErrors(bad),
 });
 
@@ -60,6 +72,7 @@ export const submitTrainingRoute = createRoute({
   description: 'The worker type comes from `model_type` (and `requires_gpu`) unless `worker_type` names one.',
   request: {
     headers: submitHeaders,
+    query: submitQuery,
     body: body(trainingRequestSchema, {
       sklearn: { summary: 'a random forest on a CSV', value: { model_type: 'random_forest', data_path: 'iris.csv', hyperparameters: { n_estimators: 100 } } },
       gpu: { summary: 'fine-tune BERT on a GPU', value: { model_type: 'bert', data_path: 'reviews.csv', requires_gpu: true, hyperparameters: { epochs: 3 }, timeout_s: 7200 } },
@@ -74,6 +87,7 @@ export const submitInferenceRoute = createRoute({
   description: '`model_path` is the id of the training job that made the model (never a path). It must have succeeded on a worker type of the same framework; the runner checks the model\'s keyed digest before it loads it.',
   request: {
     headers: submitHeaders,
+    query: submitQuery,
     body: body(inferenceRequestSchema, {
       inputs: { summary: 'predict with the model a training job wrote', value: { model_type: 'random_forest', model_path: '3f0c9a4e-5b7d-4c1e-9a0b-2d6f8e1c7a55', inputs: [[5.1, 3.5, 1.4, 0.2]] } },
     }),
@@ -93,6 +107,7 @@ export const submitJobRoute = createRoute({
   description: 'A body with `function` is a FunctionRequest; one with `payload` or `worker_type` (and no `function`) a TypedRequest.',
   request: {
     headers: submitHeaders,
+    query: submitQuery,
     body: body(genericRequestSchema, {
       function: { summary: 'run the built-in echo function', value: { function: 'echo', input: { hello: 'world' } } },
       typed: { summary: 'a payload for a worker type', value: { worker_type: 'sklearn', payload: { handler: 'score', rows: 10 }, priority: 5 } },
@@ -143,6 +158,8 @@ export const jobEventsRoute = createRoute({
     '`status` events (`{"job_id","status","ts",…}`), `progress` events (`{"job_id","status":"running","progress","message","ts",…}`) ' +
     '(`ts` and `run_at` ISO-8601 times as in the job view, `progress` and `retry` numbers) ' +
     'and `log` events (`{"job_id","ts","stream","text"}`); events read from the events stream carry their id as `id:`. ' +
+    '`output` events (`{"job_id","output","seq","attempt","ts"}`) carry what a generator handler yields (tokens, chunks), in order (`seq` from 0 per attempt; ' +
+    'a retried attempt streams again), before the job\'s end; they are live only: a finished job\'s stream does not replay them (its result has them). ' +
     "A finished job is answered from its record (its transitions, its log, `end`) at once. A live job replays its events since its creation when they are " +
     "among the stream's newest 1,000 entries, else it starts with its current state from its record. The stream ends with an `end` event whose data is the job, " +
     'or, after KILN_SSE_MAX_LIFETIME_S (10 min), with a `reconnect` event: connect again with its id as `Last-Event-ID` to go on where it stopped.',

@@ -1,13 +1,12 @@
 import type { z } from 'zod';
 import { badRequest, conflict, KilnError, notFound } from '../../core/errors';
-import { ownValue } from '../../core/own-keys';
 import { jsonTextDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../../core/json-depth';
 import {
   functionRequestSchema, genericRequestSchema, inferenceRequestSchema, jobView, trainingRequestSchema, typedRequestSchema,
 } from '../../core/schemas/job';
 import { jobSummaryView } from '../../core/schemas/job-summary';
-import { historyPointView } from '../../core/schemas/progress';
 import type { ApiDeps } from '../deps';
+import { answerAfterWait, fullJobView, parseWait, tooManyWaits } from '../job-wait';
 import { createSseStreams } from '../sse-streams';
 import { validationError } from '../errors';
 import { addRoute, createRouter, type Router } from '../openapi/router';
@@ -60,21 +59,29 @@ export function jobRoutes(deps: ApiDeps): Router {
   const app = createRouter();
   const { store } = deps;
 
+  // submits waiting for their jobs (?wait=) this app holds at once
+  const waits = createSseStreams(deps.config.maxWaits);
   const submit = (toSubmission: (body: unknown) => Submission) => async (c: import('hono').Context) => {
+    const waitMs = parseWait(c.req.query('wait'));
     const raw = await readJson(c.req.raw);
     const sub = toSubmission(raw);
-    let out: Awaited<ReturnType<typeof submitJob>>;
+    const release = waitMs > 0 ? waits.acquire() : undefined;
+    if (release === null) throw tooManyWaits(deps.config.maxWaits);
     try {
-      out = await submitJob(deps, sub, raw, c.req.header('idempotency-key'));
-    } catch (err) {
+      const out = await enqueue(c, sub, raw);
+      return release ? await answerAfterWait(c, deps, out, waitMs) : c.json(out.body, out.status as 200 | 202);
+    } finally {
+      release?.();
+    }
+  };
+  const enqueue = (c: import('hono').Context, sub: Submission, raw: unknown) =>
+    submitJob(deps, sub, raw, c.req.header('idempotency-key')).catch(async (err: unknown) => {
       if (err instanceof KilnError && err.code === 'UNKNOWN_WORKER_TYPE') {
         const types = Object.keys(await deps.redis.hgetall(deps.keys.types())).sort();
         throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker_type "${sub.type}"; the spawners know: ${types.join(', ')}`, { status: 400, field: 'worker_type' });
       }
       throw err;
-    }
-    return c.json(out.body, out.status as 200 | 202);
-  };
+    });
 
   addRoute(app, submitTrainingRoute, submit((raw) => trainingSubmission(parse(trainingRequestSchema, raw), 'training', deps.config.dataRoot)));
   addRoute(app, submitInferenceRoute, submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference', deps.config.dataRoot)));
@@ -114,11 +121,7 @@ export function jobRoutes(deps: ApiDeps): Router {
     const id = c.req.param('id');
     const job = await store.get(id);
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}: it never existed or expired after its retention time`);
-    const view = jobView(job);
-    view.metrics_history = (await store.progressHistory(id)).map(historyPointView);
-    // why a queued job waits, as its type's spawners published it (null: nothing holds it back)
-    view.waiting_reason = job.status === 'queued' ? ownValue(await deps.redis.hgetall(deps.keys.typeState()), job.type) ?? null : null;
-    return c.json(view);
+    return c.json(await fullJobView(deps, job));
   });
 
   return app;

@@ -635,6 +635,43 @@ export function replaceTypeEntry(redis: RedisPort, keys: ReplaceTypeEntryKeys, a
   return runKilnScript(redis, replaceTypeEntryCall(keys, args), args);
 }
 
+export interface ReportOutputsKeys {
+  /** active zset of the worker */
+  active: string;
+  /** events stream */
+  events: string;
+}
+export interface ReportOutputsArgs {
+  /** job id */
+  job_id: RedisArg;
+  /** now (ms) */
+  now: RedisArg;
+  /** events maxlen (the stream is shared by every job: an output older than the newest ~maxlen entries is trimmed) */
+  maxlen: RedisArg;
+  /** the job's attempt (a retried job streams its outputs again, from seq 0) */
+  attempt: RedisArg;
+  /** the index of the first output given here among the attempt's outputs (0, 1, …) */
+  first_seq: RedisArg;
+  /** the outputs, oldest first, each a JSON text */
+  outputs: readonly RedisArg[];
+}
+/** report-outputs's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
+export const reportOutputsCall = (keys: ReportOutputsKeys, args: ReportOutputsArgs): ScriptCall => ({
+  script: lua.reportOutputs,
+  keys: [keys.active, keys.events],
+  argv: [args.job_id, args.now, args.maxlen, args.attempt, args.first_seq, ...args.outputs],
+});
+/**
+ * report-outputs: append a running job's partial outputs (a generator handler's yields:
+ * tokens, chunks) to the events stream as `output` entries, in order, if this worker still
+ * holds the job.
+ *
+ * Returns: 1 when appended, 0 when the worker no longer holds the job.
+ */
+export function reportOutputs(redis: RedisPort, keys: ReportOutputsKeys, args: ReportOutputsArgs): Promise<unknown> {
+  return runKilnScript(redis, reportOutputsCall(keys, args), args);
+}
+
 export interface ReportProgressKeys {
   /** the job hash */
   job: string;

@@ -101,12 +101,13 @@ export const jobListSchema = z.object({
 
 export const submitAcceptedSchema = z.object({
   job_id: z.string(),
-  status: z.literal('queued'),
+  status: z.enum(['queued', 'delayed', 'running']).describe("'queued'; after a wait that ran out, the job's status then"),
   worker_type: z.string().describe('the worker type chosen for the job'),
   worker_ensured: z.boolean().describe('whether the spawner was reached to start a worker (the spawner loops start one anyway)'),
   ensure_action: z.string().optional().describe("what the spawner did, e.g. 'started' or 'already-running'"),
   ensure_error: z.string().optional().describe('why the spawner could not be asked'),
   ensure_worker_id: z.string().optional().describe("the worker the spawner started for this job, when ensure_action is 'started'"),
+  wait_expired: z.literal(true).optional().describe('the submit asked to wait (?wait=) and the job had not ended when the wait ran out: GET /jobs/{id} or follow GET /jobs/{id}/events'),
 }).meta({ id: 'SubmitAccepted' });
 
 export const submitReplaySchema = z.object({
@@ -114,6 +115,7 @@ export const submitReplaySchema = z.object({
   status: z.string().describe("the existing job's status"),
   worker_type: z.string(),
   idempotent_replay: z.literal(true),
+  wait_expired: z.literal(true).optional().describe('the replay asked to wait (?wait=) and the job had not ended when the wait ran out'),
 }).meta({ id: 'SubmitReplay', description: 'the Idempotency-Key was seen before with the same body: the job it created' });
 
 export const cancelledSchema = z.object({

@@ -180,6 +180,79 @@ export function defineContractSuite(name: string, client: () => ContractClient):
       expect(c.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     });
 
+    it('?wait=: a job that ends within the wait is 200 with the job (cancelled here, as GET /jobs/:id shows it)', async () => {
+      const newestQueued = async () => (await req('GET', '/jobs?worker_type=tensorflow&status=queued&limit=1')).body.jobs[0]?.job_id as string | undefined;
+      const before = await newestQueued();
+      const waiting = req('POST', '/jobs?wait=20', { worker_type: 'tensorflow', payload: { sync: true } });
+      let id: string | undefined;
+      for (const until = Date.now() + 10_000; Date.now() < until;) {
+        const newest = await newestQueued();
+        if (newest !== undefined && newest !== before) {
+          id = newest;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(id, 'the waiting submit queued its job').toBeDefined();
+      expect((await req('POST', `/jobs/${id}/cancel`)).status).toBe(200);
+      const r = await waiting;
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ job_id: id, status: 'cancelled', kind: 'generic', payload: { sync: true } });
+      expect(r.body).toEqual((await req('GET', `/jobs/${id}`)).body);
+    });
+
+    it('?wait=: a job still queued when the wait runs out is 202 with wait_expired, after the wait, on every submit route', async () => {
+      const routes: [string, unknown][] = [
+        ['/jobs', { worker_type: 'tensorflow', payload: {} }],
+        ['/jobs/training', { model_type: 'random_forest', data_path: 'a.csv' }],
+        ['/jobs/inference', { model_type: 'svm', model_path: MODEL_JOBS.sklearn, inputs: [[1, 2]] }],
+      ];
+      for (const [path, body] of routes) {
+        const t0 = Date.now();
+        const r = await req('POST', `${path}?wait=0.3`, body);
+        expect(r.status, path).toBe(202);
+        expect(Date.now() - t0, path).toBeGreaterThanOrEqual(290);
+        expect(r.body, path).toMatchObject({ status: 'queued', wait_expired: true });
+        expect((await req('GET', `/jobs/${r.body.job_id}`)).body.status).toBe('queued');
+      }
+      const none = await req('POST', '/jobs?wait=0', { worker_type: 'tensorflow', payload: {} });
+      expect(none.status).toBe(202);
+      expect(none.body.wait_expired).toBeUndefined();
+    });
+
+    it('?wait=: a replayed Idempotency-Key waits for the same job, answered at once when it has ended', async () => {
+      const key = `wait-${crypto.randomUUID()}`;
+      const body = { worker_type: 'tensorflow', payload: { replay: 1 } };
+      const a = await req('POST', '/jobs', body, { 'idempotency-key': key });
+      expect(a.status).toBe(202);
+      const pending = await req('POST', '/jobs?wait=0.1', body, { 'idempotency-key': key });
+      expect(pending.status).toBe(200);
+      expect(pending.body).toMatchObject({ job_id: a.body.job_id, idempotent_replay: true, status: 'queued', wait_expired: true });
+      await req('POST', `/jobs/${a.body.job_id}/cancel`);
+      const t0 = Date.now();
+      const done = await req('POST', '/jobs?wait=30', body, { 'idempotency-key': key });
+      expect(done.status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(done.body).toMatchObject({ job_id: a.body.job_id, status: 'cancelled', payload: { replay: 1 } });
+    });
+
+    it('?wait= outside 0-60 s, or not a number, is a 400 naming wait and its bounds; nothing is queued', async () => {
+      const capped = { worker_type: CONTRACT_CAPPED_TYPE, payload: {} };
+      const count = async () => (await req('GET', `/jobs?worker_type=${CONTRACT_CAPPED_TYPE}&limit=500`)).body.jobs.length as number;
+      const before = await count();
+      for (const wait of ['-1', '60.5', '61', 'abc', '', 'NaN', 'Infinity', '1e3']) {
+        for (const path of ['/jobs', '/jobs/training', '/jobs/inference']) {
+          const r = await req('POST', `${path}?wait=${encodeURIComponent(wait)}`, path === '/jobs' ? capped : { model_type: 'svm', model_path: MODEL_JOBS.sklearn, inputs: [[1]] });
+          expect(r.status, `${path}?wait=${wait}`).toBe(400);
+          expect(r.body.error, wait).toMatchObject({ code: 'VALIDATION_ERROR', field: 'wait' });
+          expect(r.body.error.message, wait).toMatch(/0 to 60/);
+        }
+      }
+      expect(await count()).toBe(before);
+      const ok = await req('POST', '/jobs?wait=0.05', { worker_type: 'tensorflow', payload: {} });
+      expect(ok.status).toBe(202);
+    });
+
     it('quotas: a full queue is 429 with Retry-After; values above a type\'s ceilings or a hyperparameter\'s bounds are 400', async () => {
       const capped = { worker_type: CONTRACT_CAPPED_TYPE, payload: {} };
       const first = await req('POST', '/jobs', capped); // max_queued 1: 202, or 429 when an earlier run left one waiting

@@ -2,6 +2,8 @@
  * Sends a generated request through a fetch-shaped function (Hono's `app.request`,
  * a workerd entry's `fetch`, or global `fetch` over loopback) and reads the answer;
  * an event stream is read for a moment and then cancelled, as a client that leaves.
+ * A submit that asks to wait (`?wait=`, up to 60 s) is left the same way: its request's
+ * signal aborts after the same moment, and the answer (then a 202) must still be well formed.
  */
 import type { FuzzAnswer } from './check';
 import type { FuzzRequest } from './http-arb';
@@ -20,8 +22,10 @@ export function fetchSender(fetchFn: FetchLike, opts: SenderOptions = {}): Sende
   const base = opts.base ?? 'http://localhost';
   const streamMs = opts.streamMs ?? 150;
   return async (req) => {
+    const leave = /[?&]wait=/.test(req.path) ? AbortSignal.timeout(streamMs) : undefined;
     const request = new Request(`${base}${req.path}`, {
       method: req.method,
+      ...(leave && { signal: leave }),
       headers: req.headers,
       // bytes, not a string: a string body would get a text/plain content type the request did not ask for
       ...(req.body !== undefined && { body: new TextEncoder().encode(req.body) }),

@@ -5,6 +5,7 @@ import { DEFAULT_API_CONFIG, type ApiConfig } from '../../api/deps';
 import { createSpawnerClient } from '../../api/spawner-client';
 import { createIoredisPort } from '../../core/ioredis-port';
 import { createKeys } from '../../core/keys';
+import type { JobEndWatch } from '../../api/job-end-watch';
 
 export interface TestApi {
   app: ReturnType<typeof createApp>;
@@ -12,7 +13,9 @@ export interface TestApi {
   job(id: string): Promise<any>;
 }
 
-export function createTestApi(opts: { redis: Redis; prefix: string; spawnerUrl?: string | undefined; token?: string | undefined; config?: Partial<ApiConfig> }): TestApi {
+export function createTestApi(opts: {
+  redis: Redis; prefix: string; spawnerUrl?: string | undefined; token?: string | undefined; config?: Partial<ApiConfig>; jobEnds?: JobEndWatch | undefined;
+}): TestApi {
   const app = createApp({
     redis: createIoredisPort(opts.redis),
     keys: createKeys(opts.prefix),
@@ -20,6 +23,7 @@ export function createTestApi(opts: { redis: Redis; prefix: string; spawnerUrl?:
     config: { ...DEFAULT_API_CONFIG, ...opts.config },
     now: Date.now,
     newId: () => crypto.randomUUID(),
+    ...(opts.jobEnds && { jobEnds: opts.jobEnds }),
   });
   const api: TestApi = {
     app,

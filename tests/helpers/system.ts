@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { createApp } from '../../api/app';
 import type { ApiConfig } from '../../api/deps';
+import { ioredisJobEndWatch } from '../../api/node';
+import { createIoredisPort } from '../../core/ioredis-port';
+import { createKeys } from '../../core/keys';
+import { createLogger } from '../../core/logger';
 import type { WorkerTypeInput } from '../../core/schemas/worker-type';
 import { workerTypeConfigSchema, withTypeDefaults } from '../../core/schemas/worker-type';
 import { loadSpawnerConfig, type SpawnerConfig } from '../../spawner/config';
@@ -38,6 +42,8 @@ export async function startSystem(redisServer: RedisServer, opts: {
   spawner?: Partial<SpawnerConfig>;
   api?: Partial<ApiConfig>;
   spawnerUrl?: string | null;
+  /** Wake ?wait= submits with a JobEndWatch over a blocking connection, as the Node API does. */
+  watchJobEnds?: boolean;
 } = {}): Promise<System> {
   const prefix = `t${process.pid}x${++counter}x${Date.now() % 100000}`;
   const stateDir = mkdtempSync(join(tmpdir(), 'kiln-state-'));
@@ -50,8 +56,14 @@ export async function startSystem(redisServer: RedisServer, opts: {
   const spawner = await startSpawner(config, (level, m, fields) => logs.push(`${level} ${m}${fields ? ` ${JSON.stringify(fields)}` : ''}`));
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 3 });
   redis.on('error', () => {});
+  const blocking = opts.watchJobEnds ? new Redis(redisServer.url, { maxRetriesPerRequest: 1 }) : undefined;
+  blocking?.on('error', () => {});
+  const jobEnds = blocking && ioredisJobEndWatch({
+    blocking, port: createIoredisPort(redis), keys: createKeys(prefix),
+    logger: createLogger({ component: 'api', level: 'warn', format: 'text', now: Date.now, write: (line) => logs.push(line) }),
+  });
   const api = createTestApi({
-    redis, prefix, spawnerUrl: opts.spawnerUrl === null ? undefined : opts.spawnerUrl ?? spawner.url, token: spawner.token, ...(opts.api && { config: opts.api }),
+    redis, prefix, spawnerUrl: opts.spawnerUrl === null ? undefined : opts.spawnerUrl ?? spawner.url, token: spawner.token, ...(opts.api && { config: opts.api }), jobEnds,
   });
   const sys: System = {
     spawner, config, redis, prefix, api: api.app, stateDir, logs,
@@ -60,6 +72,8 @@ export async function startSystem(redisServer: RedisServer, opts: {
     waitFor: (what, fn, timeoutMs) => waitFor(what, fn, timeoutMs, () => logs),
     async stop() {
       await spawner.stop(2000);
+      jobEnds?.stop();
+      blocking?.disconnect();
       redis.disconnect();
       rmSync(stateDir, { recursive: true, force: true });
     },

@@ -49,6 +49,20 @@ export const builtinFunctions: FunctionRegistry = {
     throw new JobFailure({ type: 'handler_error', exception: 'FunctionError', message }, { retryable: o.retryable !== false });
   },
 
+  /**
+   * Streams: yields `text` (default "hello from kiln") word by word, `ms` apart (default 0),
+   * each an `output` event on GET /jobs/:id/events; the result is the list of words.
+   */
+  stream: async function* (input, ctx) {
+    const o = obj(input);
+    const text = typeof o.text === 'string' ? o.text : 'hello from kiln';
+    const each = ms(input, 0);
+    for (const word of text.split(/\s+/).filter(Boolean).slice(0, 10_000)) {
+      if (each > 0) await sleep(each, ctx.signal);
+      yield word;
+    }
+  },
+
   /** Reports `steps` progress updates `ms` apart (defaults 5 and 20), each with `loss` and `accuracy` metrics, and logs a line per step. */
   progress: async (input, ctx) => {
     const o = obj(input);

@@ -20,5 +20,9 @@ export interface FunctionContext {
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
 }
 
-/** A Node function a job can run: `POST /jobs {"function": "<name>", "input": …}`. */
+/**
+ * A Node function a job can run: `POST /jobs {"function": "<name>", "input": …}`. A generator
+ * function (`async function*`) streams: each yielded value is an `output` event on
+ * GET /jobs/:id/events; the result is its return value, else the list of yielded values.
+ */
 export type KilnFunction = (input: unknown, ctx: FunctionContext) => unknown;

@@ -6,6 +6,7 @@ import threading
 from . import metrics as metrics_rules
 from .errors import JobCancelled, SandboxError
 from .models import JobModels, ModelCache
+from .protocol import to_jsonable
 from .sandbox import resolve_inside, safe_name
 
 _LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "warning": "warn", "error": "error",
@@ -50,6 +51,14 @@ class JobContext:
             if kept:
                 message_out["metrics"] = kept
         self._channel.send(message_out)
+
+    def output(self, value):
+        """Streams a partial output (a token, a chunk): an `output` event on GET /jobs/{id}/events.
+
+        A generator handler's yields go through here. Raises TypeError for a value that is not
+        JSON-serialisable (numpy values and tensors are converted as in results).
+        """
+        self._channel.send({"type": "output", "job_id": self.job_id, "value": to_jsonable(value)})
 
     def log(self, message, level="info"):
         self._channel.send({"type": "log", "job_id": self.job_id,

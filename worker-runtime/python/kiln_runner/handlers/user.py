@@ -1,9 +1,13 @@
 """Loads user handler modules, by plain name, from the worker type's handlers folder.
 
-A module `<KILN_HANDLERS_DIR>/<name>.py` exposes `handle(job, ctx)` (plain or async).
+A module `<KILN_HANDLERS_DIR>/<name>.py` exposes `handle(job, ctx)` (plain or async). A
+generator handler (sync or async) streams: each yield is sent as an output
+(ctx.output), and the job's result is the generator's return value, or the list of
+what it yielded when it returns None (an async generator: always that list).
 Modules are imported once and reloaded when the file changes.
 """
 import asyncio
+import contextlib
 import importlib.util
 import inspect
 import keyword
@@ -56,4 +60,33 @@ def call(handle, job, ctx):
     result = handle(job, ctx)
     if inspect.iscoroutine(result):
         result = asyncio.run(result)
+    elif inspect.isgenerator(result):
+        result = _drain(result, ctx)
+    elif inspect.isasyncgen(result):
+        result = asyncio.run(_drain_async(result, ctx))
     return result
+
+
+def _drain(gen, ctx):
+    yielded = []
+    with contextlib.closing(gen):  # a cancel (or a bad value) closes it: its finally blocks run
+        while True:
+            try:
+                value = next(gen)
+            except StopIteration as stop:
+                return yielded if stop.value is None else stop.value
+            ctx.check_cancelled()
+            ctx.output(value)
+            yielded.append(value)
+
+
+async def _drain_async(gen, ctx):
+    yielded = []
+    try:
+        async for value in gen:
+            ctx.check_cancelled()
+            ctx.output(value)
+            yielded.append(value)
+    finally:
+        await gen.aclose()
+    return yielded
