@@ -84,7 +84,7 @@ function bootTimings(boot: WorkerBoot, readyAt: number, importMs: number | undef
 /** The worker's environment (already allow-listed by the spawner) minus its boot description. */
 function runnerEnv(boot: WorkerBoot): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'KILN_WORKER') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'KILN_WORKER' && k !== 'KILN_TEMPLATE_SOCKET') env[k] = v;
   return {
     ...env,
     ...boot.env,
@@ -95,9 +95,12 @@ function runnerEnv(boot: WorkerBoot): Record<string, string> {
   };
 }
 
+/** The live Python runner's pid, once the executor exists. */
+let executorPid: () => number | undefined = () => undefined;
+
 async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
-  return createPythonExecutor({
+  const executor = createPythonExecutor({
     python: boot.python ?? DEFAULTS.KILN_PYTHON,
     framework: boot.framework,
     cwd: process.cwd(),
@@ -108,9 +111,14 @@ async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
     expectedVersion: boot.version,
     versionPolicy: boot.version_policy,
     cancelGraceMs: boot.cancel_grace_ms,
+    // set by the spawner when the type's template runs: the runner is forked from it
+    templateSocket: process.env.KILN_TEMPLATE_SOCKET || undefined,
+    onTemplateFallback: (reason, unsafe) => send({ v: 1, type: 'template-fallback', reason: reason.slice(0, 2000), unsafe }),
     onStderr: (line: string) => process.stderr.write(`${line}\n`),
     onLog: (level, message) => log(level, `[runner] ${message}`),
   });
+  executorPid = executor.pid;
+  return executor;
 }
 
 async function main(): Promise<void> {
@@ -118,6 +126,13 @@ async function main(): Promise<void> {
   // No process outlives its parent. The worker leads its process group: when the
   // spawner's channel closes, take the group (runner, anything a job started) along.
   const leave = () => {
+    try {
+      // a runner forked from a template leads a group of its own
+      const runner = executorPid();
+      if (runner) process.kill(-runner, 'SIGKILL');
+    } catch {
+      // gone already
+    }
     try {
       process.kill(-process.pid, 'SIGKILL');
     } finally {
