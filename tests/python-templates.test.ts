@@ -101,7 +101,9 @@ describe.skipIf(!hasPython)('a runner forked from a template', () => {
     const a = executor(t.spec.socket, {}, { CUDA_VISIBLE_DEVICES: '1' });
     const b = executor(t.spec.socket, {}, { CUDA_VISIBLE_DEVICES: '0' });
     const [ra, rb] = await Promise.all([a.start(), b.start()]);
-    expect(ra).toMatchObject({ framework: 'fake', version: '0.1.0', importMs: 0 });
+    expect(ra).toMatchObject({ framework: 'fake', version: '0.1.0' });
+    expect(ra.importMs).toBeGreaterThan(0); // fork → ready: nothing imported
+    expect(ra.importMs).toBeLessThan(2000);
     const [da, db] = [await draw(a), await draw(b)];
     for (const d of [da, db]) {
       expect(d.ppid).toBe(t.pid); // forked by the template, not spawned by the worker
@@ -143,6 +145,16 @@ describe.skipIf(!hasPython)('a runner forked from a template', () => {
     await until('stderr through the socket', () => lines.includes('raw write to fd 1 from a handler'), 3000);
     await e.stop();
     expect(alive(pid)).toBe(false);
+  });
+});
+
+describe.skipIf(!hasPython)('a template that is still importing', () => {
+  it('is waited for: the fork limit counts from the fork, not from the ask', async () => {
+    const t = template({ KILN_FAKE_IMPORT_DELAY_S: '1' });
+    const e = executor(t.spec.socket, { templateStartTimeoutMs: 500 });
+    await e.start();
+    expect(e.fallbacks, e.logs.join('\n')).toEqual([]);
+    expect((await draw(e)).ppid).toBe(t.pid);
   });
 });
 

@@ -43,7 +43,7 @@ export interface PythonExecutorOptions {
   startTimeoutMs?: number;
   /** The type's template socket (KILN_TEMPLATE_SOCKET): runners are forked from it, else spawned. */
   templateSocket?: string | undefined;
-  /** Ask → ready limit of a forked runner, its self-test included (default 15000); past it: a plain start. */
+  /** Fork → ready limit of a forked runner, its self-test included (default 15000); past it: a plain start. */
   templateStartTimeoutMs?: number;
   /** A forked runner failed and this executor starts plainly from now; `unsafe`: its fork self-test failed or hung. */
   onTemplateFallback?: (reason: string, unsafe: boolean) => void;
@@ -111,7 +111,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         const e = err as ExecutorStartError;
         if (e.code === 'VERSION_MISMATCH') throw err; // a plain runner would import the same version
         templateOff = e.message;
-        const unsafe = e.code === 'FORK_UNSAFE' || e.code === 'START_TIMEOUT';
+        const unsafe = e.code === 'FORK_UNSAFE';
         log('warn', `the runner forked from the ${o.framework} template failed (${e.message}); starting a plain runner`);
         safely(() => o.onTemplateFallback?.(e.message, unsafe));
       }
@@ -138,9 +138,17 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         // Reject once the process is gone, so a failed start leaves nothing behind.
         void Promise.race([r.exited, delay(2000)]).then(() => reject(new ExecutorStartError(code, message)));
       };
-      const timeoutMs = templateSocket ? Math.min(o.templateStartTimeoutMs ?? 15_000, o.startTimeoutMs ?? 60_000) : o.startTimeoutMs ?? 60_000;
-      const timer = setTimeout(() => fail('START_TIMEOUT',
+      const timeoutMs = o.startTimeoutMs ?? 60_000;
+      let timer = setTimeout(() => fail(templateSocket ? 'TEMPLATE_TIMEOUT' : 'START_TIMEOUT',
         `the ${o.framework} runner (${o.python}) did not report ready within ${timeoutMs} ms${tailText(r)}`), timeoutMs);
+      if (r instanceof ForkedRunner) {
+        // from the fork on, a runner that takes long is taken for a fork that hangs (its self-test included)
+        const forkMs = o.templateStartTimeoutMs ?? 15_000;
+        r.onForked = () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => fail('FORK_UNSAFE', `the runner forked from the ${o.framework} template did not report ready within ${forkMs} ms of its fork${tailText(r)}`), forkMs);
+        };
+      }
       r.onMessage = (m) => {
         if (settled) return onMessage(r, m);
         if (m.type === 'fatal') return fail(m.code, `${m.message}${tailText(r)}`);

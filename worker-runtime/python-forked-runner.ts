@@ -13,8 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Exit, RunnerBase, type RunnerSpawnOptions, runnerEnv } from './python-runner-process';
 
-/** How long a worker retries a template socket that is not there yet (the template is starting). */
+/** How long a worker retries a template socket that is not there yet (the template is starting)… */
 const CONNECT_RETRY_MS = 3000;
+/** …or that refuses (between its bind and listen; past that, a template that died). */
+const REFUSED_RETRY_MS = 300;
 const WATCH_MS = 200;
 
 /** Calls `onLine` per line of a socket; returns a flush for the last unterminated one. */
@@ -50,6 +52,8 @@ export class ForkedRunner extends RunnerBase {
   private control: Socket | undefined;
   private watch: NodeJS.Timeout | undefined;
   private readonly drained: Promise<unknown>;
+  /** Called once the template forked it (the pid is known). */
+  onForked: () => void = () => {};
 
   constructor(o: RunnerSpawnOptions, runnerPath: string, templateSocket: string) {
     super(o.onStderr);
@@ -108,9 +112,12 @@ export class ForkedRunner extends RunnerBase {
     const control = connect(templateSocket);
     this.control = control;
     let answered = false;
+    let retrying = false;
     control.on('error', (error: NodeJS.ErrnoException) => {
       if (answered) return;
-      if ((error.code === 'ENOENT' || error.code === 'ECONNREFUSED') && Date.now() - since < CONNECT_RETRY_MS) {
+      const retryMs = error.code === 'ENOENT' ? CONNECT_RETRY_MS : error.code === 'ECONNREFUSED' ? REFUSED_RETRY_MS : 0;
+      if (Date.now() - since < retryMs) {
+        retrying = true;
         setTimeout(() => this.ask(templateSocket, request, since), 100).unref();
         return;
       }
@@ -128,6 +135,7 @@ export class ForkedRunner extends RunnerBase {
         answered = true;
         this.childPid = m.pid;
         if (this.exit) this.kill(true); // given up on before the answer came
+        else this.onForked();
       } else if (m.type === 'exit') {
         this.done({ code: m.code ?? null, signal: m.signal ?? null });
       } else if (m.type === 'error') {
@@ -135,6 +143,7 @@ export class ForkedRunner extends RunnerBase {
       }
     });
     control.on('close', () => {
+      if (retrying) return;
       // the template went away: a forked runner lives on (its pid is watched from now); a pending fork failed
       const pid = this.childPid;
       if (pid === undefined) return this.fail(new Error(`the template at ${templateSocket} closed the connection before it forked`));

@@ -136,8 +136,10 @@ def run(request, framework, module, info):
     if problem:
         channel.send({"type": "fatal", "code": "FORK_UNSAFE", "message": problem})
         return EXIT_FORK_UNSAFE
-    # nothing imported here: the template did it; the GPU query is the runner's first CUDA call
-    ready = frameworks.with_accelerators(framework, module, {**info, "import_ms": 0})
+    # nothing imported here (the template did it): the framework's share of this start is fork → ready,
+    # the self-test and the GPU query (the runner's first CUDA call) included
+    ready = frameworks.with_accelerators(framework, module, info)
+    ready["import_ms"] = round((time.perf_counter() - request.get("forked_at", time.perf_counter())) * 1000, 3)
     try:
         return serve(channel, output, stdin, framework, module, {**ready, "template_pid": os.getppid()})
     finally:

@@ -139,6 +139,7 @@ class Template:
         worker_pid = int(request["worker_pid"])
         sys.stdout.flush()
         sys.stderr.flush()
+        request["forked_at"] = time.perf_counter()  # the child's "import" is fork → ready
         pid = os.fork()
         if pid == 0:
             code = 70
