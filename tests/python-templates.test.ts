@@ -12,6 +12,7 @@ import type { JobRecord } from '../core/schemas/job';
 import type { ExecContext } from '../worker-runtime/executor';
 import { createPythonExecutor, type PythonExecutor, type PythonExecutorOptions } from '../worker-runtime/python-executor';
 import { TemplateProcess } from '../spawner/template-process';
+import { ForkedRunner } from '../worker-runtime/python-forked-runner';
 
 const PYTHON = '/usr/bin/python3';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -134,6 +135,18 @@ describe.skipIf(!hasPython)('a runner forked from a template', () => {
     expect(d.pid).not.toBe(first);
     expect(d.ppid).toBe(t.pid);
     await until('the template to reap it', () => !t.runners.has(first), 3000);
+  });
+
+  it('can be asked for before the executor exists: the executor takes it, with the messages it held', async () => {
+    const early = new ForkedRunner({ python: PYTHON, framework: 'fake', cwd: work, env, pythonPath: [FIXTURES] }, RUNNER_PATH, t.spec.socket);
+    await until('the early runner to be forked', () => early.pid !== undefined);
+    const forks = t.forks;
+    await new Promise((r) => setTimeout(r, 300)); // its ready is held meanwhile
+    const e = executor(t.spec.socket, { firstRunner: early });
+    expect(await e.start()).toMatchObject({ framework: 'fake' });
+    expect(e.pid()).toBe(early.pid);
+    expect((await draw(e)).pid).toBe(early.pid);
+    expect(t.forks).toBe(forks);
   });
 
   it('ends when its worker stops it, and its output reaches the worker', async () => {

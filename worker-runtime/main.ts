@@ -3,7 +3,8 @@
  * boot description in KILN_WORKER. The composition root of the worker: the only
  * place that builds real Redis clients and the executor.
  */
-import { fileURLToPath } from 'node:url';
+// first: a Python worker asks its type's template for the runner while the rest loads
+import { preforked } from './runner-prefork';
 import { Redis } from 'ioredis';
 import { DEFAULTS, EVENTS_MAXLEN } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
@@ -18,6 +19,7 @@ import { installJobConsole } from './job-console';
 import { createJobLogWriter, logConnectionOptions } from './job-log-writer';
 import { createNodeExecutor, loadFunctions } from './node-executor';
 import { createPythonExecutor } from './python-executor';
+import { RUNNER_PATH, runnerOptions } from './runner-options';
 import { createWorker } from './worker';
 
 /** When this module began to run (ms since the epoch): every import above is loaded by now. */
@@ -81,40 +83,21 @@ function bootTimings(boot: WorkerBoot, readyAt: number, importMs: number | undef
   };
 }
 
-/** The worker's environment (already allow-listed by the spawner) minus its boot description. */
-function runnerEnv(boot: WorkerBoot): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'KILN_WORKER' && k !== 'KILN_TEMPLATE_SOCKET') env[k] = v;
-  return {
-    ...env,
-    ...boot.env,
-    KILN_DATA_ROOT: boot.data_root,
-    KILN_ARTIFACT_ROOT: boot.artifact_root,
-    ...(boot.artifact_key_file && { KILN_ARTIFACT_KEY_FILE: boot.artifact_key_file }),
-    ...(boot.handlers_dir && { KILN_HANDLERS_DIR: boot.handlers_dir }),
-  };
-}
-
 /** The live Python runner's pid, once the executor exists. */
 let executorPid: () => number | undefined = () => undefined;
 
 async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
   const executor = createPythonExecutor({
-    python: boot.python ?? DEFAULTS.KILN_PYTHON,
-    framework: boot.framework,
-    cwd: process.cwd(),
-    env: runnerEnv(boot),
-    // dist/worker.mjs and worker-runtime/main.ts both sit one level below the project root
-    runnerPath: fileURLToPath(new URL('../worker-runtime/python', import.meta.url)),
-    pythonPath: boot.python_path,
+    ...runnerOptions(boot),
+    runnerPath: RUNNER_PATH,
+    firstRunner: preforked,
     expectedVersion: boot.version,
     versionPolicy: boot.version_policy,
     cancelGraceMs: boot.cancel_grace_ms,
     // set by the spawner when the type's template runs: the runner is forked from it
     templateSocket: process.env.KILN_TEMPLATE_SOCKET || undefined,
     onTemplateFallback: (reason, unsafe) => send({ v: 1, type: 'template-fallback', reason: reason.slice(0, 2000), unsafe }),
-    onStderr: (line: string) => process.stderr.write(`${line}\n`),
     onLog: (level, message) => log(level, `[runner] ${message}`),
   });
   executorPid = executor.pid;
@@ -161,9 +144,13 @@ async function main(): Promise<void> {
 
   let executor: Executor;
   let ready;
+  let startWaitMs = 0;
   try {
     executor = await makeExecutor(boot);
+    const asked = performance.now();
     ready = await executor.start();
+    // a runner forked while the worker loaded (runner-prefork.ts) kept its fork → ready off the critical path
+    startWaitMs = performance.now() - asked;
   } catch (err) {
     const code = err instanceof ExecutorStartError ? err.code : 'START_FAILED';
     const message = err instanceof Error ? err.message : String(err);
@@ -216,7 +203,7 @@ async function main(): Promise<void> {
   });
 
   await redis.ping();
-  timings = bootTimings(boot, performance.timeOrigin + performance.now(), ready.importMs);
+  timings = bootTimings(boot, performance.timeOrigin + performance.now(), ready.importMs === undefined ? undefined : Math.min(ready.importMs, startWaitMs));
   const runnerPid = 'pid' in executor && typeof executor.pid === 'function' ? (executor.pid() as number | undefined) : undefined;
   send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(runnerPid && { runner_pid: runnerPid }), ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }), ...(ready.warning && { warning: ready.warning }), ...(timings && { timings }) });
   log('info', `ready: ${ready.framework} ${ready.version}`);

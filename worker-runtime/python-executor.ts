@@ -45,6 +45,8 @@ export interface PythonExecutorOptions {
   templateSocket?: string | undefined;
   /** Fork → ready limit of a forked runner, its self-test included (default 15000); past it: a plain start. */
   templateStartTimeoutMs?: number;
+  /** A runner already asked of the template (worker-runtime/runner-prefork.ts): the first start takes it. */
+  firstRunner?: ForkedRunner | undefined;
   /** A forked runner failed and this executor starts plainly from now; `unsafe`: its fork self-test failed or hung. */
   onTemplateFallback?: (reason: string, unsafe: boolean) => void;
   onStderr?: (line: string) => void;
@@ -72,6 +74,12 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   const cancelGraceMs = o.cancelGraceMs ?? 2000;
   const log = (lvl: LogLevel, message: string) => safely(() => o.onLog?.(lvl, message));
   let runner: RunnerBase | undefined;
+  let firstRunner = o.firstRunner;
+  const takeFirst = () => {
+    const r = firstRunner;
+    firstRunner = undefined;
+    return r;
+  };
   /** Why this executor no longer forks from the template (set on its first trouble). */
   let templateOff: string | undefined = o.templateSocket ? undefined : 'no template';
   let starting: Promise<ReadyInfo> | undefined;
@@ -123,7 +131,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   const startRunner = (templateSocket: string | undefined): Promise<ReadyInfo> => {
     let r: RunnerBase;
     try {
-      r = templateSocket ? new ForkedRunner(o, runnerPath, templateSocket) : new RunnerProcess(o, runnerPath);
+      r = templateSocket ? takeFirst() ?? new ForkedRunner(o, runnerPath, templateSocket) : new RunnerProcess(o, runnerPath);
     } catch (err) {
       throw new ExecutorStartError('SPAWN_FAILED', `cannot start ${o.python} in ${o.cwd}: ${(err as Error).message}`);
     }
@@ -144,10 +152,12 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       if (r instanceof ForkedRunner) {
         // from the fork on, a runner that takes long is taken for a fork that hangs (its self-test included)
         const forkMs = o.templateStartTimeoutMs ?? 15_000;
-        r.onForked = () => {
+        const forked = () => {
           clearTimeout(timer);
           timer = setTimeout(() => fail('FORK_UNSAFE', `the runner forked from the ${o.framework} template did not report ready within ${forkMs} ms of its fork${tailText(r)}`), forkMs);
         };
+        if (r.pid === undefined) r.onForked = forked;
+        else forked();
       }
       r.onMessage = (m) => {
         if (settled) return onMessage(r, m);
@@ -177,6 +187,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         ? runnerExited(r, e)
         : fail(e.error ? 'PYTHON_NOT_FOUND' : 'RUNNER_EXITED',
           `the ${o.framework} runner (${o.python}) ${exitText(e)} before it was ready${tailText(r)}`);
+      r.attach();
     });
   };
 
@@ -286,6 +297,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     },
     async stop() {
       closed = true;
+      takeFirst()?.kill(); // asked for early, never used
       try {
         await starting?.catch(() => {});
         const r = runner;

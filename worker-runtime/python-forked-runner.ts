@@ -54,9 +54,13 @@ export class ForkedRunner extends RunnerBase {
   private readonly drained: Promise<unknown>;
   /** Called once the template forked it (the pid is known). */
   onForked: () => void = () => {};
+  /** Settles once the fork request is written (or could not be). */
+  readonly asked: Promise<void>;
+  private markAsked: () => void = () => {};
 
   constructor(o: RunnerSpawnOptions, runnerPath: string, templateSocket: string) {
     super(o.onStderr);
+    this.asked = new Promise((resolve) => { this.markAsked = resolve; });
     this.dir = mkdtempSync(join(tmpdir(), 'kiln-r-')); // 0700
     const path = join(this.dir, 'runner.sock');
     let closedProto!: () => void;
@@ -114,6 +118,7 @@ export class ForkedRunner extends RunnerBase {
     let answered = false;
     let retrying = false;
     control.on('error', (error: NodeJS.ErrnoException) => {
+      this.markAsked();
       if (answered) return;
       const retryMs = error.code === 'ENOENT' ? CONNECT_RETRY_MS : error.code === 'ECONNREFUSED' ? REFUSED_RETRY_MS : 0;
       if (Date.now() - since < retryMs) {
@@ -123,7 +128,7 @@ export class ForkedRunner extends RunnerBase {
       }
       this.fail(new Error(`the template at ${templateSocket} cannot be reached: ${error.message}`));
     });
-    control.on('connect', () => control.write(`${JSON.stringify({ ...request })}\n`));
+    control.on('connect', () => control.write(`${JSON.stringify({ ...request })}\n`, () => this.markAsked()));
     lines(control, (line) => {
       let m: { type?: string; pid?: number; code?: number | null; signal?: NodeJS.Signals | null; message?: string };
       try {
@@ -154,6 +159,7 @@ export class ForkedRunner extends RunnerBase {
   }
 
   private fail(error: Error): void {
+    this.markAsked();
     if (this.exit) return;
     if (this.childPid !== undefined) this.kill();
     this.done({ code: null, signal: null, error }, true);

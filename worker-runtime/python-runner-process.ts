@@ -66,6 +66,8 @@ export abstract class RunnerBase {
   onExit: (e: Exit) => void = () => {};
   /** Settles `exited` once (after the last lines drained, or 300 ms). */
   protected exitWith: (e: Exit, drained: Promise<unknown>) => void = () => {};
+  /** Events held until attach(): a runner started before its executor (worker-runtime/runner-prefork.ts). */
+  private held: (() => void)[] | undefined = [];
 
   constructor(private readonly onStderr?: (line: string) => void) {
     this.exited = new Promise<Exit>((resolve) => {
@@ -73,7 +75,7 @@ export abstract class RunnerBase {
         if (this.exit) return;
         this.exit = e;
         // Let the last protocol and stderr lines through before reporting the exit.
-        void Promise.race([drained, delay(300)]).then(() => { resolve(e); this.onExit(e); });
+        void Promise.race([drained, delay(300)]).then(() => { resolve(e); this.dispatch(() => this.onExit(e)); });
       };
     });
   }
@@ -84,6 +86,18 @@ export abstract class RunnerBase {
   /** Closes the runner's job input (it stops after the running job). */
   abstract endInput(): void;
   abstract kill(): void;
+
+  /** Delivers held events to the handlers now set (onMessage, onBadLine, onExit), then each as it comes. */
+  attach(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held) event();
+  }
+
+  private dispatch(event: () => void): void {
+    if (this.held) this.held.push(event);
+    else event();
+  }
 
   protected stderrLine(line: string): void {
     this.tail.push(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
@@ -97,11 +111,11 @@ export abstract class RunnerBase {
     try {
       json = JSON.parse(line);
     } catch {
-      return this.onBadLine(line, 'not JSON');
+      return this.dispatch(() => this.onBadLine(line, 'not JSON'));
     }
     const parsed = runnerMessageSchema.safeParse(json);
-    if (parsed.success) this.onMessage(parsed.data);
-    else this.onBadLine(line, parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '));
+    if (parsed.success) this.dispatch(() => this.onMessage(parsed.data));
+    else this.dispatch(() => this.onBadLine(line, parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')));
   }
 }
 

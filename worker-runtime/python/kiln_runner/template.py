@@ -51,6 +51,14 @@ def preload(framework):
         for extra in ("sklearn_models", "torch_models"):
             if extra.split("_")[0] in builtin:
                 importlib.import_module(f"kiln_runner.handlers.{extra}")
+        if framework == "sklearn":  # the estimators' modules, imported by a runner at its first job
+            from kiln_runner.handlers.sklearn_models import ESTIMATORS
+
+            for module_name in sorted({p.rsplit(".", 1)[0] for tasks in ESTIMATORS.values() for p in tasks.values()}):
+                try:
+                    importlib.import_module(module_name)
+                except Exception as exc:
+                    print(f"kiln template: {module_name} not preloaded: {exc}", file=sys.stderr)
     handlers_dir = os.environ.get("KILN_HANDLERS_DIR")
     if handlers_dir and os.path.isdir(handlers_dir):
         for name in sorted(os.listdir(handlers_dir)):
