@@ -12,6 +12,7 @@ import { createTestApi, waitFor } from './helpers/api';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 import { spawnerEnv, startSpawnerProcess } from './helpers/spawner-process';
 import { startSystem, type System } from './helpers/system';
+import { statusText } from '../spawner/cli/status-render';
 
 const PY = '/usr/bin/python3';
 const FAKE = join(import.meta.dirname, 'fixtures', 'fake_framework');
@@ -80,6 +81,7 @@ describe.skipIf(!hasPython)('templates run by the spawner', () => {
     expect(job.result.pgid).toBe(job.result.pid);
     expect(t.rss_bytes).toBeGreaterThan(5 * 1024 * 1024);
     expect((await sys.request('GET', `/workers/${job.worker_id}`)).body.runner_pid).toBe(job.result.pid);
+    expect(statusText({ worker_details: {}, templates: await templates() }, Date.now())).toMatch(/TEMPLATE\s+STATE[\s\S]*\nfake\s+ready\s+\d+/);
     const metrics = await (await spawnerGet('/metrics')).text();
     const rss = /kiln_template_rss_bytes\{worker_type="fake"\} (\d+)/.exec(metrics)?.[1];
     expect(Number(rss)).toBeGreaterThan(5 * 1024 * 1024);
@@ -125,9 +127,9 @@ describe.skipIf(!hasPython)('templates run by the spawner', () => {
 
   it('stops a template idle past template_idle_timeout; its runner keeps serving', async () => {
     const first = await run('fake-idle');
-    const t = await templateOf('fake-idle');
+    expect(first.result.ppid).not.toBe(await workerPid(first.worker_id)); // forked from the template
     await sys.waitFor('the idle template to be stopped', async () => !(await templateOf('fake-idle')), 5000);
-    await gone('the idle template process', [t.pid]);
+    await gone('the idle template process', [first.result.ppid]);
     const again = await run('fake-idle');
     expect(again.result.pid).toBe(first.result.pid);
   });

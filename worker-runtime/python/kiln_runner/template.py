@@ -225,6 +225,10 @@ def main():
     template.report({"type": "ready", "pid": os.getpid(), "framework": framework, "version": info["version"],
                      "import_ms": info["import_ms"], "preload_ms": round((time.perf_counter() - started) * 1000, 3)})
     template.serve(0)
+    try:
+        os.unlink(path)  # a stopped template leaves no socket behind (its runners have their own)
+    except OSError:
+        pass
     return 0
 
 
