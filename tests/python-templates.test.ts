@@ -3,6 +3,7 @@
  * fake framework, runners forked from it by the Python executor, and the fallback to a
  * plain spawn when a fork is not safe or the template cannot be reached.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,15 +21,16 @@ const RUNNER_PATH = join(ROOT, 'worker-runtime', 'python');
 const FIXTURES = join(ROOT, 'tests', 'fixtures', 'fake_framework');
 const HANDLERS = join(FIXTURES, 'handlers');
 const hasPython = existsSync(PYTHON);
+const canImport = (module: string) => hasPython && spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
 
 const work = mkdtempSync(join(tmpdir(), 'kiln-tmpl-'));
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', KILN_HANDLERS_DIR: HANDLERS, KILN_DATA_ROOT: work, KILN_ARTIFACT_ROOT: work };
 const templates: TemplateProcess[] = [];
 const executors: PythonExecutor[] = [];
 
-function template(extraEnv: Record<string, string> = {}): TemplateProcess {
+function template(extraEnv: Record<string, string> = {}, framework = 'fake'): TemplateProcess {
   const t = new TemplateProcess({
-    python: PYTHON, framework: 'fake', runnerPath: RUNNER_PATH, pythonPath: [FIXTURES], env: { ...env, ...extraEnv },
+    python: PYTHON, framework, runnerPath: RUNNER_PATH, pythonPath: [FIXTURES], env: { ...env, ...extraEnv },
     socket: join(mkdtempSync(join(work, 's-')), 't.sock'), cwd: work,
   });
   templates.push(t);
@@ -159,6 +161,24 @@ describe.skipIf(!hasPython)('a runner forked from a template', () => {
     await e.stop();
     expect(alive(pid)).toBe(false);
   });
+});
+
+describe('real frameworks', () => {
+  for (const [framework, module] of [['sklearn', 'sklearn'], ['pytorch', 'torch']] as const) {
+    it.skipIf(!canImport(module))(`forks ${framework} runners that pass the fork self-test and run its built-in handlers`, async () => {
+      const t = template({}, framework);
+      expect(await t.ready, t.reason).toBe(true);
+      const e = executor(t.spec.socket, { framework, pythonPath: [] });
+      const ready = await e.start();
+      expect(e.fallbacks).toEqual([]);
+      expect(ready.framework).toBe(framework);
+      const result = await e.run({ ...job({ model_type: framework === 'sklearn' ? 'linear_regression' : 'mlp', inputs: [[1, 2]] }), kind: 'inference' }, context().ctx)
+        .catch((err: { error?: { message?: string } }) => err.error?.message ?? String(err));
+      // the built-in handler (imported by the template) answers: no model was named
+      expect(result).toMatch(/^inference needs payload.model_path/);
+      await t.stop();
+    });
+  }
 });
 
 describe.skipIf(!hasPython)('a template that is still importing', () => {
