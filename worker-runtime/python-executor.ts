@@ -8,14 +8,16 @@
  */
 import { PYTHON_RUNNER_CAPACITY } from '../core/frameworks';
 import { fileURLToPath } from 'node:url';
-import { type JobErrorType, jobErrorKind } from '../core/errors';
+import { jobErrorKind } from '../core/errors';
 import type { JobRecord } from '../core/schemas/job';
 import { droppedMetricsWarning, sanitizeMetrics } from '../core/schemas/progress';
 import { ExecutorStartError, JobFailure, type ExecContext, type Executor, type ReadyInfo } from './executor';
+import { abortFailure } from './job-failure';
 import { ForkedRunner } from './python-forked-runner';
 import { delay, type Exit, type RunnerBase, type RunnerMessage, RunnerProcess, safely } from './python-runner-process';
 
 export { runnerMessageSchema, type RunnerMessage } from './python-runner-process';
+export { abortFailure } from './job-failure';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -317,22 +319,4 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     pid: () => (runner && !runner.exit && !runner.broken ? runner.pid : undefined),
     stderrTail: () => [...(runner?.tail ?? [])],
   };
-}
-
-/** The failure of a job whose signal aborted: the reason's type and message when it has them. */
-export function abortFailure(reason: unknown): JobFailure {
-  if (reason instanceof JobFailure) return reason;
-  let type: JobErrorType = 'cancelled';
-  let exception: string | undefined;
-  let message = 'the job was cancelled';
-  let retryable: boolean | undefined;
-  if (typeof reason === 'string' && reason) message = reason;
-  else if (reason && typeof reason === 'object') {
-    const r = reason as { type?: unknown; name?: unknown; message?: unknown; retryable?: unknown };
-    if (typeof r.type === 'string') ({ type, exception } = jobErrorKind(r.type));
-    else if (r.name === 'TimeoutError') type = 'timeout';
-    if (typeof r.message === 'string' && r.message && r.name !== 'AbortError') message = r.message;
-    if (typeof r.retryable === 'boolean') retryable = r.retryable;
-  }
-  return new JobFailure({ type, ...(exception !== undefined && { exception }), message }, { retryable: retryable ?? type === 'timeout' });
 }
