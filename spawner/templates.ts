@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FRAMEWORKS } from '../core/frameworks';
 import type { LogFn } from '../core/logger';
+import { hostScrubber, hostSecrets } from '../core/redact';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import { resolvePython } from '../worker-runtime/python-runner-process';
 import type { SpawnerConfig } from './config';
@@ -77,6 +78,9 @@ export function createTemplates(deps: { config: SpawnerConfig; log: LogFn; now()
   let shortDir: string | undefined;
   let seq = 0;
 
+  /** A reason as views may show it: the type's env values and interpreter redacted, the host's folders by name. */
+  const scrub = (cfg: WorkerTypeConfig | undefined, text: string) =>
+    hostScrubber(cfg ? hostSecrets(cfg) : [], [[config.stateDir, '$KILN_STATE_DIR'], [PROJECT_ROOT, '$KILN_ROOT']])(text);
   const wanted = (cfg: WorkerTypeConfig) => config.templates && cfg.template && FRAMEWORKS[cfg.framework].runtime === 'python';
   const pythonOf = (cfg: WorkerTypeConfig) => resolvePython(cfg.python ?? config.defaultPython, process.env.PATH);
 
@@ -110,7 +114,7 @@ export function createTemplates(deps: { config: SpawnerConfig; log: LogFn; now()
     void proc.ready.then((ok) => {
       if (ok) log('info', `the ${type} template is ready (pid ${proc.pid}, ${cfg.framework} imported in ${Math.round(proc.importMs ?? 0)} ms)`, { worker_type: type });
       else if (entries.get(type) === entry && proc.state === 'failed') {
-        entry.off = proc.reason ?? 'it failed';
+        entry.off = scrub(cfg, proc.reason ?? 'it failed');
         log('warn', `the ${type} template failed (${entry.off}); its workers spawn their runners`, { worker_type: type });
       }
     });
@@ -149,7 +153,7 @@ export function createTemplates(deps: { config: SpawnerConfig; log: LogFn; now()
     fallback(type: string, reason: string, unsafe: boolean): void {
       const e = entries.get(type);
       if (!unsafe || !e || e.off) return;
-      e.off = `a forked runner failed its self-test: ${reason}`;
+      e.off = scrub(config.types[type], `a forked runner failed its self-test: ${reason}`);
       log('warn', `the ${type} template is off (${e.off}); its workers spawn their runners`, { worker_type: type });
       retire(type, e, 'its forks are not safe');
     },
@@ -189,7 +193,7 @@ export function createTemplates(deps: { config: SpawnerConfig; log: LogFn; now()
           worker_type: type, state: e.off ? 'off' : p?.state ?? 'exited', pid: live ? p.pid ?? null : null,
           rss_bytes: live && p.pid ? rssBytes(p.pid) : 0, forks: p?.forks ?? 0, runners: p?.runners.size ?? 0,
           started_at: p?.startedAt ?? null, last_fork_at: p?.lastForkAt ?? null, import_ms: p?.importMs ?? null,
-          reason: e.off ?? p?.reason ?? null,
+          reason: e.off ?? (p?.reason === undefined ? null : scrub(config.types[type], p.reason)),
         };
       });
     },

@@ -141,7 +141,7 @@ describe.skipIf(!hasPython)('a runner forked from a template', () => {
 
   it('can be asked for before the executor exists: the executor takes it, with the messages it held', async () => {
     const early = new ForkedRunner({ python: PYTHON, framework: 'fake', cwd: work, env, pythonPath: [FIXTURES] }, RUNNER_PATH, t.spec.socket);
-    await until('the early runner to be forked', () => early.pid !== undefined);
+    await until('the template to report the early fork', () => early.pid !== undefined && t.runners.has(early.pid));
     const forks = t.forks;
     await new Promise((r) => setTimeout(r, 300)); // its ready is held meanwhile
     const e = executor(t.spec.socket, { firstRunner: early });

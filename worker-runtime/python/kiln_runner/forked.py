@@ -114,7 +114,7 @@ def self_test(framework, module, limit_s):
     return outcome[0] and f"the {framework} self-test after fork failed: {outcome[0]}"
 
 
-def run(request, framework, module, info):
+def run(request, framework, module, info, import_output=b""):
     """In the forked child: becomes the worker's runner; returns the exit code."""
     os.setsid()  # its own process group: a kill of the runner takes what its jobs started
     proto = _connect(request["socket"], request["token"], "protocol")
@@ -124,6 +124,8 @@ def run(request, framework, module, info):
     os.dup2(err.fileno(), 2)
     os.close(proto.detach())
     os.close(err.detach())
+    if import_output:
+        os.write(2, import_output)  # what the framework printed at import, as a spawned runner's stderr has it
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in (request.get("env") or {}).items()})
     os.chdir(request.get("cwd") or "/")

@@ -18,11 +18,13 @@ import signal
 import socket
 import struct
 import sys
+import tempfile
 import time
 
 from kiln_runner import forked, frameworks
 
 MAX_REQUEST = 1 << 20  # a request carries a worker's environment
+MAX_IMPORT_OUTPUT = 1 << 16
 POLL_S = 0.2
 
 
@@ -37,7 +39,7 @@ def _die_with_parent():
         pass
 
 
-def preload(framework):
+def preload(framework, notes):
     """Imports what a runner of this framework imports, built-in and user handlers included."""
     module, info = frameworks.import_only(framework)
     import importlib
@@ -58,7 +60,7 @@ def preload(framework):
                 try:
                     importlib.import_module(module_name)
                 except Exception as exc:
-                    print(f"kiln template: {module_name} not preloaded: {exc}", file=sys.stderr)
+                    notes.append(f"{module_name} not preloaded: {exc}")
     handlers_dir = os.environ.get("KILN_HANDLERS_DIR")
     if handlers_dir and os.path.isdir(handlers_dir):
         for name in sorted(os.listdir(handlers_dir)):
@@ -66,7 +68,7 @@ def preload(framework):
                 try:
                     user.load(name[:-3], handlers_dir)
                 except Exception as exc:  # the job that names it gets the error
-                    print(f"kiln template: handler {name} not preloaded: {exc}", file=sys.stderr)
+                    notes.append(f"handler {name} not preloaded: {exc}")
     return module, info
 
 
@@ -82,8 +84,9 @@ def fork_problem():
 
 
 class Template:
-    def __init__(self, out, listener, framework, module, info):
+    def __init__(self, out, listener, framework, module, info, import_output=b""):
         self.out = out
+        self.import_output = import_output
         self.listener = listener
         self.framework = framework
         self.module = module
@@ -92,8 +95,7 @@ class Template:
         self.children = {}  # pid -> (connection, worker pid)
 
     def report(self, message):
-        self.out.write(json.dumps(message) + "\n")
-        self.out.flush()
+        _emit(self.out, message)
 
     def serve(self, stdin_fd):
         while True:
@@ -156,7 +158,7 @@ class Template:
                 os.close(self.out.fileno())
                 for s in [self.listener, conn, *self.pending, *(c for c, _ in self.children.values())]:
                     os.close(s.detach())
-                code = forked.run(request, self.framework, self.module, self.info)
+                code = forked.run(request, self.framework, self.module, self.info, self.import_output)
             finally:
                 os._exit(code)
         self.children[pid] = (conn, worker_pid)
@@ -196,9 +198,36 @@ class Template:
                         pass
 
 
+def _emit(out, message):
+    out.write(json.dumps(message) + "\n")
+    out.flush()
+
+
+def _captured(fn):
+    """Runs fn with fds 1 and 2 in a file; returns (fn's value or exception, what was written, capped)."""
+    real = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        try:
+            value = fn()
+        except BaseException as exc:  # noqa: BLE001 - returned to the caller, which reports it
+            value = exc
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(real, 1)
+            os.dup2(real, 2)
+            os.close(real)
+        capture.seek(0)
+        text = capture.read(MAX_IMPORT_OUTPUT)
+    os.write(2, text)  # the spawner's log has it once
+    return value, text
+
+
 def main():
     _die_with_parent()
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")  # reports; fd 1 goes to stderr for the imports
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")  # reports; fd 1 goes to stderr
     os.dup2(2, 1)
     path = os.environ.get("KILN_TEMPLATE_SOCKET", "")
     framework = os.environ.get("KILN_FRAMEWORK", "")
@@ -209,19 +238,26 @@ def main():
         listener.bind(path)  # before the imports: workers that ask early wait in the backlog
         listener.listen(128)
     except OSError as exc:
-        out.write(json.dumps({"type": "fatal", "code": "TEMPLATE_SOCKET", "message": f"cannot listen on {path}: {exc}"}) + "\n")
+        _emit(out, {"type": "fatal", "code": "TEMPLATE_SOCKET", "message": f"cannot listen on {path}: {exc}"})
         return 2
     started = time.perf_counter()
-    try:
-        module, info = preload(framework)
-    except frameworks.FrameworkError as exc:
-        out.write(json.dumps({"type": "fatal", "code": exc.code, "message": str(exc)}) + "\n")
+    # what the imports print is replayed into each forked runner's stderr: its worker's log shows it as before
+    notes = []
+    loaded, import_output = _captured(lambda: preload(framework, notes))
+    for note in notes:  # the template's own, for the spawner's log only
+        print(f"kiln template: {note}", file=sys.stderr, flush=True)
+    if isinstance(loaded, frameworks.FrameworkError):
+        _emit(out, {"type": "fatal", "code": loaded.code, "message": str(loaded)})
+        return 3
+    if isinstance(loaded, BaseException):
+        _emit(out, {"type": "fatal", "code": "FRAMEWORK_IMPORT_FAILED", "message": f"{type(loaded).__name__}: {loaded}"})
         return 3
     problem = fork_problem()
     if problem:
-        out.write(json.dumps({"type": "fatal", "code": "NOT_FORK_SAFE", "message": problem}) + "\n")
+        _emit(out, {"type": "fatal", "code": "NOT_FORK_SAFE", "message": problem})
         return 3
-    template = Template(out, listener, framework, module, info)
+    module, info = loaded
+    template = Template(out, listener, framework, module, info, import_output)
     template.report({"type": "ready", "pid": os.getpid(), "framework": framework, "version": info["version"],
                      "import_ms": info["import_ms"], "preload_ms": round((time.perf_counter() - started) * 1000, 3)})
     template.serve(0)
