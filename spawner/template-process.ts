@@ -31,6 +31,8 @@ export class TemplateProcess {
   /** Why it failed or exited. */
   reason: string | undefined;
   importMs: number | undefined;
+  /** When it reported ready: its idle time counts from then at the earliest. */
+  readyAt: number | undefined;
   forks = 0;
   lastForkAt: number | undefined;
   /** Runner pid → its worker's pid, while the template knows the runner alive. */
@@ -80,6 +82,7 @@ export class TemplateProcess {
     }
     if (m.type === 'ready') {
       this.state = 'ready';
+      this.readyAt = Date.now();
       this.importMs = m.import_ms;
       settle(true);
     } else if (m.type === 'fatal') {

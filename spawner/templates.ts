@@ -174,8 +174,11 @@ export function createTemplates(deps: { config: SpawnerConfig; log: LogFn; now()
       const now = deps.now();
       for (const [type, e] of entries) {
         const cfg = config.types[type];
-        const last = Math.max(e.lastUsed, e.proc?.lastForkAt ?? 0);
-        if (cfg && e.proc && !e.off && now - last > cfg.template_idle_timeout * 1000) {
+        // a template still importing is not idle: the workers that started it wait for it
+        const p = e.proc;
+        if (!cfg || !p || e.off || p.state !== 'ready') continue;
+        const last = Math.max(e.lastUsed, p.readyAt ?? 0, p.lastForkAt ?? 0);
+        if (now - last > cfg.template_idle_timeout * 1000) {
           retire(type, e, `no fork for ${cfg.template_idle_timeout} s (template_idle_timeout)`);
           entries.delete(type);
         }

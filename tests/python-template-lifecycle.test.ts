@@ -44,7 +44,7 @@ beforeAll(async () => {
       fake: fake(),
       'fake-plain': fake({ template: false }),
       'fake-unsafe': fake({ env: { KILN_FAKE_FORK_SELF_TEST: 'fail' } }),
-      'fake-idle': fake({ template_idle_timeout: 0.3, max_workers: 1 }),
+      'fake-idle': fake({ template_idle_timeout: 1, max_workers: 1 }),
       'fake-small': fake({ memory_mb: 150, max_workers: 1 }),
     },
     env: { KILN_HANDLERS_DIR: handlers, KILN_GPUS: 'none' },
@@ -128,7 +128,7 @@ describe.skipIf(!hasPython)('templates run by the spawner', () => {
   it('stops a template idle past template_idle_timeout; its runner keeps serving', async () => {
     const first = await run('fake-idle');
     expect(first.result.ppid).not.toBe(await workerPid(first.worker_id)); // forked from the template
-    await sys.waitFor('the idle template to be stopped', async () => !(await templateOf('fake-idle')), 5000);
+    await sys.waitFor('the idle template to be stopped', async () => !(await templateOf('fake-idle')), 8000);
     await gone('the idle template process', [first.result.ppid]);
     const again = await run('fake-idle');
     expect(again.result.pid).toBe(first.result.pid);

@@ -18,6 +18,8 @@ const CONNECT_RETRY_MS = 3000;
 /** …or that refuses (between its bind and listen; past that, a template that died). */
 const REFUSED_RETRY_MS = 300;
 const WATCH_MS = 200;
+/** Longest socket path used as is (sun_path holds 108 bytes). */
+const MAX_SOCKET_PATH = 100;
 
 /** Calls `onLine` per line of a socket; returns a flush for the last unterminated one. */
 function lines(socket: Socket, onLine: (line: string) => void): () => void {
@@ -47,7 +49,9 @@ export class ForkedRunner extends RunnerBase {
   private childPid: number | undefined;
   private proto: Socket | undefined;
   private readonly server: Server;
-  private readonly dir: string;
+  /** The socket the child connects back to, and the folder made for it when the worker's own was too deep. */
+  private readonly path: string;
+  private readonly dir: string | undefined;
   private readonly token = randomBytes(16).toString('hex');
   private control: Socket | undefined;
   private watch: NodeJS.Timeout | undefined;
@@ -61,8 +65,11 @@ export class ForkedRunner extends RunnerBase {
   constructor(o: RunnerSpawnOptions, runnerPath: string, templateSocket: string) {
     super(o.onStderr);
     this.asked = new Promise((resolve) => { this.markAsked = resolve; });
-    this.dir = mkdtempSync(join(tmpdir(), 'kiln-r-')); // 0700
-    const path = join(this.dir, 'runner.sock');
+    // in the worker's folder (0700, removed by the spawner after its exit) unless the path is too long for a socket
+    const inCwd = join(o.cwd, `.kiln-runner-${this.token.slice(0, 12)}.sock`);
+    this.dir = Buffer.byteLength(inCwd) <= MAX_SOCKET_PATH ? undefined : mkdtempSync(join(tmpdir(), 'kiln-r-')); // 0700
+    const path = this.dir ? join(this.dir, 'runner.sock') : inCwd;
+    this.path = path;
     let closedProto!: () => void;
     let closedErr!: () => void;
     this.drained = Promise.all([new Promise<void>((r) => { closedProto = r; }), new Promise<void>((r) => { closedErr = r; })]);
@@ -169,7 +176,7 @@ export class ForkedRunner extends RunnerBase {
     if (this.exit) return;
     clearInterval(this.watch);
     this.server.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir ?? this.path, { recursive: true, force: true });
     this.control?.destroy();
     this.exitWith(e, now ? Promise.resolve() : this.drained);
   }
