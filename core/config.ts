@@ -76,6 +76,8 @@ export const DEFAULTS = {
   KILN_BREAKER_BASE_MS: 1000,
   KILN_BREAKER_MAX_MS: 60_000,
   KILN_REDIS_GATEWAY: false,
+  // Python templates: off switch for the host (a type opts out with `template: false`)
+  KILN_TEMPLATES: true,
   // logs (every process)
   LOG_LEVEL: 'info',
   LOG_FORMAT: 'text',

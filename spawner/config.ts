@@ -51,6 +51,8 @@ export interface SpawnerConfig {
   strictRedis: boolean;
   /** KILN_METRICS_OPEN: serve GET /metrics without the token (scrapers on a private network). */
   metricsOpen: boolean;
+  /** KILN_TEMPLATES: Python types fork runners from templates (each type may still opt out). */
+  templates: boolean;
   /** KILN_GPUS: overrides GPU discovery ("none", "0,1", or JSON). */
   gpusOverride: string | undefined;
   /** Interpreter of Python types that name none (KILN_PYTHON, default python3). */
@@ -163,6 +165,7 @@ export function loadSpawnerConfig(env: Env): SpawnerConfig {
     functionsModule: env.KILN_FUNCTIONS_MODULE ? resolve(env.KILN_FUNCTIONS_MODULE) : undefined,
     strictRedis: boolEnv(env, 'KILN_STRICT_REDIS'),
     metricsOpen: boolEnv(env, 'KILN_METRICS_OPEN'),
+    templates: boolEnv(env, 'KILN_TEMPLATES'),
     gpusOverride: env.KILN_GPUS,
     defaultPython: strEnv(env, 'KILN_PYTHON'),
     workerNodeFlags: (env.KILN_WORKER_NODE_FLAGS ?? DEFAULTS.KILN_WORKER_NODE_FLAGS).split(/\s+/).filter(Boolean),

@@ -17,6 +17,7 @@ import type { SpawnerConfig } from './config';
 import { redisErrorResponse } from './redis-trouble';
 import type { Ensure } from './ensure';
 import type { Supervisor } from './supervisor';
+import type { TemplateStatus } from './templates';
 import { registryEntry } from '../core/worker-type-view';
 import { tokenMatches, unauthorized } from './token';
 import { createWorkerLogsApi } from './worker-logs-api';
@@ -39,6 +40,8 @@ export interface ControlDeps {
   log?: LogFn;
   /** Serves GET /workers/:id/logs when given. */
   workerLogs?: WorkerLogs;
+  /** This host's Python templates (GET /workers/templates). */
+  templates?: () => TemplateStatus[];
 }
 
 /** Errors as `{ "error": { code, message } }`; anything unexpected is logged and answered without detail. */
@@ -79,7 +82,8 @@ export function createControlApi(deps: ControlDeps): Hono {
 
   // After the token check: routes that need Redis answer 503 at once while it is in trouble (the types list does not).
   const guard = redisGuard(deps.redisGate);
-  app.use('/workers/*', async (c, next) => (c.req.path === '/workers/types' ? next() : guard(c, next)));
+  const local = ['/workers/types', '/workers/templates'];
+  app.use('/workers/*', async (c, next) => (local.includes(c.req.path) ? next() : guard(c, next)));
 
   app.get('/health', async (c) => {
     const redis = await redisHealth(deps.redisGate, deps.config.redisTimeoutMs);
@@ -99,6 +103,9 @@ export function createControlApi(deps: ControlDeps): Hono {
 
   // the same shape as the registry and the API's GET /workers/types: env names only, no interpreter
   app.get('/workers/types', (c) => c.json({ types: Object.fromEntries(Object.entries(deps.config.types).map(([name, cfg]) => [name, JSON.parse(registryEntry(cfg, deps.config.hostId)) as unknown])) }));
+
+  // this host's Python templates: state, pid, RSS, forks (no Redis)
+  app.get('/workers/templates', (c) => c.json({ host: deps.config.hostId, templates: deps.templates?.() ?? [] }));
 
   app.post('/workers/start/:type', (c) => {
     const w = supervisor.start(c.req.param('type'));

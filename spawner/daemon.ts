@@ -35,6 +35,7 @@ import { closeServer } from './close-server';
 import { spawnerRedisGate } from './redis-trouble';
 import { prepareSpawnerFolders } from './state-dir';
 import { createSupervisor } from './supervisor';
+import { createTemplates } from './templates';
 import { ensureToken, TOKEN_HINT } from './token';
 import { publishTypes } from './type-registry';
 import { createWorkerLogs } from './worker-logs';
@@ -84,8 +85,9 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   const gpus = createGpuAllocator(discovered.gpus);
   log('info', `GPUs: ${discovered.gpus.length === 0 ? 'none' : discovered.gpus.map((g) => `${g.index}:${g.name}`).join(', ')} (${discovered.source})`);
   const workerLogs = createWorkerLogs({ dir: join(config.stateDir, 'logs', 'workers'), maxBytes: config.workerLogMaxBytes, now, log });
-  const metrics = createSpawnerMetrics({ redis, redisGate, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), log });
-  const supervisor = createSupervisor({ config, redis, store, workerStore, breaker, gpus, now, log, workerLogs, metrics: metrics.sink });
+  const templates = createTemplates({ config, log, now });
+  const metrics = createSpawnerMetrics({ redis, redisGate, keys, types: Object.keys(config.types), workers: () => supervisor.workers.values(), templates: templates.status, log });
+  const supervisor = createSupervisor({ config, redis, store, workerStore, breaker, gpus, now, log, workerLogs, metrics: metrics.sink, templates });
   const ensure = createEnsure({ supervisor, breaker, gpus, now });
   const publishHost = () =>
     redis.hset(keys.hosts(), config.hostId, JSON.stringify({ gpus: gpus.gpus.length, gpus_free: gpus.free(), gpu_names: gpus.gpus.map((g) => g.name), types: Object.keys(config.types), heartbeat: now() }));
@@ -106,6 +108,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
       return cfg?.gpu ? gpus.blockedReason(Math.max(1, cfg.gpus_per_worker)) : undefined;
     },
     async extraTick() {
+      templates.tick();
       await publishHost();
       await resources.tick();
       await store.promoteDelayed(now());
@@ -121,7 +124,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   // The Upstash-compatible REST gateway lets workerd (wrangler dev) reach this Redis; off unless KILN_REDIS_GATEWAY=on.
   const gateway = mountRedisGateway(app, config, { log, spawnerToken: token });
   app.route('/', metricsRoute({ registry: metrics.registry, token, open: config.metricsOpen, tokenHint: TOKEN_HINT }));
-  app.route('/', createControlApi({ config, token, redis, redisGate, keys, store, supervisor, ensure, startedAt: now(), now, log, workerLogs }));
+  app.route('/', createControlApi({ config, token, redis, redisGate, keys, store, supervisor, ensure, startedAt: now(), now, log, workerLogs, templates: templates.status }));
   const server = serveWithJsonErrors({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: httpServerOptions(config.http) });
   applyHttpLimits(server, config.http);
   await new Promise<void>((resolve, reject) => {
@@ -134,6 +137,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  templates.startEager();
   reconciler.start();
   workerLogs.start();
   log('info', `listening on http://${config.host}:${port} (redis ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}, prefix ${config.prefix})`);
@@ -148,6 +152,8 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
     /** The REST gateway's own token; undefined when the gateway is off. */
     gatewayToken: gateway.token,
     supervisor,
+    /** This host's Python templates. */
+    templates,
     /** Makes sure a worker of a type serves (POST /workers/ensure/{type}). */
     ensure,
     reconciler,
@@ -176,7 +182,7 @@ export async function startSpawner(config: SpawnerConfig, logTo: Logger | LogFn 
         const unregister = withTimeout(functionNames.stop(), config.redisTimeoutMs, 'function names')
           .catch((err: unknown) => log('warn', `could not take back this host's function names: ${String(err)}`));
         await Promise.all([reconciler.stop(), supervisor.stopAll(drainMs, 'spawner shutdown'), unregister]);
-        await workerLogs.stop();
+        await Promise.all([workerLogs.stop(), templates.stopAll()]);
         await closeServer(server, config.redisTimeoutMs);
         redis.disconnect();
         gateway.close();

@@ -17,6 +17,8 @@ export interface LaunchSpec {
   nodeFlags?: string[];
   /** Where every line of the worker's stdout and stderr goes (its log file); stdout is discarded without one. */
   output?: OutputSink;
+  /** Processes outside its tree that count as the worker's (a runner forked from a template). */
+  extraPids?: () => number[];
 }
 
 export interface WorkerProcess {
@@ -26,6 +28,8 @@ export interface WorkerProcess {
   stderrTail(): string[];
   peakRssBytes(): number;
   sampleRss(): number;
+  /** The worker's process tree and its extra processes' trees. */
+  treePids(): number[];
   send(msg: unknown): boolean;
   signalGroup(sig: NodeJS.Signals): void;
   isAlive(): boolean;
@@ -84,18 +88,22 @@ export function treePids(rootPid: number): number[] {
   return out;
 }
 
-/** RSS of a process and all its descendants, from /proc (0 when unavailable). */
-export function treeRssBytes(rootPid: number): number {
+/** RSS of processes and all their descendants, from /proc (0 when unavailable). */
+export function treeRssBytes(rootPid: number | number[]): number {
   let total = 0;
-  for (const pid of treePids(rootPid)) {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) total += Number(m[1]) * 1024;
-    } catch {
-      // process vanished
-    }
-  }
+  const roots = Array.isArray(rootPid) ? rootPid : [rootPid];
+  for (const pid of new Set(roots.flatMap(treePids))) total += rssBytes(pid);
   return total;
+}
+
+/** RSS of one process, from /proc (0 when unavailable). */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0; // process vanished
+  }
 }
 
 /** Longest partial line kept while waiting for its newline; beyond it, the piece is a line of its own. */
@@ -194,8 +202,9 @@ export function launchWorker(spec: LaunchSpec, onStderrLine?: (line: string) => 
     exited,
     stderrTail: () => [...tail],
     peakRssBytes: () => peak,
+    treePids: () => [...new Set([pid, ...(spec.extraPids?.() ?? [])].flatMap(treePids))],
     sampleRss() {
-      const rss = treeRssBytes(pid);
+      const rss = treeRssBytes([pid, ...(spec.extraPids?.() ?? [])]);
       if (rss > peak) peak = rss;
       return rss;
     },

@@ -11,6 +11,7 @@ import type { Keys } from '../core/keys';
 import type { RedisGate } from '../core/redis-gate';
 import { BucketHistogram } from './bucket-histogram';
 import type { ManagedWorker } from './supervisor';
+import type { TemplateStatus } from './templates';
 
 /** What the supervisor (and recovery) report as it happens. */
 export interface WorkerMetricsSink {
@@ -37,6 +38,8 @@ export interface SpawnerMetricsDeps {
   types: readonly string[];
   /** This host's live workers, read at scrape time. */
   workers(): Iterable<ManagedWorker>;
+  /** This host's Python templates, read at scrape time. */
+  templates?(): TemplateStatus[];
   log(level: 'warn', message: string): void;
 }
 
@@ -110,6 +113,30 @@ export function createSpawnerMetrics(deps: SpawnerMetricsDeps) {
       for (const [type, bytes] of rss) this.set({ worker_type: type }, bytes);
     },
   });
+
+  const templates = deps.templates;
+  if (templates) {
+    new Gauge({
+      name: 'kiln_template_rss_bytes',
+      help: "Resident memory of this host's Python templates by type (0: none running); their forked runners count in their workers' RSS.",
+      labelNames: ['worker_type'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of templates()) this.set({ worker_type: t.worker_type }, t.rss_bytes);
+      },
+    });
+    new Gauge({
+      name: 'kiln_template_forks',
+      help: "Runners each type's current Python template forked since it started.",
+      labelNames: ['worker_type'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of templates()) this.set({ worker_type: t.worker_type }, t.forks);
+      },
+    });
+  }
 
   const jobs = new Counter({
     name: 'kiln_jobs_total',

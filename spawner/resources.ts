@@ -6,7 +6,6 @@
  */
 import type { WorkerStore } from '../core/worker-store';
 import { sampleGpuMemory } from './gpus';
-import { treePids } from './launcher';
 import type { Supervisor } from './supervisor';
 
 const MiB = 1024 * 1024;
@@ -54,7 +53,7 @@ export function createResourceWatch(deps: {
       if (deps.sampleGpus && gpuWorkers.length > 0 && ticks++ % 10 === 0) {
         const used = await sampleGpuMemory();
         for (const w of gpuWorkers) {
-          const mb = treePids(w.proc.pid).reduce((n, pid) => n + (used.get(pid) ?? 0), 0);
+          const mb = w.proc.treePids().reduce((n, pid) => n + (used.get(pid) ?? 0), 0);
           writes.push(deps.workerStore.sample(w, { gpu_memory_mb: mb }));
         }
       }

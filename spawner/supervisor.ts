@@ -24,8 +24,9 @@ import type { SpawnerConfig } from './config';
 import { PROJECT_ROOT } from './project-root';
 import type { ExitInfo, ExitReason } from './exit-reason';
 import { createExitHandler } from './worker-exit';
-import { allowedEnv, launchWorker, type WorkerProcess } from './launcher';
+import { allowedEnv, launchWorker, signalGroup, type WorkerProcess } from './launcher';
 import type { WorkerMetricsSink } from './metrics';
+import type { Templates } from './templates';
 import { workerBoot, workerProcessEnv } from './worker-boot';
 import { logJobFailed, logWorkerReady } from './worker-console';
 import type { WorkerLogs } from './worker-logs';
@@ -73,6 +74,8 @@ export interface SupervisorDeps {
   onReady?(w: ManagedWorker): void;
   /** Where worker starts, stats reports, lost jobs and spawn failures are counted (GET /metrics). */
   metrics?: WorkerMetricsSink;
+  /** Python templates: a worker's runner is forked from its type's template (spawner/templates.ts). */
+  templates?: Templates;
 }
 
 export function createSupervisor(deps: SupervisorDeps) {
@@ -150,6 +153,10 @@ export function createSupervisor(deps: SupervisorDeps) {
       case 'stats':
         deps.metrics?.workerStats(w.type, msg);
         break;
+      case 'template-fallback':
+        deps.log('warn', `${w.id}: its runner was spawned, not forked from the template: ${scrubFor(w)(msg.reason)}`, { worker_id: w.id });
+        deps.templates?.fallback(w.type, msg.reason, msg.unsafe);
+        break;
       case 'draining':
         break;
       case 'job-failed':
@@ -160,7 +167,14 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   const handleExit = createExitHandler({ deps, scrubFor, emit });
 
+  /** Runners forked from a template for this worker: outside its process group, killed by pid. */
+  const runnerPids = (w: ManagedWorker) => (w.proc.pid > 0 ? deps.templates?.runnerPids(w.proc.pid) ?? [] : []);
+  function killRunners(w: ManagedWorker): void {
+    for (const pid of runnerPids(w)) signalGroup(pid, 'SIGKILL'); // each runner leads its own group
+  }
+
   async function onExit(w: ManagedWorker, code: number | null, signal: string | null): Promise<void> {
+    killRunners(w); // a runner never outlives its worker (it also watches the worker itself)
     exiting.add(w.id);
     workers.delete(w.id);
     deps.gpus.release(w.id);
@@ -188,11 +202,16 @@ export function createSupervisor(deps: SupervisorDeps) {
     const workdir = join(config.stateDir, 'workers', id);
     mkdirSync(workdir, { recursive: true, mode: 0o700 });
     const spawnedAt = performance.timeOrigin + performance.now();
-    const env = workerProcessEnv(allowedEnv(process.env), config, type, cfg, { ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)) });
+    const templateSocket = deps.templates?.socketFor(type, cfg);
+    const env = workerProcessEnv(allowedEnv(process.env), config, type, cfg, {
+      ...gpu.env, LOG_LEVEL: config.logLevel, LOG_FORMAT: config.logFormat, KILN_WORKER: JSON.stringify(workerBoot(config, id, type, cfg, spawnedAt)),
+      ...(templateSocket && { KILN_TEMPLATE_SOCKET: templateSocket }),
+    });
     let proc: WorkerProcess;
     const output = deps.workerLogs?.open(id);
     try {
-      proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env, nodeFlags: config.workerNodeFlags, output });
+      const extraPids = () => (deps.templates && proc ? deps.templates.runnerPids(proc.pid) : []);
+      proc = launchWorker({ script: config.workerScript, args: [`--kiln-worker=${id}`], cwd: workdir, env, nodeFlags: config.workerNodeFlags, output, extraPids });
     } catch (err) {
       void output?.close();
       deps.gpus.release(id);
@@ -238,6 +257,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     w.proc.signalGroup('SIGTERM');
     if (await waited(config.killGraceMs)) return;
     w.proc.signalGroup('SIGKILL');
+    killRunners(w);
     await exited;
   }
 
@@ -246,6 +266,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     w.endReason ??= reason;
     setState(w, 'stopping');
     w.proc.signalGroup('SIGKILL');
+    killRunners(w);
   }
 
   /** Running jobs, last activity and job count of every worker, from Redis (one round trip). */

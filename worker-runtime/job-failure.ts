@@ -1,5 +1,5 @@
 /** How a job's error is told from what its run threw or why it was aborted. */
-import { jobErrorKind } from '../core/errors';
+import { type JobErrorType, jobErrorKind } from '../core/errors';
 import type { JobError } from '../core/schemas/job';
 import { JobFailure } from './executor';
 
@@ -30,4 +30,22 @@ export function thrownFailure(err: unknown): { error: JobError; retryable: boole
   const type = str(inner?.type) ?? str(o?.name) ?? 'Error';
   const message = str(inner?.message) ?? (o ? String(o.message ?? '') : String(err));
   return { error: { ...jobErrorKind(type), message, ...(stack && { traceback: stack }) }, retryable };
+}
+
+/** The failure of a job whose signal aborted: the reason's type and message when it has them. */
+export function abortFailure(reason: unknown): JobFailure {
+  if (reason instanceof JobFailure) return reason;
+  let type: JobErrorType = 'cancelled';
+  let exception: string | undefined;
+  let message = 'the job was cancelled';
+  let retryable: boolean | undefined;
+  if (typeof reason === 'string' && reason) message = reason;
+  else if (reason && typeof reason === 'object') {
+    const r = reason as { type?: unknown; name?: unknown; message?: unknown; retryable?: unknown };
+    if (typeof r.type === 'string') ({ type, exception } = jobErrorKind(r.type));
+    else if (r.name === 'TimeoutError') type = 'timeout';
+    if (typeof r.message === 'string' && r.message && r.name !== 'AbortError') message = r.message;
+    if (typeof r.retryable === 'boolean') retryable = r.retryable;
+  }
+  return new JobFailure({ type, ...(exception !== undefined && { exception }), message }, { retryable: retryable ?? type === 'timeout' });
 }

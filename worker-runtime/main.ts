@@ -3,7 +3,8 @@
  * boot description in KILN_WORKER. The composition root of the worker: the only
  * place that builds real Redis clients and the executor.
  */
-import { fileURLToPath } from 'node:url';
+// first: a Python worker asks its type's template for the runner while the rest loads
+import { preforked } from './runner-prefork';
 import { Redis } from 'ioredis';
 import { DEFAULTS, EVENTS_MAXLEN } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
@@ -19,6 +20,7 @@ import { installJobConsole } from './job-console';
 import { createJobLogWriter, logConnectionOptions } from './job-log-writer';
 import { createNodeExecutor, loadFunctions } from './node-executor';
 import { createPythonExecutor } from './python-executor';
+import { RUNNER_PATH, runnerOptions } from './runner-options';
 import { createWorker } from './worker';
 
 type ModelCacheTally = ReturnType<typeof createModelCacheCounts>;
@@ -84,39 +86,26 @@ function bootTimings(boot: WorkerBoot, readyAt: number, importMs: number | undef
   };
 }
 
-/** The worker's environment (already allow-listed by the spawner) minus its boot description. */
-function runnerEnv(boot: WorkerBoot): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'KILN_WORKER') env[k] = v;
-  return {
-    ...env,
-    ...boot.env,
-    KILN_DATA_ROOT: boot.data_root,
-    KILN_ARTIFACT_ROOT: boot.artifact_root,
-    ...(boot.artifact_key_file && { KILN_ARTIFACT_KEY_FILE: boot.artifact_key_file }),
-    ...(boot.handlers_dir && { KILN_HANDLERS_DIR: boot.handlers_dir }),
-    ...(boot.model_cache && { KILN_MODEL_CACHE_SIZE: String(boot.model_cache.size) }),
-    ...(boot.model_cache?.mb !== undefined && { KILN_MODEL_CACHE_MB: String(boot.model_cache.mb) }),
-  };
-}
+/** The live Python runner's pid, once the executor exists. */
+let executorPid: () => number | undefined = () => undefined;
 
 async function makeExecutor(boot: WorkerBoot, modelCache: ModelCacheTally): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
-  return createPythonExecutor({
-    python: boot.python ?? DEFAULTS.KILN_PYTHON,
-    framework: boot.framework,
-    cwd: process.cwd(),
-    env: runnerEnv(boot),
-    // dist/worker.mjs and worker-runtime/main.ts both sit one level below the project root
-    runnerPath: fileURLToPath(new URL('../worker-runtime/python', import.meta.url)),
-    pythonPath: boot.python_path,
+  const executor = createPythonExecutor({
+    ...runnerOptions(boot),
+    runnerPath: RUNNER_PATH,
+    firstRunner: preforked,
     expectedVersion: boot.version,
     versionPolicy: boot.version_policy,
     cancelGraceMs: boot.cancel_grace_ms,
-    onStderr: (line: string) => process.stderr.write(`${line}\n`),
+    // set by the spawner when the type's template runs: the runner is forked from it
+    templateSocket: process.env.KILN_TEMPLATE_SOCKET || undefined,
+    onTemplateFallback: (reason, unsafe) => send({ v: 1, type: 'template-fallback', reason: reason.slice(0, 2000), unsafe }),
     onLog: (level, message) => log(level, `[runner] ${message}`),
     onModelCache: modelCache.add,
   });
+  executorPid = executor.pid;
+  return executor;
 }
 
 async function main(): Promise<void> {
@@ -124,6 +113,13 @@ async function main(): Promise<void> {
   // No process outlives its parent. The worker leads its process group: when the
   // spawner's channel closes, take the group (runner, anything a job started) along.
   const leave = () => {
+    try {
+      // a runner forked from a template leads a group of its own
+      const runner = executorPid();
+      if (runner) process.kill(-runner, 'SIGKILL');
+    } catch {
+      // gone already
+    }
     try {
       process.kill(-process.pid, 'SIGKILL');
     } finally {
@@ -152,10 +148,14 @@ async function main(): Promise<void> {
 
   let executor: Executor;
   let ready;
+  let startWaitMs = 0;
   const modelCache = createModelCacheCounts();
   try {
     executor = await makeExecutor(boot, modelCache);
+    const asked = performance.now();
     ready = await executor.start();
+    // a runner forked while the worker loaded (runner-prefork.ts) kept its fork → ready off the critical path
+    startWaitMs = performance.now() - asked;
   } catch (err) {
     const code = err instanceof ExecutorStartError ? err.code : 'START_FAILED';
     const message = err instanceof Error ? err.message : String(err);
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
   });
 
   await redis.ping();
-  timings = bootTimings(boot, performance.timeOrigin + performance.now(), ready.importMs);
+  timings = bootTimings(boot, performance.timeOrigin + performance.now(), ready.importMs === undefined ? undefined : Math.min(ready.importMs, startWaitMs));
   const runnerPid = 'pid' in executor && typeof executor.pid === 'function' ? (executor.pid() as number | undefined) : undefined;
   send({ v: 1, type: 'ready', pid: process.pid, framework: ready.framework, version: ready.version, ...(runnerPid && { runner_pid: runnerPid }), ...(ready.python && { python: ready.python }), ...(ready.cuda !== undefined && { cuda: ready.cuda }), ...(ready.warning && { warning: ready.warning }), ...(timings && { timings }) });
   log('info', `ready: ${ready.framework} ${ready.version}`);

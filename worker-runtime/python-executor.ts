@@ -8,14 +8,17 @@
  */
 import { PYTHON_RUNNER_CAPACITY } from '../core/frameworks';
 import { fileURLToPath } from 'node:url';
-import { type JobErrorType, jobErrorKind } from '../core/errors';
+import { jobErrorKind } from '../core/errors';
 import type { ModelCacheCounts } from '../core/job-stats';
 import type { JobRecord } from '../core/schemas/job';
 import { droppedMetricsWarning, sanitizeMetrics } from '../core/schemas/progress';
 import { ExecutorStartError, JobFailure, type ExecContext, type Executor, type ReadyInfo } from './executor';
-import { delay, type Exit, type RunnerMessage, RunnerProcess, safely } from './python-runner-process';
+import { abortFailure } from './job-failure';
+import { ForkedRunner } from './python-forked-runner';
+import { delay, type Exit, type RunnerBase, type RunnerMessage, RunnerProcess, safely } from './python-runner-process';
 
 export { runnerMessageSchema, type RunnerMessage } from './python-runner-process';
+export { abortFailure } from './job-failure';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -41,6 +44,14 @@ export interface PythonExecutorOptions {
   stopGraceMs?: number;
   /** Spawn → ready limit, framework import included (default 60000). */
   startTimeoutMs?: number;
+  /** The type's template socket (KILN_TEMPLATE_SOCKET): runners are forked from it, else spawned. */
+  templateSocket?: string | undefined;
+  /** Fork → ready limit of a forked runner, its self-test included (default 15000); past it: a plain start. */
+  templateStartTimeoutMs?: number;
+  /** A runner already asked of the template (worker-runtime/runner-prefork.ts): the first start takes it. */
+  firstRunner?: ForkedRunner | undefined;
+  /** A forked runner failed and this executor starts plainly from now; `unsafe`: its fork self-test failed or hung. */
+  onTemplateFallback?: (reason: string, unsafe: boolean) => void;
   onStderr?: (line: string) => void;
   /** Executor-level events and runner log lines that belong to no job. */
   onLog?: (level: LogLevel, message: string) => void;
@@ -58,7 +69,7 @@ export interface PythonExecutor extends Executor {
 interface ActiveJob {
   id: string;
   ctx: ExecContext;
-  runner: RunnerProcess;
+  runner: RunnerBase;
   aborted: boolean;
   settle(outcome: { ok: true; value: unknown } | { ok: false; failure: JobFailure }): void;
 }
@@ -67,20 +78,28 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   const runnerPath = o.runnerPath ?? fileURLToPath(new URL('./python', import.meta.url));
   const cancelGraceMs = o.cancelGraceMs ?? 2000;
   const log = (lvl: LogLevel, message: string) => safely(() => o.onLog?.(lvl, message));
-  let runner: RunnerProcess | undefined;
+  let runner: RunnerBase | undefined;
+  let firstRunner = o.firstRunner;
+  const takeFirst = () => {
+    const r = firstRunner;
+    firstRunner = undefined;
+    return r;
+  };
+  /** Why this executor no longer forks from the template (set on its first trouble). */
+  let templateOff: string | undefined = o.templateSocket ? undefined : 'no template';
   let starting: Promise<ReadyInfo> | undefined;
   let active: ActiveJob | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
 
-  const tailText = (r: RunnerProcess) => (r.tail.length ? `\nlast stderr lines:\n${r.tail.slice(-10).join('\n')}` : '');
+  const tailText = (r: RunnerBase) => (r.tail.length ? `\nlast stderr lines:\n${r.tail.slice(-10).join('\n')}` : '');
   const exitText = (e: Exit) => e.error ? `could not be started in ${o.cwd} (${e.error.message})` : e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
 
   /** Kill the runner (if still alive) and start a fresh one in the background. */
-  const replace = (r: RunnerProcess, why: string) => {
+  const replace = (r: RunnerBase, why: string) => {
     r.kill();
     if (r !== runner || closed) return;
-    log('warn', `replacing the python runner (pid ${r.child.pid}): ${why}`);
+    log('warn', `replacing the python runner (pid ${r.pid}): ${why}`);
     start().catch((err: Error) => log('error', `restarting the python runner failed: ${err.message}`));
   };
 
@@ -98,9 +117,26 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       old.kill();
       await Promise.race([old.exited, delay(5000)]);
     }
-    let r: RunnerProcess;
+    if (templateOff === undefined && o.templateSocket) {
+      try {
+        return await startRunner(o.templateSocket);
+      } catch (err) {
+        const e = err as ExecutorStartError;
+        if (e.code === 'VERSION_MISMATCH') throw err; // a plain runner would import the same version
+        templateOff = e.message;
+        const unsafe = e.code === 'FORK_UNSAFE';
+        log('warn', `the runner forked from the ${o.framework} template failed (${e.message}); starting a plain runner`);
+        safely(() => o.onTemplateFallback?.(e.message, unsafe));
+      }
+    }
+    return startRunner(undefined);
+  };
+
+  /** Starts a runner (forked from the template, or spawned) and waits for its ready. */
+  const startRunner = (templateSocket: string | undefined): Promise<ReadyInfo> => {
+    let r: RunnerBase;
     try {
-      r = new RunnerProcess(o, runnerPath);
+      r = templateSocket ? takeFirst() ?? new ForkedRunner(o, runnerPath, templateSocket) : new RunnerProcess(o, runnerPath);
     } catch (err) {
       throw new ExecutorStartError('SPAWN_FAILED', `cannot start ${o.python} in ${o.cwd}: ${(err as Error).message}`);
     }
@@ -116,8 +152,18 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         void Promise.race([r.exited, delay(2000)]).then(() => reject(new ExecutorStartError(code, message)));
       };
       const timeoutMs = o.startTimeoutMs ?? 60_000;
-      const timer = setTimeout(() => fail('START_TIMEOUT',
+      let timer = setTimeout(() => fail(templateSocket ? 'TEMPLATE_TIMEOUT' : 'START_TIMEOUT',
         `the ${o.framework} runner (${o.python}) did not report ready within ${timeoutMs} ms${tailText(r)}`), timeoutMs);
+      if (r instanceof ForkedRunner) {
+        // from the fork on, a runner that takes long is taken for a fork that hangs (its self-test included)
+        const forkMs = o.templateStartTimeoutMs ?? 15_000;
+        const forked = () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => fail('FORK_UNSAFE', `the runner forked from the ${o.framework} template did not report ready within ${forkMs} ms of its fork${tailText(r)}`), forkMs);
+        };
+        if (r.pid === undefined) r.onForked = forked;
+        else forked();
+      }
       r.onMessage = (m) => {
         if (settled) return onMessage(r, m);
         if (m.type === 'fatal') return fail(m.code, `${m.message}${tailText(r)}`);
@@ -146,6 +192,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         ? runnerExited(r, e)
         : fail(e.error ? 'PYTHON_NOT_FOUND' : 'RUNNER_EXITED',
           `the ${o.framework} runner (${o.python}) ${exitText(e)} before it was ready${tailText(r)}`);
+      r.attach();
     });
   };
 
@@ -156,7 +203,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     return starting;
   };
 
-  const onMessage = (r: RunnerProcess, m: RunnerMessage) => {
+  const onMessage = (r: RunnerBase, m: RunnerMessage) => {
     if (r !== runner || r.broken || m.type === 'ready') return;
     if (m.type === 'fatal') return log('error', `python runner reported ${m.code}: ${m.message}`);
     if (m.type === 'model_cache') return safely(() => o.onModelCache?.(m));
@@ -184,7 +231,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     { type: 'executor_stopped', message: `the worker stopped while running job ${jobId}: ${detail}`, retryable: true },
     { retryable: true });
 
-  const protocolError = (r: RunnerProcess, line: string, why: string) => {
+  const protocolError = (r: RunnerBase, line: string, why: string) => {
     if (r !== runner || r.broken) return;
     const message = `the python runner wrote a line that is not a protocol message (${why}): ${JSON.stringify(line.slice(0, 200))}`;
     if (active?.runner === r) {
@@ -194,10 +241,10 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     replace(r, message);
   };
 
-  const runnerExited = (r: RunnerProcess, e: Exit) => {
+  const runnerExited = (r: RunnerBase, e: Exit) => {
     const job = active?.runner === r ? active : undefined;
     if (!job) return; // an idle runner that died is replaced by the next run()
-    const how = `the python runner (pid ${r.child.pid}) ${exitText(e)}`;
+    const how = `the python runner (pid ${r.pid}) ${exitText(e)}`;
     if (r.stopping) return job.settle({ ok: false, failure: stoppedFailure(job.id, how) });
     job.settle({ ok: false, failure: new JobFailure({
       type: 'runner_crashed', message: `${how} while running job ${job.id}`, retryable: true,
@@ -215,7 +262,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       throw new JobFailure({ type: 'executor_start_failed', message: e.message, retryable: true }, { fatal: true, retryable: true });
     }
     if (ctx.signal.aborted) throw abortFailure(ctx.signal.reason);
-    const r = runner as RunnerProcess;
+    const r = runner as RunnerBase;
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => {
@@ -257,13 +304,14 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     },
     async stop() {
       closed = true;
+      takeFirst()?.kill(); // asked for early, never used
       try {
         await starting?.catch(() => {});
         const r = runner;
         if (!r || r.exit) return;
         r.stopping = true;
         r.send({ type: 'shutdown' });
-        r.child.stdin.end();
+        r.endInput();
         const exited = await Promise.race([r.exited.then(() => true), delay(o.stopGraceMs ?? 3000).then(() => false)]);
         if (!exited) {
           r.kill();
@@ -273,25 +321,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
         log('warn', `stopping the python runner: ${(err as Error).message}`);
       }
     },
-    pid: () => (runner && !runner.exit && !runner.broken ? runner.child.pid : undefined),
+    pid: () => (runner && !runner.exit && !runner.broken ? runner.pid : undefined),
     stderrTail: () => [...(runner?.tail ?? [])],
   };
-}
-
-/** The failure of a job whose signal aborted: the reason's type and message when it has them. */
-export function abortFailure(reason: unknown): JobFailure {
-  if (reason instanceof JobFailure) return reason;
-  let type: JobErrorType = 'cancelled';
-  let exception: string | undefined;
-  let message = 'the job was cancelled';
-  let retryable: boolean | undefined;
-  if (typeof reason === 'string' && reason) message = reason;
-  else if (reason && typeof reason === 'object') {
-    const r = reason as { type?: unknown; name?: unknown; message?: unknown; retryable?: unknown };
-    if (typeof r.type === 'string') ({ type, exception } = jobErrorKind(r.type));
-    else if (r.name === 'TimeoutError') type = 'timeout';
-    if (typeof r.message === 'string' && r.message && r.name !== 'AbortError') message = r.message;
-    if (typeof r.retryable === 'boolean') retryable = r.retryable;
-  }
-  return new JobFailure({ type, ...(exception !== undefined && { exception }), message }, { retryable: retryable ?? type === 'timeout' });
 }

@@ -58,9 +58,8 @@ export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export interface Exit { code: number | null; signal: NodeJS.Signals | null; error?: Error }
 
-/** One spawned runner: its pipes, parsed lines, stderr tail and exit. */
-export class RunnerProcess {
-  readonly child: ChildProcessWithoutNullStreams;
+/** What the executor drives: a spawned runner (RunnerProcess) or one forked from a template (ForkedRunner). */
+export abstract class RunnerBase {
   readonly tail: string[] = [];
   readonly exited: Promise<Exit>;
   exit: Exit | undefined;
@@ -70,47 +69,94 @@ export class RunnerProcess {
   onMessage: (m: RunnerMessage) => void = () => {};
   onBadLine: (line: string, why: string) => void = () => {};
   onExit: (e: Exit) => void = () => {};
+  /** Settles `exited` once (after the last lines drained, or 300 ms). */
+  protected exitWith: (e: Exit, drained: Promise<unknown>) => void = () => {};
+  /** Events held until attach(): a runner started before its executor (worker-runtime/runner-prefork.ts). */
+  private held: (() => void)[] | undefined = [];
 
-  constructor(o: RunnerSpawnOptions, runnerPath: string) {
-    const pythonPath = [runnerPath, ...(o.pythonPath ?? []), o.env.PYTHONPATH].filter(Boolean).join(delimiter);
-    const env = { ...o.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', KILN_FRAMEWORK: o.framework };
-    this.child = spawn(resolvePython(o.python, o.env.PATH), ['-u', '-m', 'kiln_runner'], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdin.on('error', () => {}); // EPIPE when it died; the exit handler reports that
-    const closed = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', r).once('error', r));
-    const drained = Promise.all([closed(this.child.stdout), closed(this.child.stderr)]);
-    createInterface({ input: this.child.stdout, crlfDelay: Infinity }).on('line', (line) => this.line(line));
-    createInterface({ input: this.child.stderr, crlfDelay: Infinity }).on('line', (line) => {
-      this.tail.push(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
-      if (this.tail.length > TAIL_LINES) this.tail.shift();
-      safely(() => o.onStderr?.(line));
-    });
+  constructor(private readonly onStderr?: (line: string) => void) {
     this.exited = new Promise<Exit>((resolve) => {
-      const done = (e: Exit) => {
+      this.exitWith = (e, drained) => {
         if (this.exit) return;
         this.exit = e;
         // Let the last protocol and stderr lines through before reporting the exit.
-        void Promise.race([drained, delay(300)]).then(() => { resolve(e); this.onExit(e); });
+        void Promise.race([drained, delay(300)]).then(() => { resolve(e); this.dispatch(() => this.onExit(e)); });
       };
-      this.child.once('exit', (code, signal) => done({ code, signal }));
-      this.child.once('error', (error) => { if (this.child.pid === undefined) done({ code: null, signal: null, error }); });
     });
   }
 
-  private line(line: string): void {
+  /** The runner's process id (undefined until a forked runner is known). */
+  abstract get pid(): number | undefined;
+  abstract send(message: unknown): void;
+  /** Closes the runner's job input (it stops after the running job). */
+  abstract endInput(): void;
+  abstract kill(): void;
+
+  /** Delivers held events to the handlers now set (onMessage, onBadLine, onExit), then each as it comes. */
+  attach(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held) event();
+  }
+
+  private dispatch(event: () => void): void {
+    if (this.held) this.held.push(event);
+    else event();
+  }
+
+  protected stderrLine(line: string): void {
+    this.tail.push(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    safely(() => this.onStderr?.(line));
+  }
+
+  protected line(line: string): void {
     if (!line.trim()) return;
     let json: unknown;
     try {
       json = JSON.parse(line);
     } catch {
-      return this.onBadLine(line, 'not JSON');
+      return this.dispatch(() => this.onBadLine(line, 'not JSON'));
     }
     const parsed = runnerMessageSchema.safeParse(json);
-    if (parsed.success) this.onMessage(parsed.data);
-    else this.onBadLine(line, parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '));
+    if (parsed.success) this.dispatch(() => this.onMessage(parsed.data));
+    else this.dispatch(() => this.onBadLine(line, parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')));
+  }
+}
+
+/** The runner's environment: the worker's, with the runner's PYTHONPATH and KILN_FRAMEWORK. */
+export function runnerEnv(o: RunnerSpawnOptions, runnerPath: string): Record<string, string> {
+  const pythonPath = [runnerPath, ...(o.pythonPath ?? []), o.env.PYTHONPATH].filter(Boolean).join(delimiter);
+  return { ...o.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', KILN_FRAMEWORK: o.framework };
+}
+
+/** One spawned runner: its pipes, parsed lines, stderr tail and exit. */
+export class RunnerProcess extends RunnerBase {
+  readonly child: ChildProcessWithoutNullStreams;
+
+  constructor(o: RunnerSpawnOptions, runnerPath: string) {
+    super(o.onStderr);
+    const env = runnerEnv(o, runnerPath);
+    this.child = spawn(resolvePython(o.python, o.env.PATH), ['-u', '-m', 'kiln_runner'], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin.on('error', () => {}); // EPIPE when it died; the exit handler reports that
+    const closed = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('close', r).once('error', r));
+    const drained = Promise.all([closed(this.child.stdout), closed(this.child.stderr)]);
+    createInterface({ input: this.child.stdout, crlfDelay: Infinity }).on('line', (line) => this.line(line));
+    createInterface({ input: this.child.stderr, crlfDelay: Infinity }).on('line', (line) => this.stderrLine(line));
+    this.child.once('exit', (code, signal) => this.exitWith({ code, signal }, drained));
+    this.child.once('error', (error) => { if (this.child.pid === undefined) this.exitWith({ code: null, signal: null, error }, drained); });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   send(message: unknown): void {
     if (!this.exit && this.child.stdin.writable) this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  endInput(): void {
+    this.child.stdin.end();
   }
 
   kill(): void {

@@ -35,6 +35,8 @@ export const workerToSpawnerSchema = z.discriminatedUnion('type', [
   z.object({ v: z.literal(1), type: z.literal('draining'), running: z.number() }),
   z.object({ v: z.literal(1), type: z.literal('replace-me'), reason: z.string() }),
   z.object({ v: z.literal(1), type: z.literal('recycling'), reason: z.string() }),
+  /** Its runner could not be forked from the type's template and was spawned instead; `unsafe`: the fork's self-test failed. */
+  z.object({ v: z.literal(1), type: z.literal('template-fallback'), reason: z.string(), unsafe: z.boolean() }),
   /** Job counts since the previous stats message (every heartbeat with news, and at drain). */
   z.object({ v: z.literal(1), type: z.literal('stats'), ...jobStatsDeltaSchema.shape }),
 ]);

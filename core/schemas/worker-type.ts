@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { FRAMEWORK_NAMES, FRAMEWORKS } from '../frameworks';
 
+/** Seconds a Python type's template that forked nothing is kept (template_idle_timeout). */
+export const DEFAULT_TEMPLATE_IDLE_TIMEOUT_S = 1800;
+
 /** How one worker type runs: what the spawner starts and how it scales it. */
 export const workerTypeConfigSchema = z.object({
   framework: z.enum(FRAMEWORK_NAMES),
@@ -45,6 +48,10 @@ export const workerTypeConfigSchema = z.object({
   model_cache_mb: z.number().positive().max(1024 * 1024).optional(),
   recycle_after_jobs: z.number().int().positive().optional(),
   recycle_rss_growth_mb: z.number().positive().optional(),
+  /** Python types: fork each worker's runner from a template that imported the framework once; false: spawn each runner. */
+  template: z.boolean().default(true),
+  /** Seconds a template that forked nothing is kept before it is stopped (the next worker starts it again). */
+  template_idle_timeout: z.number().positive().default(DEFAULT_TEMPLATE_IDLE_TIMEOUT_S),
 });
 
 export type WorkerTypeConfig = z.infer<typeof workerTypeConfigSchema>;

@@ -49,6 +49,20 @@ function typesTable(types: Rec): string {
   ]);
 }
 
+/** A spawner's Python templates (GET /workers/templates), merged into its status by the CLI. */
+function templatesTable(list: Rec[], now: number): string {
+  return table(list, [
+    { header: 'TEMPLATE', value: (t) => str(t.worker_type) },
+    { header: 'STATE', value: (t) => str(t.state) },
+    { header: 'PID', value: (t) => num(t.pid), right: true },
+    { header: 'RSS', value: (t) => bytes(num(t.rss_bytes)), right: true },
+    { header: 'FORKS', value: (t) => num(t.forks) ?? 0, right: true },
+    { header: 'RUNNERS', value: (t) => num(t.runners) ?? 0, right: true },
+    { header: 'STARTED', value: (t) => { const at = num(t.started_at); return at === null ? '-' : `${duration(now - at)} ago`; }, right: true },
+    { header: 'NOTE', value: (t) => clip(str(t.reason) ?? '', 60) },
+  ]);
+}
+
 export function statusText(body: unknown, now: number): string {
   const s = asRecord(body);
   const details = Object.values(asRecord(s.worker_details)).map(asRecord);
@@ -61,5 +75,7 @@ export function statusText(body: unknown, now: number): string {
     // servers without the per-type view: the errored/backoff notes they keep
     parts.push(...Object.entries(asRecord(s.type_state)).map(([t, why]) => `${t}: ${String(why)}`));
   }
+  const templates = Array.isArray(s.templates) ? s.templates.map(asRecord) : [];
+  if (templates.length > 0) parts.push('', templatesTable(templates, now));
   return parts.join('\n');
 }

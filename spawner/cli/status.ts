@@ -15,7 +15,14 @@ function source(ctx: CliContext): Endpoint {
 
 export async function status(ctx: CliContext): Promise<number> {
   const ep = source(ctx);
-  const fetchStatus = async () => (await callJson(ctx.io.http, ep, 'GET', '/workers/status')).body;
+  const fromSpawner = ctx.program === 'spawner' || ctx.opts.url !== undefined;
+  const fetchStatus = async () => {
+    const body = (await callJson(ctx.io.http, ep, 'GET', '/workers/status')).body;
+    if (!fromSpawner) return body;
+    // the spawner's Python templates (a spawner without the route: none shown)
+    const templates = await callJson(ctx.io.http, ep, 'GET', '/workers/templates').then((r) => (r.body as { templates?: unknown }).templates, () => undefined);
+    return Array.isArray(templates) ? { ...(body as object), templates } : body;
+  };
   if (!ctx.opts.watch) {
     const body = await fetchStatus();
     print(ctx, body, () => statusText(body, ctx.io.now()));

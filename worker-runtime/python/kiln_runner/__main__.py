@@ -40,18 +40,16 @@ def _die_with_parent():
         pass
 
 
-def main():
+def claim_stdio():
+    """The protocol channel (fd 1's original), the job output router, and the private job reader (fd 0's)."""
     channel = Channel.take_stdout()
     output = JobOutput(channel, sys.stderr)
     output.install(sys)
-    stdin = _take_stdin()
-    _die_with_parent()
-    framework = os.environ.get("KILN_FRAMEWORK", "")
-    try:
-        module, info = frameworks.load(framework)
-    except frameworks.FrameworkError as exc:
-        channel.send({"type": "fatal", "code": exc.code, "message": str(exc)})
-        return EXIT_CONFIG if exc.code == "UNKNOWN_FRAMEWORK" else EXIT_FRAMEWORK
+    return channel, output, _take_stdin()
+
+
+def serve(channel, output, stdin, framework, module, info):
+    """Reports ready and serves jobs until shutdown or EOF (a plain runner and a forked one alike)."""
     try:
         model_cache = ModelCache.from_env(os.environ)
     except ValueError as exc:
@@ -60,6 +58,18 @@ def main():
     channel.send({"type": "ready", **info, "pid": os.getpid()})
     Runner(channel, framework, module, output=output, model_cache=model_cache).serve(stdin)
     return 0
+
+
+def main():
+    channel, output, stdin = claim_stdio()
+    _die_with_parent()
+    framework = os.environ.get("KILN_FRAMEWORK", "")
+    try:
+        module, info = frameworks.load(framework)
+    except frameworks.FrameworkError as exc:
+        channel.send({"type": "fatal", "code": exc.code, "message": str(exc)})
+        return EXIT_CONFIG if exc.code == "UNKNOWN_FRAMEWORK" else EXIT_FRAMEWORK
+    return serve(channel, output, stdin, framework, module, info)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,12 @@ def module_name(framework):
 
 def load(framework):
     """Imports the framework; returns (module, ready-message fields) or raises FrameworkError."""
+    module, info = import_only(framework)
+    return module, with_accelerators(framework, module, info)
+
+
+def import_only(framework):
+    """Imports the framework without touching a GPU (a template forks runners from here)."""
     name = module_name(framework)
     python = sys.executable or "this interpreter"
     package = MODULES.get(framework, (name, name))[1]
@@ -47,16 +53,19 @@ def load(framework):
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         raise FrameworkError("FRAMEWORK_IMPORT_FAILED", f"importing {name} with {python} failed: {last}") from exc
     import_ms = (time.perf_counter() - started) * 1000
-    cuda, gpus = _accelerators(framework, module)
     return module, {
         "framework": framework,
         "version": str(getattr(module, "__version__", "unknown")),
         "python": sys.version.split()[0],
-        "cuda": cuda,
-        "gpus": gpus,
         # measured around the import alone: the framework's share of a cold start
         "import_ms": round(import_ms, 3),
     }
+
+
+def with_accelerators(framework, module, info):
+    """The ready fields plus cuda/gpus: the first GPU query, after CUDA_VISIBLE_DEVICES is final."""
+    cuda, gpus = _accelerators(framework, module)
+    return {**info, "cuda": cuda, "gpus": gpus}
 
 
 def _accelerators(framework, module):
