@@ -3,12 +3,13 @@
  * Kiln figure next to its BullMQ counterpart or its floor, measured in this run,
  * with the ratio and the target of issue #11. Markdown on stdout; `--json FILE`
  * writes the same rows as JSON. `--quick`: fewer jobs and samples (a smoke run).
- * `--only warm,submit,cold`: a subset of the sections.
+ * `--only warm,submit,cold,infer`: a subset of the sections.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startRedis } from '../tests/helpers/redis-server';
 import { coldRows } from './bench-cold';
+import { inferRows } from './bench-infer';
 import { submitRow } from './bench-submit';
 import { warmRows } from './bench-warm';
 import { json, machine, markdown, type Row } from './report';
@@ -25,9 +26,10 @@ const settings = {
   submitMs: quick ? 1500 : 5000,
   submitRounds: quick ? 1 : 2,
   coldRuns: quick ? 3 : 10,
+  inferSamples: quick ? 10 : 50,
   budgetMs: quick ? 240_000 : 900_000,
 };
-const sections = new Set((values.only ?? 'warm,submit,cold').split(','));
+const sections = new Set((values.only ?? 'warm,submit,cold,infer').split(','));
 const deadline = Date.now() + settings.budgetMs;
 
 const redis = await startRedis();
@@ -47,7 +49,11 @@ try {
     console.error('bench: cold starts…');
     rows.push(...(await coldRows(redis, { runs: settings.coldRuns, deadline })));
   }
-  const described = `${quick ? '--quick' : 'full'}; throughput ${settings.jobs} jobs × ${settings.rounds} rounds (median), latency n=${settings.latencySamples}, cold starts n=${settings.coldRuns}`;
+  if (sections.has('infer')) {
+    console.error('bench: inference…');
+    rows.push(...(await inferRows(redis, { samples: settings.inferSamples, deadline })));
+  }
+  const described = `${quick ? '--quick' : 'full'}; throughput ${settings.jobs} jobs × ${settings.rounds} rounds (median), latency n=${settings.latencySamples}, cold starts n=${settings.coldRuns}, inference n=${settings.inferSamples}`;
   process.stdout.write(markdown(m, rows, described));
   if (values.json) writeFileSync(values.json, json(m, rows, settings));
 } finally {

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`, inference rows (issue #12): for scikit-learn and PyTorch on CPU,
+ * inference latency p50/p99 with the model kept in the runner's cache against the
+ * same type with `model_cache_size: 0` (the model loaded for every job), measured
+ * alternately in one run through `POST /jobs/inference?wait=` (submit → finished
+ * job in the answer). A framework the interpreter cannot import is a skipped row.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkerTypeInput } from '../core/schemas/worker-type';
+import type { RedisServer } from '../tests/helpers/redis-server';
+import { startSystem, type System } from '../tests/helpers/system';
+import { pythonImportFloor } from './cold-runs';
+import type { Row } from './report';
+import { percentile } from './stats';
+
+const PYTHON = process.env.KILN_BENCH_PYTHON ?? '/usr/bin/python3';
+const FRAMEWORKS = [
+  { name: 'sklearn', framework: 'sklearn', version: '1.2', module: 'sklearn', model_type: 'random_forest', hyperparameters: { target: 'label', n_estimators: 300 } },
+  { name: 'torch', framework: 'pytorch', version: '2.1', module: 'torch', model_type: 'mlp', hyperparameters: { target: 'label', epochs: 1, hidden_sizes: [1024, 1024, 1024] } },
+] as const;
+
+/** A small tabular dataset: 8 features, a binary label. */
+function writeDataset(dir: string): void {
+  const rows = [`${Array.from({ length: 8 }, (_, i) => `f${i}`).join(',')},label`];
+  for (let i = 0; i < 400; i++) {
+    const f = Array.from({ length: 8 }, (_, j) => ((i * (j + 3)) % 17) / 17);
+    rows.push(`${f.map((x) => x.toFixed(4)).join(',')},${f[0]! + f[1]! > 1 ? 1 : 0}`);
+  }
+  writeFileSync(join(dir, 'train.csv'), `${rows.join('\n')}\n`);
+}
+
+async function finished(sys: System, path: string, body: unknown): Promise<{ ms: number; job: any }> {
+  const t0 = performance.now();
+  const r = await sys.request('POST', `${path}?wait=30`, body);
+  const ms = performance.now() - t0;
+  if (r.status !== 200 || r.body.status !== 'succeeded') throw new Error(`${path} did not succeed within the wait: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
+  return { ms, job: r.body };
+}
+
+export async function inferRows(redis: RedisServer, o: { samples: number; deadline: number }): Promise<Row[]> {
+  const rows: Row[] = [];
+  const installed = [];
+  for (const f of FRAMEWORKS) {
+    if ((await pythonImportFloor(PYTHON, f.module)) === null) {
+      rows.push({ measure: `Inference p50, ${f.name}, model cached`, figure: null, unit: 'ms', counterpart: 'model loaded per job', counterpartFigure: null, target: null, note: `skipped: ${f.module} is not importable by ${PYTHON}` });
+    } else installed.push(f);
+  }
+  if (installed.length === 0) return rows;
+  const data = mkdtempSync(join(tmpdir(), 'kiln-bench-infer-'));
+  writeDataset(data);
+  const types: Record<string, WorkerTypeInput> = {};
+  for (const f of installed) {
+    const base = { framework: f.framework, version: f.version, python: PYTHON, idle_timeout: 600, max_jobs: 1, max_workers: 1, min_workers: 1 };
+    types[`${f.name}-cached`] = { ...base, model_cache_size: 4 };
+    types[`${f.name}-uncached`] = { ...base, model_cache_size: 0 };
+  }
+  const sys = await startSystem(redis, { types, env: { DATA_ROOT: data } });
+  try {
+    for (const f of installed) {
+      const trained = await finished(sys, '/jobs/training', { model_type: f.model_type, data_path: 'train.csv', hyperparameters: f.hyperparameters, worker_type: `${f.name}-cached` });
+      const infer = (variant: 'cached' | 'uncached') => finished(sys, '/jobs/inference', {
+        model_type: f.model_type, model_path: trained.job.job_id, worker_type: `${f.name}-${variant}`,
+        inputs: [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]],
+      });
+      // warm both workers (first load, first predict) before measuring
+      for (let i = 0; i < 3; i++) await Promise.all([infer('cached'), infer('uncached')]);
+      const cached: number[] = [];
+      const uncached: number[] = [];
+      const runMs = { cached: [] as number[], uncached: [] as number[] };
+      const loadMs: number[] = [];
+      for (let i = 0; i < o.samples; i++) {
+        if (Date.now() > o.deadline) throw new Error('bench deadline passed during inference latency');
+        const order = i % 2 === 0 ? (['cached', 'uncached'] as const) : (['uncached', 'cached'] as const);
+        for (const v of order) {
+          const r = await infer(v);
+          if (r.job.result?.model_cached !== (v === 'cached')) throw new Error(`${f.name} ${v}: result says model_cached=${String(r.job.result?.model_cached)}`);
+          (v === 'cached' ? cached : uncached).push(r.ms);
+          runMs[v].push(r.job.timings.run_ms);
+          if (v === 'uncached') loadMs.push(r.job.result.model_load_ms);
+        }
+      }
+      for (const p of [50, 99]) {
+        rows.push({
+          measure: `Inference latency p${p}, ${f.name} (${f.model_type}, CPU), model cached (\`POST /jobs/inference?wait=\`, n=${o.samples})`,
+          figure: Math.round(percentile(cached, p) * 10) / 10, unit: 'ms',
+          counterpart: 'same type with `model_cache_size: 0` (loaded per job)',
+          counterpartFigure: Math.round(percentile(uncached, p) * 10) / 10, target: null,
+          note: `in the handler (run_ms) p${p}: ${percentile(runMs.cached, p)} vs ${percentile(runMs.uncached, p)} ms; a load (model_load_ms) p50 ${Math.round(percentile(loadMs, 50))} ms`,
+        });
+      }
+    }
+    return rows;
+  } finally {
+    await sys.stop().catch((e: unknown) => console.error(`stopping Kiln: ${String(e)}`));
+    rmSync(data, { recursive: true, force: true });
+  }
+}
