@@ -24,10 +24,10 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
       throw tooLarge();
     },
   });
-  return async (c, next) => {
+  return (c, next) => {
     const declared = c.req.header('content-length');
     if (c.req.header('transfer-encoding') === undefined && declared !== undefined) {
-      if (Number(declared) > maxBytes) throw tooLarge();
+      if (Number(declared) > maxBytes) return Promise.reject(tooLarge());
       return next();
     }
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();

@@ -6,7 +6,8 @@ import { DEFAULTS, type JobRecordSettings } from './config';
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as scripts from './lua/contracts';
-import { flatToRecord, type RedisPort } from './redis-port';
+import { flatToRecord, jsonToRecord, type RedisPort } from './redis-port';
+import type { ScriptCall } from './script-errors';
 import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
 import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
 import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
@@ -70,8 +71,9 @@ function parseSummary(hash: Record<string, string>): JobSummaryRecord | null {
   return parsed.data;
 }
 
+/** Jobs as the claim scripts return them (each a JSON object of the hash's fields). */
 function parseJobs(rows: unknown[]): JobRecord[] {
-  return rows.map((r) => parseJob(flatToRecord(r))).filter((j): j is JobRecord => j !== null);
+  return rows.map((r) => parseJob(jsonToRecord(r))).filter((j): j is JobRecord => j !== null);
 }
 
 export type JobStore = ReturnType<typeof createJobStore>;
@@ -99,6 +101,34 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     )) as unknown[];
     return { recorded: Number(ok) === 1, next: parseJobs(rows) };
   }
+
+  /**
+   * Records the results of jobs that finished together (each only while the worker still
+   * holds it) and claims up to `next` jobs of `type` for the freed slots: one call for all.
+   */
+  async function completeManyAndClaim(type: string, workerId: string, results: readonly { id: string; result: unknown }[], now: number, next: number): Promise<{ recorded: boolean[]; next: JobRecord[] }> {
+    const [flags, ...rows] = (await scripts.completeJobs(
+      redis,
+      {
+        active: keys.active(workerId), worker: keys.worker(workerId), running: keys.byStatus('running'), succeeded: keys.byStatus('succeeded'),
+        events: keys.events(), queue: keys.queue(type), queued: keys.byStatus('queued'), notify: keys.notify(type),
+      },
+      {
+        worker_id: workerId, now, retention_ms: okRetention, maxlen: maxLen, count: next, job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix,
+        results: results.flatMap((r) => [r.id, JSON.stringify(r.result ?? null)]),
+      },
+    )) as unknown[];
+    return { recorded: results.map((_, i) => Number((flags as unknown[])[i]) === 1), next: parseJobs(rows) };
+  }
+
+  const claimKeys = (type: string, workerId: string): scripts.ClaimJobKeys => ({
+    queue: keys.queue(type), active: keys.active(workerId), worker: keys.worker(workerId), queued: keys.byStatus('queued'),
+    running: keys.byStatus('running'), events: keys.events(), notify: keys.notify(type),
+  });
+  const claimArgs = (workerId: string, now: number | '', count: number, coldStart?: { spawnedAt: number; timings: ColdStart }): scripts.ClaimJobArgs => ({
+    worker_id: workerId, now, job_prefix: keys.jobPrefix, maxlen: maxLen, count,
+    spawned_at: coldStart ? coldStart.spawnedAt : '', cold_start: coldStart ? JSON.stringify(coldStart.timings) : '',
+  });
 
   return {
     keys,
@@ -149,19 +179,20 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
      * (a new worker's first claims): the claimed jobs queued before `spawnedAt` get `timings`.
      */
     async claim(type: string, workerId: string, now: number, count = 1, coldStart?: { spawnedAt: number; timings: ColdStart }): Promise<JobRecord[]> {
-      const rows = (await scripts.claimJob(
-        redis,
-        {
-          queue: keys.queue(type), active: keys.active(workerId), worker: keys.worker(workerId), queued: keys.byStatus('queued'),
-          running: keys.byStatus('running'), events: keys.events(), notify: keys.notify(type),
-        },
-        {
-          worker_id: workerId, now, job_prefix: keys.jobPrefix, maxlen: maxLen, count,
-          spawned_at: coldStart ? coldStart.spawnedAt : '', cold_start: coldStart ? JSON.stringify(coldStart.timings) : '',
-        },
-      )) as unknown[];
-      return parseJobs(rows);
+      const args = claimArgs(workerId, now, count, coldStart);
+      return parseJobs((await scripts.claimJob(redis, claimKeys(type, workerId), args)) as unknown[]);
     },
+
+    /**
+     * The claim as a script call, for a worker that pipelines it behind its blocking wait
+     * on the type's notify list (worker-runtime/worker.ts): `now` is then '' (Redis's clock,
+     * as the call runs only once the wait ends). `parseClaimed` reads its reply.
+     */
+    claimCall(type: string, workerId: string, now: number | '', count: number): ScriptCall {
+      return scripts.claimJobCall(claimKeys(type, workerId), claimArgs(workerId, now, count));
+    },
+
+    parseClaimed: (reply: unknown): JobRecord[] => parseJobs(Array.isArray(reply) ? reply : []),
 
     /** Queued, running and delayed jobs of every registered type (one read-only script call). */
     async typeCounts(delayedScanLimit = 10_000): Promise<Record<string, { queued: number; running: number; delayed: number }>> {
@@ -181,6 +212,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     },
 
     completeAndClaim,
+    completeManyAndClaim,
 
     async fail(
       jobId: string,

@@ -83,6 +83,8 @@ export function createRedisGate(opts: RedisGateOptions) {
     async usable(): Promise<RedisState> {
       return opts.now() - checkedAt < freshMs ? state : check();
     },
+    /** The last verdict while it is fresh (no I/O, no await), else undefined: then ask usable(). */
+    fresh: (): RedisState | undefined => (opts.now() - checkedAt < freshMs ? state : undefined),
     /** The last verdict without any I/O (metrics, logs). */
     peek: (): RedisState => state,
     /** A request met Redis trouble: later requests answer 503 at once until a probe finds Redis fine. */
@@ -102,11 +104,21 @@ export type RedisGate = ReturnType<typeof createRedisGate>;
  * reported to the gate. Put it after authentication.
  */
 export function redisGuard(gate: RedisGate) {
-  return async (c: { error?: unknown }, next: () => Promise<void>): Promise<void> => {
-    const state = await gate.usable();
+  const guarded = (c: { error?: unknown }, next: () => Promise<void>, state: RedisState): Promise<void> => {
     if (!state.ok) throw redisUnavailable(state.trouble);
-    await next();
-    if (c.error) gate.report(c.error);
+    return next().then(() => {
+      if (c.error) gate.report(c.error);
+    });
+  };
+  // no await (and no async function) on the usual path: a fresh verdict is read as is
+  return (c: { error?: unknown }, next: () => Promise<void>): Promise<void> => {
+    const state = gate.fresh();
+    if (state === undefined) return gate.usable().then((s) => guarded(c, next, s));
+    try {
+      return guarded(c, next, state);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 }
 

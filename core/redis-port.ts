@@ -30,6 +30,13 @@ export interface RedisPort {
   ping(): Promise<void>;
 }
 
+/** A job as a claim script returns it: its hash as one JSON object of strings (core/lua/_claim.lua hash_json). */
+export function jsonToRecord(json: unknown): Record<string, string> {
+  if (typeof json !== 'string') return {};
+  const parsed = JSON.parse(json) as unknown;
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+}
+
 /** Turns a flat [field, value, field, value, …] reply into an object. */
 export function flatToRecord(flat: unknown): Record<string, string> {
   const out: Record<string, string> = {};

@@ -15,7 +15,9 @@ import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
-import { createProgressReporter } from './progress-reporter';
+import { createProgressReporter, type ProgressReporter } from './progress-reporter';
+import { createWakeClaim } from './wake-claim';
+import { createCompletions } from './completions';
 
 export interface WorkerDeps {
   boot: WorkerBoot;
@@ -80,7 +82,6 @@ export function createWorker(deps: WorkerDeps) {
   let draining = false;
   let wakeSlot: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
-  let blockedWaiting = false;
   const stats = createJobStats(deps.droppedLogLines);
 
   async function reportStats(): Promise<void> {
@@ -137,15 +138,17 @@ export function createWorker(deps: WorkerDeps) {
 
   /** The job's context, and `settle()`: writes the last throttled progress update before the result. */
   function context(job: JobRecord, controller: AbortController): { ctx: ExecContext; settle(): Promise<void> } {
-    const reporter = createProgressReporter({
+    // made on the job's first progress report: most jobs never report any
+    let reporter: ProgressReporter | undefined;
+    const reporterOf = () => (reporter ??= createProgressReporter({
       jobId: job.id, workerId: boot.worker_id, store, now: () => deps.now(),
       warn: (message) => ctx.log('warn', message),
       writeFailed: (message) => deps.log('warn', message),
-    });
-    const settle = () => reporter.settle();
+    }));
+    const settle = () => reporter?.settle() ?? Promise.resolve();
     const ctx: ExecContext = {
       signal: controller.signal,
-      progress: (value, message, metrics) => reporter.report(value, message, metrics),
+      progress: (value, message, metrics) => reporterOf().report(value, message, metrics),
       log(level, message) {
         deps.logs.write(job.id, level, redact(message, secrets));
       },
@@ -201,12 +204,9 @@ export function createWorker(deps: WorkerDeps) {
       await settle();
       await deps.logs.flush(job.id); // bounded: logs are complete when the job is seen finished
       // The freed slot (and any other free one) is refilled by the same script call.
-      next = await reserve(slotsToClaim(1), async (n) => {
-        const now = deps.now();
-        const r = await store.completeAndClaim(job.id, boot.worker_type, boot.worker_id, result, now, n);
-        if (r.recorded) stats.finished('succeeded', now - claimedAt);
-        return r.next;
-      });
+      const r = await completions.add({ id: job.id, result });
+      if (r.recorded) stats.finished('succeeded', deps.now() - claimedAt);
+      next = r.next;
     } catch (err) {
       const failure = toFailure(err, controller.signal);
       const { retryable } = failure;
@@ -248,7 +248,7 @@ export function createWorker(deps: WorkerDeps) {
     return Math.max(0, budget);
   }
 
-  async function reserve(n: number, claim: (n: number) => Promise<JobRecord[]>): Promise<JobRecord[]> {
+  async function reserve<T>(n: number, claim: (n: number) => Promise<T>): Promise<T> {
     reserved += n;
     try {
       return await claim(n);
@@ -256,6 +256,10 @@ export function createWorker(deps: WorkerDeps) {
       reserved -= n;
     }
   }
+
+  // Jobs that finish together are recorded together; the batch's freed slots are refilled by the same call.
+  const completions = createCompletions((batch) =>
+    reserve(slotsToClaim(batch.length), (n) => store.completeManyAndClaim(boot.worker_type, boot.worker_id, batch, deps.now(), n)));
 
   function startAll(jobs: JobRecord[]): void {
     claimed += jobs.length;
@@ -272,9 +276,37 @@ export function createWorker(deps: WorkerDeps) {
     return { spawnedAt: c.spawnedAt, timings: { ...c.timings, total_ms: Math.round(now - c.spawnedAt) } };
   }
 
+  const notifyKey = keys.notify(boot.worker_type);
+  const wake = createWakeClaim({ blocking: deps.blocking, redis: deps.redis, store, type: boot.worker_type, workerId: boot.worker_id, notifyKey, timeoutS: 5 });
+  /** The wait in progress: a plain BLPOP, or one with the claim behind it (wake-claim.ts). */
+  let waitKind: 'plain' | 'claim' | undefined;
+  let waiting: Promise<void> | undefined;
+
+  /**
+   * Blocks on the type's notify list (at most 5 s). An established worker's claim rides
+   * behind the wait, and what it claims starts at once; a new worker that has claimed
+   * nothing yet waits plainly (its first claim records cold-start timings, taken then).
+   */
+  async function waitForWork(): Promise<void> {
+    const plain = coldStartOf(deps.now()) !== undefined;
+    const n = slotsToClaim();
+    if (n <= 0) return;
+    waitKind = plain ? 'plain' : 'claim';
+    try {
+      if (plain) await deps.blocking.blpop(notifyKey, 5);
+      else startAll(await reserve(n, (k) => wake.wait(k)));
+    } catch (err) {
+      if (!draining) {
+        deps.log('warn', `waiting on ${notifyKey} failed: ${String(err)}`);
+        await delay(250);
+      }
+    } finally {
+      waitKind = undefined;
+    }
+  }
+
   /** Resolves 'recycle' once the worker took its last job (max_total_jobs), else 'drained'. */
   async function loop(): Promise<'recycle' | 'drained'> {
-    const notifyKey = keys.notify(boot.worker_type);
     while (!draining) {
       if (boot.max_total_jobs !== undefined && claimed >= boot.max_total_jobs) return 'recycle';
       const n = slotsToClaim();
@@ -297,19 +329,18 @@ export function createWorker(deps: WorkerDeps) {
         startAll(jobs);
         continue;
       }
-      try {
-        blockedWaiting = true;
-        await deps.blocking.blpop(notifyKey, 5);
-      } catch (err) {
-        if (!draining) {
-          deps.log('warn', `waiting on ${notifyKey} failed: ${String(err)}`);
-          await delay(250);
-        }
-      } finally {
-        blockedWaiting = false;
-      }
+      waiting = waitForWork();
+      await waiting;
+      waiting = undefined;
     }
     return 'drained';
+  }
+
+  /** Ends a wait in progress; a wait with a claim behind it is let finish, so its jobs start (and are waited for). */
+  async function endWait(): Promise<void> {
+    if (waitKind === 'plain') deps.blocking.disconnect();
+    else if (waitKind === 'claim' && !(await wake.interrupt())) deps.log('info', 'draining: waiting for the pending wait on the queue to time out (CLIENT UNBLOCK refused)');
+    await waiting;
   }
 
   return {
@@ -322,8 +353,8 @@ export function createWorker(deps: WorkerDeps) {
     /** Stop claiming; resolves once every running job has finished. */
     async drain(): Promise<void> {
       draining = true;
-      if (blockedWaiting) deps.blocking.disconnect();
       slotFreed();
+      await endWait();
       while (running.size > 0) await new Promise<void>((r) => (wakeSlot = r));
       if (heartbeat) clearTimeout(heartbeat);
       heartbeat = undefined;

@@ -32,10 +32,13 @@ function requireJsonContentType(req: Request): void {
   }
 }
 
+/** Only whitespace (what String#trim removes), without copying the text. */
+const BLANK = /^\s*$/;
+
 async function readJson(req: Request): Promise<unknown> {
   requireJsonContentType(req);
   const text = await req.text();
-  if (text.trim() === '') throw badRequest('EMPTY_BODY', 'the request body is empty; send a JSON object');
+  if (BLANK.test(text)) throw badRequest('EMPTY_BODY', 'the request body is empty; send a JSON object');
   if (jsonTextDepth(text) > MAX_JSON_DEPTH) throw badRequest('JSON_TOO_DEEP', tooDeepMessage('the request body'));
   try {
     return JSON.parse(text) as unknown;
@@ -60,13 +63,16 @@ export function jobRoutes(deps: ApiDeps): Router {
   const submit = (toSubmission: (body: unknown) => Submission) => async (c: import('hono').Context) => {
     const raw = await readJson(c.req.raw);
     const sub = toSubmission(raw);
-    const out = await submitJob(deps, sub, raw, c.req.header('idempotency-key')).catch(async (err: unknown) => {
+    let out: Awaited<ReturnType<typeof submitJob>>;
+    try {
+      out = await submitJob(deps, sub, raw, c.req.header('idempotency-key'));
+    } catch (err) {
       if (err instanceof KilnError && err.code === 'UNKNOWN_WORKER_TYPE') {
         const types = Object.keys(await deps.redis.hgetall(deps.keys.types())).sort();
         throw new KilnError('UNKNOWN_WORKER_TYPE', `unknown worker_type "${sub.type}"; the spawners know: ${types.join(', ')}`, { status: 400, field: 'worker_type' });
       }
       throw err;
-    });
+    }
     return c.json(out.body, out.status as 200 | 202);
   };
 
@@ -74,9 +80,9 @@ export function jobRoutes(deps: ApiDeps): Router {
   addRoute(app, submitInferenceRoute, submit((raw) => trainingSubmission(parse(inferenceRequestSchema, raw), 'inference', deps.config.dataRoot)));
   addRoute(app, submitJobRoute, submit((raw) => {
     // pick the schema by its distinguishing field, so the error names the right problem
-    const has = (k: string) => typeof raw === 'object' && raw !== null && k in raw;
-    if (has('function')) return genericSubmission(parse(functionRequestSchema, raw));
-    if (has('payload') || has('worker_type')) return genericSubmission(parse(typedRequestSchema, raw));
+    const obj = typeof raw === 'object' && raw !== null ? raw : {};
+    if ('function' in obj) return genericSubmission(parse(functionRequestSchema, raw));
+    if ('payload' in obj || 'worker_type' in obj) return genericSubmission(parse(typedRequestSchema, raw));
     return genericSubmission(parse(genericRequestSchema, raw));
   }));
 

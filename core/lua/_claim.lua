@@ -1,3 +1,11 @@
+-- A job hash (HGETALL's flat field/value array) as one JSON object of strings: a reply
+-- of one bulk string per job, which a client decodes much faster than two per field.
+local function hash_json(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return cjson.encode(t)
+end
+
 -- Shared fragment: move up to `want` queued jobs of a type to a worker's active set.
 -- Returns the claimed jobs, each a flat field/value array. When the queue is left
 -- empty its wake-up tokens are dropped: they only ever mean "there may be a job",
@@ -7,23 +15,26 @@ local function claim_jobs(queueKey, activeKey, workerKey, queuedIdx, runningIdx,
   local out = {}
   local skipped = 0
   while #out < want and skipped < 100 do
-    local popped = redis.call('ZPOPMIN', queueKey)
+    -- as many as still wanted in one pop (member, score, member, score, ...)
+    local popped = redis.call('ZPOPMIN', queueKey, want - #out)
     if #popped == 0 then break end
-    local id = popped[1]
-    local jobKey = jobPrefix .. id
-    if redis.call('HGET', jobKey, 'status') == 'queued' then
-      redis.call('HSET', jobKey, 'status', 'running', 'worker_id', workerId, 'started_at', now)
-      redis.call('HINCRBY', jobKey, 'attempts', 1)
-      local seq = redis.call('HGET', jobKey, 'seq')
-      redis.call('ZREM', queuedIdx, id)
-      redis.call('ZADD', runningIdx, seq, id)
-      redis.call('ZADD', activeKey, now, id)
-      emit(events, maxlen, 'job', id, 'status', 'running', 'worker', workerId, 'ts', now)
-      table.insert(out, redis.call('HGETALL', jobKey))
-    else
-      -- a job that vanished (expired) or was cancelled while queued is skipped
-      redis.call('ZREM', queuedIdx, id)
-      skipped = skipped + 1
+    for i = 1, #popped, 2 do
+      local id = popped[i]
+      local jobKey = jobPrefix .. id
+      local job = redis.call('HMGET', jobKey, 'status', 'seq', 'attempts')
+      if job[1] == 'queued' then
+        redis.call('HSET', jobKey, 'status', 'running', 'worker_id', workerId, 'started_at', now,
+          'attempts', (tonumber(job[3]) or 0) + 1)
+        redis.call('ZREM', queuedIdx, id)
+        redis.call('ZADD', runningIdx, job[2], id)
+        redis.call('ZADD', activeKey, now, id)
+        emit(events, maxlen, 'job', id, 'status', 'running', 'worker', workerId, 'ts', now)
+        table.insert(out, redis.call('HGETALL', jobKey))
+      else
+        -- a job that vanished (expired) or was cancelled while queued is skipped
+        redis.call('ZREM', queuedIdx, id)
+        skipped = skipped + 1
+      end
     end
   end
   if redis.call('ZCARD', queueKey) == 0 then redis.call('DEL', notifyKey) end

@@ -9,7 +9,8 @@ KEYS:
   notify      notify list
 ARGV:
   worker_id   worker id
-  now         now (ms)
+  now         now (ms); '' for the Redis server's clock (TIME): a claim pipelined behind the
+              worker's blocking wait is sent before the moment it runs is known
   job_prefix  job key prefix
   maxlen      events maxlen
   count       at most this many jobs (the worker's free slots)
@@ -17,7 +18,7 @@ ARGV:
   cold_start  the cold-start timings JSON to record on claimed jobs queued before that spawn
 DERIVED:
   job_prefix .. <id>   the hash of each job popped from the queue (ids are known only inside)
-Returns: an array of claimed jobs, each a flat field/value array; empty when the queue is.
+Returns: an array of claimed jobs, each its hash as a JSON object of strings; empty when the queue is.
 ]]
 --@include _helpers
 --@include _claim
@@ -28,8 +29,13 @@ local function field(flat, name)
   return nil
 end
 
+local now = ARGV[2]
+if now == '' then
+  local t = redis.call('TIME')
+  now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+end
 local jobs = claim_jobs(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7],
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]))
+  ARGV[1], now, ARGV[3], ARGV[4], tonumber(ARGV[5]))
 if ARGV[6] ~= '' then
   local spawned = tonumber(ARGV[6])
   for _, job in ipairs(jobs) do
@@ -39,4 +45,6 @@ if ARGV[6] ~= '' then
     end
   end
 end
-return jobs
+local out = {}
+for i, job in ipairs(jobs) do out[i] = hash_json(job) end
+return out

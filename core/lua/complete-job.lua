@@ -23,27 +23,23 @@ ARGV:
   job_prefix  job key prefix
 DERIVED:
   job_prefix .. <id>   the hash of each next job claimed from the queue
-Returns: {1, next job 1, next job 2, ...} when recorded (each next job a flat field/value
-array), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
+Returns: {1, next job 1, next job 2, ...} when recorded (each next job its hash as a JSON
+object of strings), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
 ]]
 --@include _helpers
 --@include _claim
+--@include _complete
 local id, now = ARGV[1], ARGV[3]
-if redis.call('ZREM', KEYS[2], id) == 0 then return {0} end
-redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result', ARGV[4], 'finished_at', now, 'progress', 1)
-redis.call('ZREM', KEYS[4], id)
-redis.call('ZADD', KEYS[5], redis.call('HGET', KEYS[1], 'seq'), id)
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[10], ARGV[5])
-redis.call('PEXPIRE', KEYS[11], ARGV[5]) -- its progress history
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'job_count', 1) end
-emit(KEYS[6], ARGV[6], 'job', id, 'status', 'succeeded', 'worker', ARGV[2], 'ts', now)
+if complete_one(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[10], KEYS[11],
+    id, ARGV[2], now, ARGV[4], ARGV[5], ARGV[6]) == 0 then
+  return {0}
+end
 local out = {1}
 local want = tonumber(ARGV[7])
 if want > 0 then
   for _, job in ipairs(claim_jobs(KEYS[7], KEYS[2], KEYS[3], KEYS[8], KEYS[4], KEYS[6], KEYS[9],
       ARGV[2], now, ARGV[8], ARGV[6], want)) do
-    table.insert(out, job)
+    table.insert(out, hash_json(job))
   end
 else
   worker_settle(KEYS[3], KEYS[2], now)

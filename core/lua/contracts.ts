@@ -106,7 +106,7 @@ export interface ClaimJobKeys {
 export interface ClaimJobArgs {
   /** worker id */
   worker_id: RedisArg;
-  /** now (ms) */
+  /** now (ms); '' for the Redis server's clock (TIME): a claim pipelined behind the worker's blocking wait is sent before the moment it runs is known */
   now: RedisArg;
   /** job key prefix */
   job_prefix: RedisArg;
@@ -128,7 +128,7 @@ export const claimJobCall = (keys: ClaimJobKeys, args: ClaimJobArgs): ScriptCall
 /**
  * claim-job: move up to N queued jobs of a type to a worker's active set.
  *
- * Returns: an array of claimed jobs, each a flat field/value array; empty when the queue is.
+ * Returns: an array of claimed jobs, each its hash as a JSON object of strings; empty when the queue is.
  * Derived keys: job_prefix .. <id>: the hash of each job popped from the queue (ids are known only inside)
  */
 export function claimJob(redis: RedisPort, keys: ClaimJobKeys, args: ClaimJobArgs): Promise<unknown> {
@@ -187,12 +187,69 @@ export const completeJobCall = (keys: CompleteJobKeys, args: CompleteJobArgs): S
  * complete-job: record a job's result (only the worker that holds it may), and
  * claim the worker's next jobs in the same call, as its slot is free again.
  *
- * Returns: {1, next job 1, next job 2, ...} when recorded (each next job a flat field/value
- * array), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
+ * Returns: {1, next job 1, next job 2, ...} when recorded (each next job its hash as a JSON
+ * object of strings), or {0} when the worker no longer holds the job (requeued or cancelled: an outcome, not an error).
  * Derived keys: job_prefix .. <id>: the hash of each next job claimed from the queue
  */
 export function completeJob(redis: RedisPort, keys: CompleteJobKeys, args: CompleteJobArgs): Promise<unknown> {
   return runKilnScript(redis, completeJobCall(keys, args), args);
+}
+
+export interface CompleteJobsKeys {
+  /** active zset of the worker */
+  active: string;
+  /** worker hash */
+  worker: string;
+  /** running index */
+  running: string;
+  /** succeeded index */
+  succeeded: string;
+  /** events stream */
+  events: string;
+  /** queue zset of the type */
+  queue: string;
+  /** queued index */
+  queued: string;
+  /** notify list of the type */
+  notify: string;
+}
+export interface CompleteJobsArgs {
+  /** worker id */
+  worker_id: RedisArg;
+  /** now (ms) */
+  now: RedisArg;
+  /** retention ms */
+  retention_ms: RedisArg;
+  /** events maxlen */
+  maxlen: RedisArg;
+  /** claim at most this many next jobs (0: none) */
+  count: RedisArg;
+  /** job key prefix */
+  job_prefix: RedisArg;
+  /** job log stream key prefix */
+  log_prefix: RedisArg;
+  /** two values per finished job: its id, its result JSON */
+  results: readonly RedisArg[];
+}
+/** complete-jobs's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
+export const completeJobsCall = (keys: CompleteJobsKeys, args: CompleteJobsArgs): ScriptCall => ({
+  script: lua.completeJobs,
+  keys: [keys.active, keys.worker, keys.running, keys.succeeded, keys.events, keys.queue, keys.queued, keys.notify],
+  argv: [args.worker_id, args.now, args.retention_ms, args.maxlen, args.count, args.job_prefix, args.log_prefix, ...args.results],
+});
+/**
+ * complete-jobs: record the results of several jobs one worker holds (each only while it
+ * still holds it), and claim the worker's next jobs in the same call: a busy worker's jobs that
+ * finished together cost one round trip, not one each (complete-job.lua is the one-job form).
+ *
+ * Returns: {{recorded per finished job, in order: 1, or 0 when the worker no longer holds it},
+ * next job 1, next job 2, ...} (each next job its hash as a JSON object of strings).
+ * Derived keys: job_prefix .. <id>: the hash of each finished job, and of each next job claimed from the queue
+ * Derived keys: job_prefix .. <id>: .. ':progress'   the progress history of each finished job (expires with it)
+ * Derived keys: log_prefix .. <id>: the log stream of each finished job (expires with it)
+ */
+export function completeJobs(redis: RedisPort, keys: CompleteJobsKeys, args: CompleteJobsArgs): Promise<unknown> {
+  return runKilnScript(redis, completeJobsCall(keys, args), args);
 }
 
 export interface CountLogDropsKeys {

@@ -44,11 +44,11 @@ if ARGV[11] ~= '' then
     return {2, 0, prev[1]}
   end
 end
-if redis.call('HEXISTS', KEYS[7], wtype) == 0 and (ARGV[10] == 'custom' or redis.call('EXISTS', KEYS[7]) == 1) then
+local typeJson = redis.call('HGET', KEYS[7], wtype)
+if not typeJson and (ARGV[10] == 'custom' or redis.call('EXISTS', KEYS[7]) == 1) then
   return redis.error_reply('KILN UNKNOWN_WORKER_TYPE')
 end
 local cfg = {}
-local typeJson = redis.call('HGET', KEYS[7], wtype)
 if typeJson then
   local ok, decoded = pcall(cjson.decode, typeJson)
   if ok and type(decoded) == 'table' then cfg = decoded end
@@ -85,7 +85,6 @@ if ttlMs > 0 then
   redis.call('HSET', KEYS[1], 'expires_at', deadline)
   redis.call('ZADD', KEYS[11], deadline, id)
 end
-redis.call('LPUSH', KEYS[3], '1')
-redis.call('LTRIM', KEYS[3], 0, 999)
+if redis.call('LPUSH', KEYS[3], '1') > 1000 then redis.call('LTRIM', KEYS[3], 0, 999) end
 emit(KEYS[8], ARGV[9], 'job', id, 'status', 'queued', 'type', wtype, 'ts', now)
 return {1, seq, id, redis.call('SCARD', KEYS[10])}

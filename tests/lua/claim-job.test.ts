@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { claimJob, type ClaimJobArgs, type ClaimJobKeys } from '../../core/lua/contracts';
-import { flatToRecord } from '../../core/redis-port';
+import { jsonToRecord } from '../../core/redis-port';
 import { keys, newJob, useLuaRedis } from '../helpers/lua-redis';
 
 const r = useLuaRedis();
@@ -18,7 +18,7 @@ describe('claim-job.lua', () => {
     await r.store.enqueue(newJob('high', { priority: 5 }));
     await r.io.hset(keys.worker('w1'), 'status', 'idle');
     const rows = (await claimJob(r.port, k, a())) as unknown[];
-    expect(rows.map((row) => flatToRecord(row).id)).toEqual(['high']);
+    expect(rows.map((row) => jsonToRecord(row).id)).toEqual(['high']);
     expect(await r.io.hgetall(keys.job('high'))).toMatchObject({ status: 'running', worker_id: 'w1', attempts: '1', started_at: '2000' });
     expect(await r.io.zrange(keys.active('w1'), '0', '-1')).toEqual(['high']);
     expect(await r.io.zrange(keys.byStatus('running'), '0', '-1')).toEqual(['high']);
@@ -31,5 +31,27 @@ describe('claim-job.lua', () => {
     expect(await r.io.hmget(keys.job('j1'), 'cold_start', 'cold_start_attempt')).toEqual(['{"spawn_ms":5}', '1']);
     expect(await r.io.exists(keys.notify('node'))).toBe(0);
     expect(await claimJob(r.port, k, a())).toEqual([]);
+  });
+
+  it("claims on Redis's clock when now is '' (a claim pipelined behind a blocking wait)", async () => {
+    await r.store.enqueue(newJob('j1'));
+    const [sec, usec] = (await r.io.time()).map(Number) as [number, number];
+    await claimJob(r.port, k, a({ now: '' }));
+    const startedAt = await r.io.hget(keys.job('j1'), 'started_at');
+    expect(startedAt).toMatch(/^\d+$/);
+    expect(Number(startedAt)).toBeGreaterThanOrEqual(sec * 1000 + Math.floor(usec / 1000));
+    expect(Number(startedAt)).toBeLessThan(sec * 1000 + 60_000);
+    expect(await r.io.zscore(keys.active('w1'), 'j1')).toBe(startedAt);
+  });
+
+  it('claims several in priority order, skipping a job cancelled while queued, in one call', async () => {
+    for (const [id, priority] of [['a', 0], ['b', 3], ['c', 0], ['d', 0]] as const) await r.store.enqueue(newJob(id, { priority }));
+    await r.store.cancel({ id: 'a', type: 'node' }, 'test', 1500);
+    await r.io.zadd(keys.queue('node'), 0, 'a'); // a stale queue entry of the cancelled job
+    const rows = (await claimJob(r.port, k, a({ count: 3 }))) as unknown[];
+    expect(rows.map((row) => jsonToRecord(row).id)).toEqual(['b', 'c', 'd']);
+    expect(rows.map((row) => jsonToRecord(row).attempts)).toEqual(['1', '1', '1']);
+    expect(await r.io.hget(keys.job('a'), 'status')).toBe('cancelled');
+    expect(await r.io.zcard(keys.queue('node'))).toBe(0);
   });
 });

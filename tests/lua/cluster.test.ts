@@ -60,6 +60,11 @@ describe('job store scripts on a Redis Cluster', () => {
     expect(done.recorded).toBe(true);
     expect(done.next.map((j) => j.id)).toEqual(['j2']);
     expect((await store.list({ limit: 10 })).jobs.map((j) => j.id)).toEqual(['j2', 'j1']);
+    // several finished jobs at once (complete-jobs.lua: job, log and progress keys derived)
+    await store.enqueue(newJob('j3'));
+    const many = await store.completeManyAndClaim('node', 'w1', [{ id: 'j2', result: 2 }, { id: 'j1', result: 1 }], 4000, 1);
+    expect(many.recorded).toEqual([true, false]);
+    expect(many.next.map((j) => j.id)).toEqual(['j3']);
   });
 
   it('fail with backoff, promote-delayed, cancel, expire', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { completeJob, type CompleteJobArgs, type CompleteJobKeys } from '../../core/lua/contracts';
-import { flatToRecord } from '../../core/redis-port';
+import { jsonToRecord } from '../../core/redis-port';
 import { keys, newJob, useLuaRedis } from '../helpers/lua-redis';
 
 const r = useLuaRedis();
@@ -22,7 +22,7 @@ describe('complete-job.lua', () => {
     await r.io.xadd(keys.progressHistory('j1'), '*', 'n', '0');
     const [ok, next] = (await completeJob(r.port, k('j1'), a('j1', { count: 1 }))) as unknown[];
     expect(ok).toBe(1);
-    expect(flatToRecord(next).id).toBe('j2');
+    expect(jsonToRecord(next).id).toBe('j2');
     expect(await r.io.hgetall(keys.job('j1'))).toMatchObject({ status: 'succeeded', result: '{"ok":true}', finished_at: '3000' });
     expect(await r.io.zrange(keys.byStatus('succeeded'), '0', '-1')).toEqual(['j1']);
     expect(await r.io.zrange(keys.active('w1'), '0', '-1')).toEqual(['j2']);

@@ -45,4 +45,10 @@ describe('enqueue-job.lua', () => {
     expect(await enqueueJob(r.port, { ...idem, job: keys.job('j2') }, { ...args, job_id: 'j2' })).toEqual([2, 0, 'j1']);
     await expect(enqueueJob(r.port, idem, { ...args, fingerprint: 'f2' })).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 422 });
   });
+
+  it('keeps at most 1000 wake-up tokens per type', async () => {
+    await r.io.lpush(keys.notify('node'), ...Array.from({ length: 1000 }, () => '1'));
+    await enqueueJob(r.port, k('j1'), a('j1'));
+    expect(await r.io.llen(keys.notify('node'))).toBe(1000);
+  });
 });
