@@ -155,3 +155,6 @@ export function redisTimeoutMs(env: Env): number {
 }
 
 export const TOKEN_FILE_NAME = 'spawner.token';
+
+/** Models a Python runner keeps loaded when its worker type sets no model_cache_size. */
+export const DEFAULT_MODEL_CACHE_SIZE = 4;

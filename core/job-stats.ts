@@ -40,6 +40,35 @@ export function mergeBuckets(into: BucketCounts, delta: BucketCounts): void {
   into.count += delta.count;
 }
 
+/** A Python runner's model cache (kiln_runner/models.py): counts since the previous report. */
+export const modelCacheCountsSchema = z.object({
+  hits: z.number().int().nonnegative(),
+  misses: z.number().int().nonnegative(),
+  evictions: z.number().int().nonnegative(),
+  loads: z.number().int().nonnegative(),
+  /** Time spent in loaders, ms. */
+  load_ms: z.number().nonnegative(),
+});
+export type ModelCacheCounts = z.infer<typeof modelCacheCountsSchema>;
+
+const noModelCache = (): ModelCacheCounts => ({ hits: 0, misses: 0, evictions: 0, loads: 0, load_ms: 0 });
+
+/** A worker's sum of its runner's model cache reports; `take()` returns it and starts again (undefined: nothing). */
+export function createModelCacheCounts() {
+  let sum = noModelCache();
+  return {
+    add(delta: ModelCacheCounts): void {
+      for (const k of Object.keys(sum) as (keyof ModelCacheCounts)[]) sum[k] += delta[k];
+    },
+    take(): ModelCacheCounts | undefined {
+      if (sum.hits + sum.misses + sum.evictions + sum.loads === 0) return undefined;
+      const out = sum;
+      sum = noModelCache();
+      return out;
+    },
+  };
+}
+
 /** What a worker reports per heartbeat: counts since its previous report. */
 export const jobStatsDeltaSchema = z.object({
   jobs: z.partialRecord(z.enum(JOB_OUTCOMES), z.number().int().nonnegative()),
@@ -48,11 +77,13 @@ export const jobStatsDeltaSchema = z.object({
   /** Queued (or requeued) → claim of each claimed job, seconds. */
   queue_wait: bucketCountsSchema,
   log_lines_dropped: z.number().int().nonnegative(),
+  /** Python workers whose runner used its model cache since the last report. */
+  model_cache: modelCacheCountsSchema.optional(),
 });
 export type JobStatsDelta = z.infer<typeof jobStatsDeltaSchema>;
 
 /** A worker's accumulator; `take()` returns what was counted since the last take (undefined: nothing). */
-export function createJobStats(droppedLogLines: () => number = () => 0) {
+export function createJobStats(droppedLogLines: () => number = () => 0, modelCache: () => ModelCacheCounts | undefined = () => undefined) {
   let jobs: Partial<Record<JobOutcome, number>> = {};
   let duration = emptyBuckets(JOB_SECONDS_BUCKETS);
   let wait = emptyBuckets(JOB_SECONDS_BUCKETS);
@@ -68,8 +99,9 @@ export function createJobStats(droppedLogLines: () => number = () => 0) {
     take(): JobStatsDelta | undefined {
       const dropped = droppedLogLines();
       const droppedDelta = Math.max(0, dropped - droppedBefore);
-      if (duration.count === 0 && wait.count === 0 && droppedDelta === 0) return undefined;
-      const out: JobStatsDelta = { jobs, duration, queue_wait: wait, log_lines_dropped: droppedDelta };
+      const cache = modelCache();
+      if (duration.count === 0 && wait.count === 0 && droppedDelta === 0 && !cache) return undefined;
+      const out: JobStatsDelta = { jobs, duration, queue_wait: wait, log_lines_dropped: droppedDelta, ...(cache && { model_cache: cache }) };
       droppedBefore = dropped;
       jobs = {};
       duration = emptyBuckets(JOB_SECONDS_BUCKETS);

@@ -81,6 +81,13 @@ export function typeCapacityProblem(cfg: WorkerTypeConfig): string | undefined {
   return `max_jobs (${cfg.max_jobs}) is above ${PYTHON_RUNNER_CAPACITY}: a ${cfg.framework} worker runs one job at a time (one Python runner); set max_jobs to 1 and raise max_workers for more jobs at once`;
 }
 
+/** The model cache lives in the Python runner: a Node type that sets it is a mistake worth a word. */
+export function modelCacheProblem(cfg: WorkerTypeConfig): string | undefined {
+  if (FRAMEWORKS[cfg.framework].runtime === 'python') return undefined;
+  const field = cfg.model_cache_size !== undefined ? 'model_cache_size' : cfg.model_cache_mb !== undefined ? 'model_cache_mb' : undefined;
+  return field && `${field}: the model cache belongs to Python runners; a ${cfg.framework} type has none (remove the field)`;
+}
+
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   const out: Record<string, WorkerTypeConfig> = {};
   for (const [name, cfg] of Object.entries(DEFAULT_WORKER_TYPES)) out[name] = withTypeDefaults(workerTypeConfigSchema.parse(cfg));
@@ -111,7 +118,7 @@ export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {
   for (const [name, cfg] of Object.entries(parsed.data)) {
     if (cfg.min_workers > cfg.max_workers) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.min_workers (${cfg.min_workers}) is above max_workers (${cfg.max_workers})`);
     if (cfg.spare_workers > cfg.max_workers) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.spare_workers (${cfg.spare_workers}) is above max_workers (${cfg.max_workers})`);
-    const ceiling = typeCeilingProblem(cfg) ?? typeCapacityProblem(cfg);
+    const ceiling = typeCeilingProblem(cfg) ?? typeCapacityProblem(cfg) ?? modelCacheProblem(cfg);
     if (ceiling) throw new KilnError('BAD_CONFIG', `WORKER_TYPES_FILE ${file}: ${name}.${ceiling}`);
     out[name] = withTypeDefaults(cfg);
   }

@@ -129,6 +129,13 @@ export function createSpawnerMetrics(deps: SpawnerMetricsDeps) {
     labelNames: ['worker_type'],
     registers: [registry],
   });
+  const cacheCounter = (name: string, help: string) => new Counter({ name, help, labelNames: ['worker_type'], registers: [registry] });
+  const modelCache = {
+    hits: cacheCounter('kiln_model_cache_hits_total', "Inference jobs on this host's Python workers whose model was already loaded in the runner's cache."),
+    misses: cacheCounter('kiln_model_cache_misses_total', "Model cache lookups on this host's Python workers that had to load the model."),
+    evictions: cacheCounter('kiln_model_cache_evictions_total', 'Models dropped from a runner\'s cache to stay within model_cache_size / model_cache_mb.'),
+    load_seconds: cacheCounter('kiln_model_cache_load_seconds_total', 'Time runners spent loading models on cache misses.'),
+  };
   const coldStart = new BucketHistogram('kiln_cold_start_seconds', "This host's worker starts: spawn → ready (Redis connected, framework imported).", COLD_START_BUCKETS, registry);
   const duration = new BucketHistogram('kiln_job_duration_seconds', 'Job attempts on this host: claim → finish.', JOB_SECONDS_BUCKETS, registry);
   const queueWait = new BucketHistogram('kiln_queue_wait_seconds', 'Jobs claimed on this host: queued (submit, retry or end of backoff) → claim.', JOB_SECONDS_BUCKETS, registry);
@@ -150,6 +157,11 @@ export function createSpawnerMetrics(deps: SpawnerMetricsDeps) {
       duration.merge({ worker_type }, delta.duration);
       queueWait.merge({ worker_type }, delta.queue_wait);
       if (delta.log_lines_dropped > 0) logDrops.inc({ worker_type }, delta.log_lines_dropped);
+      const cache = delta.model_cache;
+      if (cache) {
+        for (const k of ['hits', 'misses', 'evictions'] as const) modelCache[k].inc({ worker_type }, cache[k]);
+        modelCache.load_seconds.inc({ worker_type }, cache.load_ms / 1000);
+      }
     },
     jobsLost(type, count) {
       if (count > 0) jobs.inc({ worker_type: type, outcome: 'lost' }, count);

@@ -1,4 +1,5 @@
 /** What a worker is told at start (the KILN_WORKER variable): its type, Redis, limits. */
+import { DEFAULT_MODEL_CACHE_SIZE } from '../core/config';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { SpawnerConfig } from './config';
@@ -29,6 +30,9 @@ export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg:
     python_path: cfg.python_path ?? [],
     ...(cfg.recycle_after_jobs !== undefined && { max_total_jobs: cfg.recycle_after_jobs }),
     env: cfg.env ?? {},
+    ...(cfg.framework !== 'node' && {
+      model_cache: { size: cfg.model_cache_size ?? DEFAULT_MODEL_CACHE_SIZE, ...(cfg.model_cache_mb !== undefined && { mb: cfg.model_cache_mb }) },
+    }),
     backoff: {
       base_ms: cfg.backoff_ms ?? config.backoff.base_ms,
       max_ms: cfg.backoff_max_ms ?? config.backoff.max_ms,

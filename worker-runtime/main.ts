@@ -9,6 +9,7 @@ import { DEFAULTS, EVENTS_MAXLEN } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createWorkerStore } from '../core/worker-store';
 import { createJobStore } from '../core/job-store';
+import { createModelCacheCounts } from '../core/job-stats';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogLevel, type LogFn, parseLogFormat, parseLogLevel } from '../core/logger';
 import { type BootTimings, spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
@@ -19,6 +20,8 @@ import { createJobLogWriter, logConnectionOptions } from './job-log-writer';
 import { createNodeExecutor, loadFunctions } from './node-executor';
 import { createPythonExecutor } from './python-executor';
 import { createWorker } from './worker';
+
+type ModelCacheTally = ReturnType<typeof createModelCacheCounts>;
 
 /** When this module began to run (ms since the epoch): every import above is loaded by now. */
 const codeStartedAt = performance.timeOrigin + performance.now();
@@ -92,10 +95,12 @@ function runnerEnv(boot: WorkerBoot): Record<string, string> {
     KILN_ARTIFACT_ROOT: boot.artifact_root,
     ...(boot.artifact_key_file && { KILN_ARTIFACT_KEY_FILE: boot.artifact_key_file }),
     ...(boot.handlers_dir && { KILN_HANDLERS_DIR: boot.handlers_dir }),
+    ...(boot.model_cache && { KILN_MODEL_CACHE_SIZE: String(boot.model_cache.size) }),
+    ...(boot.model_cache?.mb !== undefined && { KILN_MODEL_CACHE_MB: String(boot.model_cache.mb) }),
   };
 }
 
-async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
+async function makeExecutor(boot: WorkerBoot, modelCache: ModelCacheTally): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
   return createPythonExecutor({
     python: boot.python ?? DEFAULTS.KILN_PYTHON,
@@ -110,6 +115,7 @@ async function makeExecutor(boot: WorkerBoot): Promise<Executor> {
     cancelGraceMs: boot.cancel_grace_ms,
     onStderr: (line: string) => process.stderr.write(`${line}\n`),
     onLog: (level, message) => log(level, `[runner] ${message}`),
+    onModelCache: modelCache.add,
   });
 }
 
@@ -146,8 +152,9 @@ async function main(): Promise<void> {
 
   let executor: Executor;
   let ready;
+  const modelCache = createModelCacheCounts();
   try {
-    executor = await makeExecutor(boot);
+    executor = await makeExecutor(boot, modelCache);
     ready = await executor.start();
   } catch (err) {
     const code = err instanceof ExecutorStartError ? err.code : 'START_FAILED';
@@ -162,6 +169,7 @@ async function main(): Promise<void> {
   const worker = createWorker({
     boot, redis, blocking, store, workerStore: createWorkerStore(createIoredisPort(redis), { keys, log }), executor, log, logs,
     droppedLogLines: () => logs.droppedLines(),
+    modelCacheStats: modelCache.take,
     coldStart: () => timings && boot.spawned_at !== undefined ? {
       spawnedAt: boot.spawned_at,
       timings: { spawn_ms: timings.spawn_ms, runtime_ready_ms: timings.runtime_ready_ms, framework_import_ms: timings.framework_import_ms },

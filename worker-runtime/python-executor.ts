@@ -9,6 +9,7 @@
 import { PYTHON_RUNNER_CAPACITY } from '../core/frameworks';
 import { fileURLToPath } from 'node:url';
 import { type JobErrorType, jobErrorKind } from '../core/errors';
+import type { ModelCacheCounts } from '../core/job-stats';
 import type { JobRecord } from '../core/schemas/job';
 import { droppedMetricsWarning, sanitizeMetrics } from '../core/schemas/progress';
 import { ExecutorStartError, JobFailure, type ExecContext, type Executor, type ReadyInfo } from './executor';
@@ -43,6 +44,8 @@ export interface PythonExecutorOptions {
   onStderr?: (line: string) => void;
   /** Executor-level events and runner log lines that belong to no job. */
   onLog?: (level: LogLevel, message: string) => void;
+  /** The runner's model cache counts since its previous report (once per job that moved them). */
+  onModelCache?: (counts: ModelCacheCounts) => void;
 }
 
 export interface PythonExecutor extends Executor {
@@ -156,6 +159,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   const onMessage = (r: RunnerProcess, m: RunnerMessage) => {
     if (r !== runner || r.broken || m.type === 'ready') return;
     if (m.type === 'fatal') return log('error', `python runner reported ${m.code}: ${m.message}`);
+    if (m.type === 'model_cache') return safely(() => o.onModelCache?.(m));
     const job = active?.runner === r && m.job_id === active.id ? active : undefined;
     if (m.type === 'log') {
       if (!job) return log(m.level ?? (m.stream === 'stderr' ? 'warn' : 'info'), `python runner: ${m.message}`);

@@ -7,6 +7,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { modelCacheCountsSchema } from '../core/job-stats';
 import type { ReadyInfo } from './executor';
 
 /** What starting a runner needs (a subset of the executor's options). */
@@ -40,6 +41,8 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
     message: z.string(),
   }),
   z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
+  /** The model cache's counts since its last report, sent before a job's outcome when they moved. */
+  z.object({ type: z.literal('model_cache'), job_id: z.string().optional(), ...modelCacheCountsSchema.shape }),
   z.object({
     type: z.literal('error'), job_id: z.string(),
     error: z.object({ type: z.string(), exception: z.string().optional(), message: z.string(), traceback: z.string().optional(), retryable: z.boolean().optional() }),

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
 import type { JobStore } from '../core/job-store';
 import type { WorkerStore } from '../core/worker-store';
-import { createJobStats, type JobOutcome, type JobStatsDelta } from '../core/job-stats';
+import { createJobStats, type JobOutcome, type JobStatsDelta, type ModelCacheCounts } from '../core/job-stats';
 import { hostSecrets, redact, redactError } from '../core/redact';
 import { jsonValueDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../core/json-depth';
 import type { ColdStart, JobError, JobRecord } from '../core/schemas/job';
@@ -50,6 +50,8 @@ export interface WorkerDeps {
   reportStats?(delta: JobStatsDelta): void | Promise<void>;
   /** Log lines dropped so far (cumulative); each stats report carries the increase. */
   droppedLogLines?(): number;
+  /** The runner's model cache counts since the last call (Python workers). */
+  modelCacheStats?(): ModelCacheCounts | undefined;
 }
 
 interface Running {
@@ -82,7 +84,7 @@ export function createWorker(deps: WorkerDeps) {
   let draining = false;
   let wakeSlot: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
-  const stats = createJobStats(deps.droppedLogLines);
+  const stats = createJobStats(deps.droppedLogLines, deps.modelCacheStats);
 
   async function reportStats(): Promise<void> {
     const delta = stats.take();

@@ -74,6 +74,8 @@ export const workerBootSchema = z.object({
   /** Take at most this many jobs, then drain and exit (recycle_after_jobs). */
   max_total_jobs: z.number().int().positive().optional(),
   env: z.record(z.string(), z.string()).default({}),
+  /** Python types: the runner's model cache bounds (KILN_MODEL_CACHE_SIZE / KILN_MODEL_CACHE_MB). */
+  model_cache: z.object({ size: z.number().int().nonnegative(), mb: z.number().positive().optional() }).optional(),
   backoff: z.object({ base_ms: z.number().nonnegative(), max_ms: z.number().nonnegative() }),
   succeeded_retention_ms: z.number().positive(),
   failed_retention_ms: z.number().positive(),

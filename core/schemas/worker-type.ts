@@ -39,6 +39,10 @@ export const workerTypeConfigSchema = z.object({
   /** Ceiling of a submit's max_attempts for this type (above it: 400). */
   max_attempts_limit: z.number().int().min(1).max(100).optional(),
   gpus_per_worker: z.number().int().nonnegative().default(1),
+  /** Python types: loaded models a runner keeps between inference jobs, least recently used out first (default DEFAULT_MODEL_CACHE_SIZE; 0: none). */
+  model_cache_size: z.number().int().nonnegative().max(1000).optional(),
+  /** Python types: the same cache's bound in MB, from each model's estimated size (default: none, only the count bounds it). */
+  model_cache_mb: z.number().positive().max(1024 * 1024).optional(),
   recycle_after_jobs: z.number().int().positive().optional(),
   recycle_rss_growth_mb: z.number().positive().optional(),
 });

@@ -8,6 +8,7 @@ import os
 import sys
 
 from kiln_runner import frameworks
+from kiln_runner.models import ModelCache
 from kiln_runner.output import JobOutput
 from kiln_runner.protocol import Channel
 from kiln_runner.runner import Runner
@@ -51,8 +52,13 @@ def main():
     except frameworks.FrameworkError as exc:
         channel.send({"type": "fatal", "code": exc.code, "message": str(exc)})
         return EXIT_CONFIG if exc.code == "UNKNOWN_FRAMEWORK" else EXIT_FRAMEWORK
+    try:
+        model_cache = ModelCache.from_env(os.environ)
+    except ValueError as exc:
+        channel.send({"type": "fatal", "code": "BAD_CONFIG", "message": f"model cache: {exc}"})
+        return EXIT_CONFIG
     channel.send({"type": "ready", **info, "pid": os.getpid()})
-    Runner(channel, framework, module, output=output).serve(stdin)
+    Runner(channel, framework, module, output=output, model_cache=model_cache).serve(stdin)
     return 0
 
 

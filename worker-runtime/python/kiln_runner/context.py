@@ -5,6 +5,7 @@ import threading
 
 from . import metrics as metrics_rules
 from .errors import JobCancelled, SandboxError
+from .models import JobModels, ModelCache
 from .sandbox import resolve_inside, safe_name
 
 _LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "warning": "warn", "error": "error",
@@ -12,7 +13,7 @@ _LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "warning": "warn", 
 
 
 class JobContext:
-    def __init__(self, job, channel, data_root=None, artifact_root=None, artifact_key_file=None):
+    def __init__(self, job, channel, data_root=None, artifact_root=None, artifact_key_file=None, model_cache=None):
         self.job = job
         self.job_id = str(job["id"])
         self.kind = job.get("kind")
@@ -25,6 +26,8 @@ class JobContext:
         self._channel = channel
         self._artifact_dir = None
         self._metric_warnings = set()
+        # ctx.models.get(key, loader): the runner's model cache (a private one when none is given)
+        self.models = JobModels(model_cache if model_cache is not None else ModelCache(), self.log)
 
     def progress(self, value, message=None, metrics=None):
         """Reports progress in [0, 1] with an optional human message and optional metrics.

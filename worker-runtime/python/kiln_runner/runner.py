@@ -11,13 +11,14 @@ from . import dispatch
 from .context import JobContext
 from .errors import NON_RETRYABLE, PAYLOAD_TOO_DEEP, RUNNER_BUSY, error_type
 from .handlers import user
+from .models import ModelCache
 from .protocol import read_messages, to_jsonable
 
 _TRACEBACK_LIMIT = 20000
 
 
 class Runner:
-    def __init__(self, channel, framework, framework_module, env=os.environ, output=None):
+    def __init__(self, channel, framework, framework_module, env=os.environ, output=None, model_cache=None):
         self.channel = channel
         self.output = output  # JobOutput: the running job's print/stderr/logging go to its log
         self.framework = framework
@@ -27,6 +28,7 @@ class Runner:
         self.artifact_key_file = env.get("KILN_ARTIFACT_KEY_FILE") or None
         self.handlers_dir = env.get("KILN_HANDLERS_DIR") or None
         self.shutdown_grace = float(env.get("KILN_SHUTDOWN_GRACE_S") or 2)
+        self.model_cache = model_cache if model_cache is not None else ModelCache.from_env(env)
         self._lock = threading.Lock()
         self._current = None  # (JobContext, Thread)
 
@@ -61,7 +63,7 @@ class Runner:
                 self.channel.send({"type": "error", "job_id": str(job["id"]), "error": {
                     "type": RUNNER_BUSY, "message": f"the runner is still running job {busy}", "retryable": True}})
                 return
-            ctx = JobContext(job, self.channel, self.data_root, self.artifact_root, self.artifact_key_file)
+            ctx = JobContext(job, self.channel, self.data_root, self.artifact_root, self.artifact_key_file, self.model_cache)
             thread = threading.Thread(target=self._run, args=(ctx,), name=f"kiln-job-{ctx.job_id}", daemon=True)
             self._current = (ctx, thread)
         thread.start()
@@ -76,8 +78,11 @@ class Runner:
             outcome = {"type": "error", "job_id": ctx.job_id, "error": describe(exc)}
         if self.output is not None:
             self.output.end()  # the job's last partial lines go before its outcome
+        cache = self.model_cache.take_delta()
         with self._lock:
             self._current = None  # before sending: the worker may send the next job at once
+        if cache is not None:  # the cache's counters since the last report, before the outcome
+            self.channel.send({"type": "model_cache", "job_id": ctx.job_id, **cache})
         self.channel.send(outcome)
 
     def _refuse(self, job_id, kind, message):

@@ -10,16 +10,14 @@ import os
 import re
 import sys
 import time
-from collections import OrderedDict
 
 from .. import artifact_digest
 from ..errors import InputError, NonRetryableError
+from ..models import MB
 
 META_FILE = "meta.json"
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_cache = OrderedDict()  # (job id, model digest, extra) -> loaded model
-_CACHE_SIZE = 4
 
 
 def signing_key(ctx):
@@ -89,18 +87,23 @@ def check_model_type(payload, meta):
         raise InputError(f"model_path holds a {meta.get('model_type')} model, not {wanted}")
 
 
-def cached(cache_key, loader):
-    """loader(), kept warm for the next inference job on the same verified bytes."""
-    if cache_key in _cache:
-        _cache.move_to_end(cache_key)
-        return _cache[cache_key]
-    try:
-        model = loader()
-    except (NonRetryableError, MemoryError):
-        raise
-    except Exception as exc:  # verified bytes that do not load (a mismatched architecture…): a retry fails the same way
-        raise InputError(f"model_path: the model does not load: {type(exc).__name__}: {exc}") from exc
-    _cache[cache_key] = model
-    while len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
-    return model
+def cached(ctx, cache_key, loader, size_bytes):
+    """loader(), kept warm in the runner's model cache for the next inference job on the same verified bytes.
+
+    cache_key: (framework, training job id, artifact digest, …); size_bytes: the artifact's length,
+    the estimate the cache's MB bound counts.
+    """
+    def load():
+        try:
+            return loader()
+        except (NonRetryableError, MemoryError):
+            raise
+        except Exception as exc:  # verified bytes that do not load (a mismatched architecture…): a retry fails the same way
+            raise InputError(f"model_path: the model does not load: {type(exc).__name__}: {exc}") from exc
+
+    return ctx.models.get(cache_key, load, size_mb=size_bytes / MB)
+
+
+def cache_fields(ctx):
+    """What an inference result records about its model: taken from the cache or loaded, and the load's ms."""
+    return {"model_cached": bool(ctx.models.cached), "model_load_ms": ctx.models.load_ms}

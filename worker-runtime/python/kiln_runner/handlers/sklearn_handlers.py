@@ -93,9 +93,11 @@ def infer(job, ctx):
     X = tabular.encode_rows(meta["feature_spec"], rows)
     ctx.progress(0.3, f"predicting {len(rows)} rows")
     # unpickled only after its bytes matched the digest Kiln recorded when it trained the model
-    model = artifacts.cached(("sklearn", digest), lambda: pickle.loads(data))
+    key = ("sklearn", str(payload.get("model_path")), digest)
+    model = artifacts.cached(ctx, key, lambda: pickle.loads(data), len(data))
     try:
-        result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(rows)}
+        result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(rows),
+                  **artifacts.cache_fields(ctx)}
         if payload.get("return_probabilities") and hasattr(model, "predict_proba"):
             result["probabilities"] = model.predict_proba(X).tolist()
             result["classes"] = meta.get("classes")

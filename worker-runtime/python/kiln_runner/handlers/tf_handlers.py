@@ -141,10 +141,10 @@ def infer(job, ctx):
             model.load_weights(path)
         return model
 
-    model = artifacts.cached(("tensorflow", digest), load)
+    model = artifacts.cached(ctx, ("tensorflow", str(payload.get("model_path")), digest), load, len(data))
     ctx.progress(0.5, f"predicting {len(X)} rows")
     outputs = model.predict(X, verbose=0)
     result = {**supervised.decode(prep, outputs, bool(payload.get("return_probabilities"))),
-              "model_type": meta["model_type"], "n": len(X)}
+              "model_type": meta["model_type"], "n": len(X), **artifacts.cache_fields(ctx)}
     ctx.progress(1.0, "done")
     return result

@@ -147,10 +147,10 @@ def infer(job, ctx):
         model.load_state_dict(state)
         return model.to(device).eval()
 
-    model = artifacts.cached(("pytorch", digest, str(device)), load)
+    model = artifacts.cached(ctx, ("pytorch", str(payload.get("model_path")), digest, str(device)), load, len(data))
     ctx.progress(0.5, f"predicting {len(X)} rows on {device}")
     outputs = _outputs(torch, model, torch.from_numpy(X).to(device))
     result = {**supervised.decode(prep, outputs, bool(payload.get("return_probabilities"))),
-              "model_type": meta["model_type"], "n": len(X)}
+              "model_type": meta["model_type"], "n": len(X), **artifacts.cache_fields(ctx)}
     ctx.progress(1.0, "done")
     return result
