@@ -9,7 +9,8 @@ import { DEFAULTS, EVENTS_MAXLEN } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createWorkerStore } from '../core/worker-store';
 import { createJobStore } from '../core/job-store';
-import { createModelCacheCounts } from '../core/job-stats';
+import { createModelCacheCounts, type ModelCacheCounts } from '../core/job-stats';
+import { createModelAdvert } from './model-advert';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogLevel, type LogFn, parseLogFormat, parseLogLevel } from '../core/logger';
 import { type BootTimings, spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
@@ -21,7 +22,6 @@ import { createNodeExecutor, loadFunctions } from './node-executor';
 import { createPythonExecutor } from './python-executor';
 import { createWorker } from './worker';
 
-type ModelCacheTally = ReturnType<typeof createModelCacheCounts>;
 
 /** When this module began to run (ms since the epoch): every import above is loaded by now. */
 const codeStartedAt = performance.timeOrigin + performance.now();
@@ -100,7 +100,7 @@ function runnerEnv(boot: WorkerBoot): Record<string, string> {
   };
 }
 
-async function makeExecutor(boot: WorkerBoot, modelCache: ModelCacheTally): Promise<Executor> {
+async function makeExecutor(boot: WorkerBoot, onModelCache: (m: ModelCacheCounts & { models?: string[] }) => void): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
   return createPythonExecutor({
     python: boot.python ?? DEFAULTS.KILN_PYTHON,
@@ -115,7 +115,7 @@ async function makeExecutor(boot: WorkerBoot, modelCache: ModelCacheTally): Prom
     cancelGraceMs: boot.cancel_grace_ms,
     onStderr: (line: string) => process.stderr.write(`${line}\n`),
     onLog: (level, message) => log(level, `[runner] ${message}`),
-    onModelCache: modelCache.add,
+    onModelCache,
   });
 }
 
@@ -148,13 +148,18 @@ async function main(): Promise<void> {
   const logs = createJobLogWriter({ redis: logRedis, keys, workerId: boot.worker_id, log });
   const store = createJobStore(createIoredisPort(redis), {
     keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms, eventsMaxLen: EVENTS_MAXLEN,
+    affinityWaitMs: boot.affinity_wait_ms,
   });
 
   let executor: Executor;
   let ready;
   const modelCache = createModelCacheCounts();
   try {
-    executor = await makeExecutor(boot, modelCache);
+    const advertise = boot.affinity_wait_ms === undefined ? undefined : createModelAdvert(store, boot.worker_id, log);
+    executor = await makeExecutor(boot, (m) => {
+      modelCache.add(m);
+      if (m.models) advertise?.(m.models);
+    });
     ready = await executor.start();
   } catch (err) {
     const code = err instanceof ExecutorStartError ? err.code : 'START_FAILED';

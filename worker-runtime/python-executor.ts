@@ -44,8 +44,8 @@ export interface PythonExecutorOptions {
   onStderr?: (line: string) => void;
   /** Executor-level events and runner log lines that belong to no job. */
   onLog?: (level: LogLevel, message: string) => void;
-  /** The runner's model cache counts since its previous report (once per job that moved them). */
-  onModelCache?: (counts: ModelCacheCounts) => void;
+  /** The runner's model cache counts since its previous report (once per job that moved them), and the models it now keeps. */
+  onModelCache?: (counts: ModelCacheCounts & { models?: string[] }) => void;
 }
 
 export interface PythonExecutor extends Executor {

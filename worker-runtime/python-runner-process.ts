@@ -42,7 +42,7 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
   /** The model cache's counts since its last report, sent before a job's outcome when they moved. */
-  z.object({ type: z.literal('model_cache'), job_id: z.string().optional(), ...modelCacheCountsSchema.shape }),
+  z.object({ type: z.literal('model_cache'), job_id: z.string().optional(), ...modelCacheCountsSchema.shape, models: z.array(z.string()).optional() }),
   z.object({
     type: z.literal('error'), job_id: z.string(),
     error: z.object({ type: z.string(), exception: z.string().optional(), message: z.string(), traceback: z.string().optional(), retryable: z.boolean().optional() }),

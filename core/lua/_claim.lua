@@ -27,7 +27,7 @@ local function live_holder(aff, model, wtype, me)
   local holdersKey = aff.holders_prefix .. model
   for _, w in ipairs(redis.call('SMEMBERS', holdersKey)) do
     if w ~= me then
-      local rec = redis.call('HMGET', aff.worker_prefix .. w, 'status', 'type')
+      local rec = redis.call('HMGET', aff.worker_prefix .. w, 'status', 'worker_type')
       if not rec[1] then
         redis.call('SREM', holdersKey, w)
       elseif (rec[1] == 'idle' or rec[1] == 'busy') and rec[2] == wtype then

@@ -12,7 +12,7 @@ const WAIT = 100;
 const affine = (): JobStore => createJobStore(r.port, { keys, ...jobRecordSettings({}), affinityWaitMs: WAIT });
 const inference = (id: string, model: string, now = 1000) =>
   newJob(id, { type: 'sk', kind: 'inference', payload: { model_path: model, model_type: 'x', input: [1] }, now });
-const worker = (id: string, status = 'idle') => r.io.hset(keys.worker(id), 'status', status, 'type', 'sk');
+const worker = (id: string, status = 'idle') => r.io.hset(keys.worker(id), 'status', status, 'worker_type', 'sk');
 
 describe('model affinity', () => {
   it('enqueue records the model of an inference job only', async () => {
@@ -80,7 +80,7 @@ describe('model affinity', () => {
     expect((await store.claim('sk', 'w1', 1001, 1)).map((j) => j.id)).toEqual(['a']);
     for (const change of [
       () => r.io.hset(keys.worker('w1'), 'status', 'draining'),
-      () => r.io.hset(keys.worker('w1'), 'status', 'idle', 'type', 'other'),
+      () => r.io.hset(keys.worker('w1'), 'status', 'idle', 'worker_type', 'other'),
       () => r.io.del(keys.worker('w1')),
     ]) {
       await change();

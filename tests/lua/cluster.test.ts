@@ -106,7 +106,7 @@ describe('job store scripts on a Redis Cluster', () => {
   it('model affinity: advertised models, a claim that leaves a job to its holder (waking it), cleanup when the worker goes', async () => {
     const { keys } = fresh();
     const store = createJobStore(createIoredisPort(io), { keys, ...jobRecordSettings({}), affinityWaitMs: 100 });
-    for (const w of ['w1', 'w2']) await io.hset(keys.worker(w), 'status', 'idle', 'type', 'node');
+    for (const w of ['w1', 'w2']) await io.hset(keys.worker(w), 'status', 'idle', 'worker_type', 'node');
     expect(await store.setWorkerModels('w1', ['m1'])).toBe(1);
     await store.enqueue(newJob('i1', { kind: 'inference', payload: { model_path: 'm1' } }));
     const none = await store.claim('node', 'w2', 1010, 1);
