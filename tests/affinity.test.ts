@@ -9,7 +9,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSpawnerConfig, loadWorkerTypes } from '../spawner/config';
 import { startSpawner, type SpawnerHandle } from '../spawner/daemon';
+import { workerBoot } from '../spawner/worker-boot';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem, type System } from './helpers/system';
 
@@ -84,4 +86,22 @@ describe.skipIf(!hasSklearn)('model affinity across two hosts', () => {
     expect((await a.job(long)).status).toBe('running'); // the holder was busy the whole time
     await until(long, ['succeeded']);
   }, 90_000);
+});
+
+describe('affinity_wait_ms config', () => {
+  const typesFile = (types: unknown) => {
+    const file = join(stateB, `types-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(types));
+    return { WORKER_TYPES_FILE: file };
+  };
+
+  it('refuses a bad value, or the field on a Node type, naming it; a Python worker gets the default 100 ms, a Node worker none', () => {
+    const sk = (extra: object) => typesFile({ sk: { framework: 'sklearn', version: '1.3.0', ...extra } });
+    for (const bad of [-1, 1.5, '100', 60_001]) expect(() => loadWorkerTypes(sk({ affinity_wait_ms: bad }))).toThrow(/sk\.affinity_wait_ms/);
+    expect(() => loadWorkerTypes(typesFile({ fn: { framework: 'node', version: '20', affinity_wait_ms: 50 } }))).toThrow(/fn\.affinity_wait_ms: .*Python/);
+    const config = loadSpawnerConfig({ KILN_STATE_DIR: stateB, ...sk({ affinity_wait_ms: 0 }) });
+    expect(workerBoot(config, 'w1', 'sk', config.types.sk!).affinity_wait_ms).toBe(0);
+    expect(workerBoot(config, 'w2', 'sklearn', config.types.sklearn!).affinity_wait_ms).toBe(100);
+    expect(workerBoot(config, 'w3', 'node', config.types.node!).affinity_wait_ms).toBeUndefined();
+  });
 });
