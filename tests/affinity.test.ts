@@ -8,10 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpawnerConfig, loadWorkerTypes } from '../spawner/config';
 import { startSpawner, type SpawnerHandle } from '../spawner/daemon';
 import { workerBoot } from '../spawner/worker-boot';
+import type { ExecContext } from '../worker-runtime/executor';
+import { createPythonExecutor } from '../worker-runtime/python-executor';
 import { startRedis, type RedisServer } from './helpers/redis-server';
 import { startSystem, type System } from './helpers/system';
 
@@ -104,4 +107,38 @@ describe('affinity_wait_ms config', () => {
     expect(workerBoot(config, 'w2', 'sklearn', config.types.sklearn!).affinity_wait_ms).toBe(100);
     expect(workerBoot(config, 'w3', 'node', config.types.node!).affinity_wait_ms).toBeUndefined();
   });
+});
+
+describe.skipIf(!hasSklearn)("a runner's advertised models", () => {
+  it('lists the kept models by training job id after each change, and none once the runner is replaced', async () => {
+    const fixtures = fileURLToPath(new URL('fixtures/fake_framework', import.meta.url));
+    const reports: (string[] | undefined)[] = [];
+    const e = createPythonExecutor({
+      python: PY, framework: 'fake', cwd: stateB, pythonPath: [fixtures], cancelGraceMs: 300, startTimeoutMs: 15_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KILN_HANDLERS_DIR: join(fixtures, 'handlers'), KILN_DATA_ROOT: stateB, KILN_ARTIFACT_ROOT: stateB, KILN_MODEL_CACHE_SIZE: '1' },
+      onModelCache: (m) => reports.push(m.models),
+    });
+    let seq = 0;
+    const run = (payload: unknown, controller = new AbortController(), progress: () => void = () => {}) => {
+      const ctx: ExecContext = { signal: controller.signal, progress, log: () => {} };
+      return e.run({ id: `j${++seq}`, seq, type: 'fake', kind: 'generic', payload, status: 'running', priority: 0, attempts: 1, max_attempts: 1, timeout_ms: 60_000, progress: 0, created_at: Date.now() }, ctx);
+    };
+    try {
+      await run({ handler: 'advertised_model', key: 'm1' });
+      await run({ handler: 'advertised_model', key: 'm1' }); // a hit: the same models (the worker writes only changes)
+      await run({ handler: 'advertised_model', key: 'm2' }); // size 1: m1 is evicted
+      expect(reports).toEqual([['m1'], ['m1'], ['m2']]);
+      const controller = new AbortController();
+      let started!: () => void;
+      const hanging = new Promise<void>((r) => (started = r));
+      const hung = run({ handler: 'hang' }, controller, () => started()).catch(() => 'failed');
+      await hanging;
+      controller.abort(); // the hang handler ignores it: its runner is killed and replaced
+      expect(await hung).toBe('failed');
+      await run({ handler: 'advertised_model', key: 'm3' });
+      expect(reports.slice(3)).toEqual([[], ['m3']]);
+    } finally {
+      await e.stop();
+    }
+  }, 30_000);
 });

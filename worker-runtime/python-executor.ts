@@ -94,6 +94,8 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
 
   const launch = async (): Promise<ReadyInfo> => {
     const old = runner;
+    // a replaced runner's model cache goes with it: the worker advertises no model any more
+    if (old) safely(() => o.onModelCache?.({ hits: 0, misses: 0, evictions: 0, loads: 0, load_ms: 0, models: [] }));
     if (old && !old.exit) {
       old.kill();
       await Promise.race([old.exited, delay(5000)]);
