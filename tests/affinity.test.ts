@@ -5,7 +5,7 @@
  * (and promptly: its wait for work ends when the job becomes its to take).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,7 +109,7 @@ describe('affinity_wait_ms config', () => {
   });
 });
 
-describe.skipIf(!hasSklearn)("a runner's advertised models", () => {
+describe.skipIf(!existsSync(PY))("a runner's advertised models", () => {
   it('lists the kept models by training job id after each change, and none once the runner is replaced', async () => {
     const fixtures = fileURLToPath(new URL('fixtures/fake_framework', import.meta.url));
     const reports: (string[] | undefined)[] = [];
