@@ -39,18 +39,25 @@ local function live_holder(aff, model, wtype, me)
 end
 
 -- Affinity (inference jobs carry `model`, the training job id): scans the first aff.scan
--- queued jobs and takes, in order, those waiting past the starvation bound, then those whose
--- model this worker holds, then the rest — except a job whose model another live worker of
--- the type holds, which is left to that worker until aff.wait_ms after it was queued (an idle
--- holder is woken on its own notify list). Returns the ids to take (still on the queue), and
--- the ms until the first job left to another worker may be taken here (nil: none).
+-- queued jobs and takes, in order, those waiting past the starvation bound, then, priority by
+-- priority, those whose model this worker holds before the rest — except a job whose model
+-- another live worker of the type holds, which is left to that worker until aff.wait_ms after
+-- it was queued (an idle holder is woken on its own notify list). Returns the ids to take
+-- (still on the queue), and the ms until the first job left to another worker may be taken
+-- here (nil: none).
 local function affine_pick(queueKey, queuedIdx, jobPrefix, workerId, now, want, aff)
   local nowN, wait = tonumber(now), aff.wait_ms
   local starve = math.max(1000, 20 * wait)
-  local overdue, mine, rest, nudged = {}, {}, {}, {}
+  local overdue, groups, nudged = {}, {}, {}
+  local mine, rest, band
   local retry = nil
   for _, id in ipairs(redis.call('ZRANGE', queueKey, 0, aff.scan - 1)) do
-    local j = redis.call('HMGET', jobPrefix .. id, 'status', 'model', 'queued_at', 'created_at', 'type')
+    local j = redis.call('HMGET', jobPrefix .. id, 'status', 'model', 'queued_at', 'created_at', 'type', 'priority')
+    if j[6] ~= band then -- the queue is in priority order: a new priority starts a new group
+      band, mine, rest = j[6], {}, {}
+      table.insert(groups, mine)
+      table.insert(groups, rest)
+    end
     local age = nowN - (tonumber(j[3]) or tonumber(j[4]) or nowN)
     if j[1] ~= 'queued' then
       redis.call('ZREM', queueKey, id)
@@ -79,7 +86,8 @@ local function affine_pick(queueKey, queuedIdx, jobPrefix, workerId, now, want, 
     end
   end
   local pick = {}
-  for _, list in ipairs({overdue, mine, rest}) do
+  table.insert(groups, 1, overdue)
+  for _, list in ipairs(groups) do
     for _, id in ipairs(list) do
       if #pick < want then table.insert(pick, id) end
     end

@@ -42,6 +42,10 @@ describe('model affinity', () => {
     await store.setWorkerModels('w1', ['m1']);
     for (const [id, m] of [['a', 'm2'], ['b', 'm1'], ['c', 'm3'], ['d', 'm1']] as const) await store.enqueue(inference(id, m));
     expect((await store.claim('sk', 'w1', 1010, 3)).map((j) => j.id)).toEqual(['b', 'd', 'a']);
+    // priority first: a higher-priority job goes before the worker's own models' jobs
+    await store.enqueue({ ...inference('e', 'm1'), priority: 0 });
+    await store.enqueue({ ...inference('urgent', 'm9'), priority: 5 });
+    expect((await store.claim('sk', 'w1', 1010, 2)).map((j) => j.id)).toEqual(['urgent', 'e']);
     // without affinity the same queue goes in priority order
     await r.io.flushall();
     await worker('w1');
