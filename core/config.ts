@@ -159,5 +159,8 @@ export function redisTimeoutMs(env: Env): number {
 
 export const TOKEN_FILE_NAME = 'spawner.token';
 
+/** How long an inference job is left to a worker holding its model (affinity) when its type sets no affinity_wait_ms. */
+export const DEFAULT_AFFINITY_WAIT_MS = 100;
+
 /** Models a Python runner keeps loaded when its worker type sets no model_cache_size. */
 export const DEFAULT_MODEL_CACHE_SIZE = 4;

@@ -17,6 +17,12 @@ export interface JobStoreOptions extends JobRecordSettings {
   keys: Keys;
   /** Points a job's progress history keeps before it is thinned (default PROGRESS_HISTORY_CAP). */
   progressHistoryCap?: number;
+  /**
+   * A worker's claims (its own store): prefer jobs whose model it holds, and leave a job whose
+   * model another live worker of the type holds to that worker for this many ms after it was
+   * queued (core/lua/_claim.lua). undefined: plain priority order.
+   */
+  affinityWaitMs?: number;
 }
 
 export interface NewJob {
@@ -71,9 +77,26 @@ function parseSummary(hash: Record<string, string>): JobSummaryRecord | null {
   return parsed.data;
 }
 
-/** Jobs as the claim scripts return them (each a JSON object of the hash's fields). */
-function parseJobs(rows: unknown[]): JobRecord[] {
-  return rows.map((r) => parseJob(jsonToRecord(r))).filter((j): j is JobRecord => j !== null);
+/**
+ * Claimed jobs; `retryMs` (affinity): a job was left to another worker holding its model, and
+ * this worker may take it after that many ms (its wait for work should end by then).
+ */
+export type ClaimedJobs = JobRecord[] & { retryMs?: number };
+
+/** The inference job's model (the training job id in its payload's model_path): '' for other jobs. */
+export function jobModel(kind: JobKind, payload: unknown): string {
+  const ref = kind === 'inference' && payload !== null && typeof payload === 'object' ? (payload as { model_path?: unknown }).model_path : undefined;
+  return typeof ref === 'string' ? ref : '';
+}
+
+/** Jobs as the claim scripts return them (each a JSON object of the hash's fields; a last number: the retry hint). */
+function parseJobs(rows: unknown[]): ClaimedJobs {
+  const last = rows[rows.length - 1];
+  const retry = typeof last === 'number' ? last : undefined;
+  const jobs: ClaimedJobs = (retry === undefined ? rows : rows.slice(0, -1))
+    .map((r) => parseJob(jsonToRecord(r))).filter((j): j is JobRecord => j !== null);
+  if (retry !== undefined) jobs.retryMs = retry;
+  return jobs;
 }
 
 export type JobStore = ReturnType<typeof createJobStore>;
@@ -84,6 +107,10 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
   const okRetention = opts.succeededRetentionMs;
   const failRetention = opts.failedRetentionMs;
   const historyCap = Math.max(2, opts.progressHistoryCap ?? PROGRESS_HISTORY_CAP);
+  const affinityArgs = {
+    affinity_wait_ms: opts.affinityWaitMs ?? '', holders_prefix: keys.modelHolders, worker_prefix: keys.workerPrefix,
+    wnotify_prefix: keys.workerNotify(''),
+  };
 
   /**
    * Records a result and, in the same call, claims up to `next` jobs of `type` for
@@ -106,15 +133,16 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
    * Records the results of jobs that finished together (each only while the worker still
    * holds it) and claims up to `next` jobs of `type` for the freed slots: one call for all.
    */
-  async function completeManyAndClaim(type: string, workerId: string, results: readonly { id: string; result: unknown }[], now: number, next: number): Promise<{ recorded: boolean[]; next: JobRecord[] }> {
+  async function completeManyAndClaim(type: string, workerId: string, results: readonly { id: string; result: unknown }[], now: number, next: number): Promise<{ recorded: boolean[]; next: ClaimedJobs }> {
     const [flags, ...rows] = (await scripts.completeJobs(
       redis,
       {
         active: keys.active(workerId), worker: keys.worker(workerId), running: keys.byStatus('running'), succeeded: keys.byStatus('succeeded'),
-        events: keys.events(), queue: keys.queue(type), queued: keys.byStatus('queued'), notify: keys.notify(type),
+        events: keys.events(), queue: keys.queue(type), queued: keys.byStatus('queued'), notify: keys.notify(type), models: keys.workerModels(workerId),
       },
       {
         worker_id: workerId, now, retention_ms: okRetention, maxlen: maxLen, count: next, job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix,
+        ...affinityArgs,
         results: results.flatMap((r) => [r.id, JSON.stringify(r.result ?? null)]),
       },
     )) as unknown[];
@@ -123,11 +151,12 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
 
   const claimKeys = (type: string, workerId: string): scripts.ClaimJobKeys => ({
     queue: keys.queue(type), active: keys.active(workerId), worker: keys.worker(workerId), queued: keys.byStatus('queued'),
-    running: keys.byStatus('running'), events: keys.events(), notify: keys.notify(type),
+    running: keys.byStatus('running'), events: keys.events(), notify: keys.notify(type), models: keys.workerModels(workerId),
   });
   const claimArgs = (workerId: string, now: number | '', count: number, coldStart?: { spawnedAt: number; timings: ColdStart }): scripts.ClaimJobArgs => ({
     worker_id: workerId, now, job_prefix: keys.jobPrefix, maxlen: maxLen, count,
     spawned_at: coldStart ? coldStart.spawnedAt : '', cold_start: coldStart ? JSON.stringify(coldStart.timings) : '',
+    ...affinityArgs,
   });
 
   return {
@@ -145,6 +174,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
         },
         {
           job_id: job.id, worker_type: job.type, kind: job.kind, payload: JSON.stringify(job.payload ?? null), priority: job.priority,
+          model: jobModel(job.kind, job.payload),
           max_attempts: job.maxAttempts ?? '', timeout_ms: job.timeoutMs, now: job.now, maxlen: maxLen, type_check: job.typeCheck,
           idempotency_ttl_ms: idem ? idem.ttlMs : '', fingerprint: idem ? idem.fingerprint : '', backoff: job.backoff ?? '',
           default_max_attempts: job.defaultMaxAttempts ?? DEFAULTS.KILN_MAX_ATTEMPTS,
@@ -178,7 +208,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
      * Claims up to `count` queued jobs of a type for a worker, in priority order. `coldStart`
      * (a new worker's first claims): the claimed jobs queued before `spawnedAt` get `timings`.
      */
-    async claim(type: string, workerId: string, now: number, count = 1, coldStart?: { spawnedAt: number; timings: ColdStart }): Promise<JobRecord[]> {
+    async claim(type: string, workerId: string, now: number, count = 1, coldStart?: { spawnedAt: number; timings: ColdStart }): Promise<ClaimedJobs> {
       const args = claimArgs(workerId, now, count, coldStart);
       return parseJobs((await scripts.claimJob(redis, claimKeys(type, workerId), args)) as unknown[]);
     },
@@ -192,7 +222,13 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
       return scripts.claimJobCall(claimKeys(type, workerId), claimArgs(workerId, now, count));
     },
 
-    parseClaimed: (reply: unknown): JobRecord[] => parseJobs(Array.isArray(reply) ? reply : []),
+    parseClaimed: (reply: unknown): ClaimedJobs => parseJobs(Array.isArray(reply) ? reply : []),
+
+    /** Advertises the models a worker's runner holds (training job ids), replacing what it advertised before. */
+    async setWorkerModels(workerId: string, models: readonly string[]): Promise<number> {
+      return Number(await scripts.setWorkerModels(redis, { models: keys.workerModels(workerId), worker: keys.worker(workerId) },
+        { worker_id: workerId, holders_prefix: keys.modelHolders, model_ids: [...models] }));
+    },
 
     /** Queued, running and delayed jobs of every registered type (one read-only script call). */
     async typeCounts(delayedScanLimit = 10_000): Promise<Record<string, { queued: number; running: number; delayed: number }>> {
@@ -322,11 +358,11 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
           active: keys.active(workerId),
           running: keys.byStatus('running'), failed: keys.byStatus('failed'), queued: keys.byStatus('queued'), queue: keys.queue(type),
           notify: keys.notify(type), delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'), events: keys.events(),
-          cancelled: keys.byStatus('cancelled'),
+          cancelled: keys.byStatus('cancelled'), models: keys.workerModels(workerId), wnotify: keys.workerNotify(workerId),
         },
         {
           worker_id: workerId, now: opts.now, error: JSON.stringify(error), retention_ms: failRetention, maxlen: maxLen,
-          job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix,
+          job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix, holders_prefix: keys.modelHolders,
         },
       )) as [number, number];
       return { requeued: Number(r[0]), failed: Number(r[1]) };

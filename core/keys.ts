@@ -23,6 +23,14 @@ export interface Keys {
   queue(type: string): string;
   notify(type: string): string;
   active(workerId: string): string;
+  /** Set: the models (training job ids) a worker's runner holds loaded (affinity; set-worker-models.lua). */
+  workerModels(workerId: string): string;
+  /** Prefix of a model's set of holding workers (`modelHolders + <training job id>`). */
+  readonly modelHolders: string;
+  /** A worker's own notify list: a claim that leaves a job to this idle worker (it holds the model) wakes it. */
+  workerNotify(workerId: string): string;
+  /** Prefix of worker hashes (`workerPrefix + <id>`), for scripts that learn a worker id only inside. */
+  readonly workerPrefix: string;
   worker(workerId: string): string;
   lease(workerId: string): string;
   workers(): string;
@@ -65,6 +73,10 @@ export function createKeys(prefix = 'kiln'): Keys {
     queue: (type) => `${p}queue:${type}`,
     notify: (type) => `${p}notify:${type}`,
     active: (workerId) => `${p}active:${workerId}`,
+    workerModels: (workerId) => `${p}worker-models:${workerId}`,
+    modelHolders: `${p}model-holders:`,
+    workerNotify: (workerId) => `${p}notify-worker:${workerId}`,
+    workerPrefix: `${p}worker:`,
     worker: (workerId) => `${p}worker:${workerId}`,
     lease: (workerId) => `${p}lease:${workerId}`,
     workers: () => `${p}workers`,

@@ -1,5 +1,5 @@
 /** What a worker is told at start (the KILN_WORKER variable): its type, Redis, limits. */
-import { DEFAULT_MODEL_CACHE_SIZE } from '../core/config';
+import { DEFAULT_AFFINITY_WAIT_MS, DEFAULT_MODEL_CACHE_SIZE } from '../core/config';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import type { WorkerTypeConfig } from '../core/schemas/worker-type';
 import type { SpawnerConfig } from './config';
@@ -32,6 +32,7 @@ export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg:
     env: cfg.env ?? {},
     ...(cfg.framework !== 'node' && {
       model_cache: { size: cfg.model_cache_size ?? DEFAULT_MODEL_CACHE_SIZE, ...(cfg.model_cache_mb !== undefined && { mb: cfg.model_cache_mb }) },
+      affinity_wait_ms: cfg.affinity_wait_ms ?? DEFAULT_AFFINITY_WAIT_MS,
     }),
     backoff: {
       base_ms: cfg.backoff_ms ?? config.backoff.base_ms,

@@ -34,7 +34,7 @@ beforeEach(async () => {
 });
 
 const wakeClaim = (timeoutS = 5) =>
-  createWakeClaim({ blocking, redis: io, store, type: 'node', workerId: 'w1', notifyKey: keys.notify('node'), timeoutS });
+  createWakeClaim({ blocking, redis: io, store, type: 'node', workerId: 'w1', notifyKeys: [keys.notify('node')], timeoutS });
 
 /** The commands the server ran, by name (INFO commandstats). */
 async function calls(): Promise<Record<string, number>> {
@@ -116,7 +116,7 @@ describe('a busy worker', () => {
     const monitor = await server.client().monitor();
     const batches: number[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === 'evalsha' && args[1] === lua.completeJobs.sha) batches.push((args.length - 3 - 8 - 7) / 2);
+      if (args[0]?.toLowerCase() === 'evalsha' && args[1] === lua.completeJobs.sha) batches.push((args.length - 3 - 9 - 11) / 2);
     });
     try {
       const store = createJobStore(createIoredisPort(io), { keys: createKeys(sys.prefix), ...jobRecordSettings({}) });

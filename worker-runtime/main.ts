@@ -10,7 +10,8 @@ import { DEFAULTS, EVENTS_MAXLEN } from '../core/config';
 import { createIoredisPort } from '../core/ioredis-port';
 import { createWorkerStore } from '../core/worker-store';
 import { createJobStore } from '../core/job-store';
-import { createModelCacheCounts } from '../core/job-stats';
+import { createModelCacheCounts, type ModelCacheCounts } from '../core/job-stats';
+import { createModelAdvert } from './model-advert';
 import { createKeys } from '../core/keys';
 import { createLogger, type LogLevel, type LogFn, parseLogFormat, parseLogLevel } from '../core/logger';
 import { type BootTimings, spawnerToWorkerSchema, type WorkerBoot, workerBootSchema, type WorkerToSpawner } from '../core/schemas/ipc';
@@ -23,7 +24,6 @@ import { createPythonExecutor } from './python-executor';
 import { RUNNER_PATH, runnerOptions } from './runner-options';
 import { createWorker } from './worker';
 
-type ModelCacheTally = ReturnType<typeof createModelCacheCounts>;
 
 /** When this module began to run (ms since the epoch): every import above is loaded by now. */
 const codeStartedAt = performance.timeOrigin + performance.now();
@@ -89,7 +89,7 @@ function bootTimings(boot: WorkerBoot, readyAt: number, importMs: number | undef
 /** The live Python runner's pid, once the executor exists. */
 let executorPid: () => number | undefined = () => undefined;
 
-async function makeExecutor(boot: WorkerBoot, modelCache: ModelCacheTally): Promise<Executor> {
+async function makeExecutor(boot: WorkerBoot, onModelCache: (m: ModelCacheCounts & { models?: string[] }) => void): Promise<Executor> {
   if (boot.framework === 'node') return createNodeExecutor(await loadFunctions(builtinFunctions, boot.functions_module), installJobConsole());
   const executor = createPythonExecutor({
     ...runnerOptions(boot),
@@ -102,7 +102,7 @@ async function makeExecutor(boot: WorkerBoot, modelCache: ModelCacheTally): Prom
     templateSocket: process.env.KILN_TEMPLATE_SOCKET || undefined,
     onTemplateFallback: (reason, unsafe) => send({ v: 1, type: 'template-fallback', reason: reason.slice(0, 2000), unsafe }),
     onLog: (level, message) => log(level, `[runner] ${message}`),
-    onModelCache: modelCache.add,
+    onModelCache,
   });
   executorPid = executor.pid;
   return executor;
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
   const logs = createJobLogWriter({ redis: logRedis, keys, workerId: boot.worker_id, log });
   const store = createJobStore(createIoredisPort(redis), {
     keys, succeededRetentionMs: boot.succeeded_retention_ms, failedRetentionMs: boot.failed_retention_ms, eventsMaxLen: EVENTS_MAXLEN,
+    affinityWaitMs: boot.affinity_wait_ms,
   });
 
   let executor: Executor;
@@ -151,7 +152,11 @@ async function main(): Promise<void> {
   let startWaitMs = 0;
   const modelCache = createModelCacheCounts();
   try {
-    executor = await makeExecutor(boot, modelCache);
+    const advertise = boot.affinity_wait_ms === undefined ? undefined : createModelAdvert(store, boot.worker_id, log);
+    executor = await makeExecutor(boot, (m) => {
+      modelCache.add(m);
+      if (m.models) advertise?.(m.models);
+    });
     const asked = performance.now();
     ready = await executor.start();
     // a runner forked while the worker loaded (runner-prefork.ts) kept its fork → ready off the critical path

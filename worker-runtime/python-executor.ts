@@ -55,8 +55,8 @@ export interface PythonExecutorOptions {
   onStderr?: (line: string) => void;
   /** Executor-level events and runner log lines that belong to no job. */
   onLog?: (level: LogLevel, message: string) => void;
-  /** The runner's model cache counts since its previous report (once per job that moved them). */
-  onModelCache?: (counts: ModelCacheCounts) => void;
+  /** The runner's model cache counts since its previous report (once per job that moved them), and the models it now keeps. */
+  onModelCache?: (counts: ModelCacheCounts & { models?: string[] }) => void;
 }
 
 export interface PythonExecutor extends Executor {
@@ -113,6 +113,8 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
 
   const launch = async (): Promise<ReadyInfo> => {
     const old = runner;
+    // a replaced runner's model cache goes with it: the worker advertises no model any more
+    if (old) safely(() => o.onModelCache?.({ hits: 0, misses: 0, evictions: 0, loads: 0, load_ms: 0, models: [] }));
     if (old && !old.exit) {
       old.kill();
       await Promise.race([old.exited, delay(5000)]);

@@ -42,7 +42,7 @@ export const runnerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('result'), job_id: z.string(), result: z.unknown() }),
   /** The model cache's counts since its last report, sent before a job's outcome when they moved. */
-  z.object({ type: z.literal('model_cache'), job_id: z.string().optional(), ...modelCacheCountsSchema.shape }),
+  z.object({ type: z.literal('model_cache'), job_id: z.string().optional(), ...modelCacheCountsSchema.shape, models: z.array(z.string()).optional() }),
   // a partial output of a job (a generator handler's yield, ctx.output): an `output` event of the job
   z.object({ type: z.literal('output'), job_id: z.string(), value: z.unknown() }),
   z.object({

@@ -12,8 +12,7 @@
  * its timeout); where Redis refuses that command, the wait ends on its own timeout.
  */
 import type { Redis } from 'ioredis';
-import type { JobStore } from '../core/job-store';
-import type { JobRecord } from '../core/schemas/job';
+import type { ClaimedJobs, JobStore } from '../core/job-store';
 
 export interface WakeClaimDeps {
   blocking: Redis;
@@ -22,7 +21,8 @@ export interface WakeClaimDeps {
   store: Pick<JobStore, 'claimCall' | 'parseClaimed'>;
   type: string;
   workerId: string;
-  notifyKey: string;
+  /** The type's notify list, and the worker's own (affinity: a claim left it a job). */
+  notifyKeys: string[];
   timeoutS: number;
 }
 
@@ -37,14 +37,14 @@ export function createWakeClaim(d: WakeClaimDeps) {
   });
 
   return {
-    /** Waits for a wake-up (at most timeoutS), then claims up to `count` jobs in the same round trip. */
-    async wait(count: number): Promise<JobRecord[]> {
+    /** Waits for a wake-up (at most `timeoutS`, default the deps'), then claims up to `count` jobs in the same round trip. */
+    async wait(count: number, timeoutS = d.timeoutS): Promise<ClaimedJobs> {
       waiting = true;
       let replies: [Error | null, unknown][] | null;
       try {
         clientId ??= String(await d.blocking.client('ID'));
         const call = d.store.claimCall(d.type, d.workerId, '', count);
-        replies = await d.blocking.pipeline().blpop(d.notifyKey, d.timeoutS).evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.argv).exec();
+        replies = await d.blocking.pipeline().blpop(...d.notifyKeys, timeoutS).evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.argv).exec();
       } finally {
         waiting = false;
       }

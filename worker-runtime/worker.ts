@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { backoffMs } from '../core/backoff';
-import type { JobStore } from '../core/job-store';
+import type { ClaimedJobs, JobStore } from '../core/job-store';
 import type { WorkerStore } from '../core/worker-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta, type ModelCacheCounts } from '../core/job-stats';
 import { hostSecrets, redact, redactError } from '../core/redact';
@@ -290,24 +290,28 @@ export function createWorker(deps: WorkerDeps) {
   }
 
   const notifyKey = keys.notify(boot.worker_type);
-  const wake = createWakeClaim({ blocking: deps.blocking, redis: deps.redis, store, type: boot.worker_type, workerId: boot.worker_id, notifyKey, timeoutS: 5 });
+  // with affinity, a claim of another worker that leaves this one a job (it holds the model) wakes it on its own list
+  const notifyKeys = boot.affinity_wait_ms === undefined ? [notifyKey] : [notifyKey, keys.workerNotify(boot.worker_id)];
+  const wake = createWakeClaim({ blocking: deps.blocking, redis: deps.redis, store, type: boot.worker_type, workerId: boot.worker_id, notifyKeys, timeoutS: 5 });
   /** The wait in progress: a plain BLPOP, or one with the claim behind it (wake-claim.ts). */
   let waitKind: 'plain' | 'claim' | undefined;
   let waiting: Promise<void> | undefined;
 
   /**
-   * Blocks on the type's notify list (at most 5 s). An established worker's claim rides
-   * behind the wait, and what it claims starts at once; a new worker that has claimed
-   * nothing yet waits plainly (its first claim records cold-start timings, taken then).
+   * Blocks on the type's notify list (at most 5 s, or `retryMs`: the last claim left a job to
+   * another worker holding its model, which this one may take after that). An established
+   * worker's claim rides behind the wait, and what it claims starts at once; a new worker that
+   * has claimed nothing yet waits plainly (its first claim records cold-start timings, taken then).
    */
-  async function waitForWork(): Promise<void> {
+  async function waitForWork(retryMs?: number): Promise<void> {
     const plain = coldStartOf(deps.now()) !== undefined;
     const n = slotsToClaim();
     if (n <= 0) return;
+    const timeoutS = retryMs === undefined ? 5 : Math.min(5, Math.max(0.01, retryMs / 1000));
     waitKind = plain ? 'plain' : 'claim';
     try {
-      if (plain) await deps.blocking.blpop(notifyKey, 5);
-      else startAll(await reserve(n, (k) => wake.wait(k)));
+      if (plain) await deps.blocking.blpop(...notifyKeys, timeoutS);
+      else startAll(await reserve(n, (k) => wake.wait(k, timeoutS)));
     } catch (err) {
       if (!draining) {
         deps.log('warn', `waiting on ${notifyKey} failed: ${String(err)}`);
@@ -327,7 +331,7 @@ export function createWorker(deps: WorkerDeps) {
         await new Promise<void>((r) => (wakeSlot = r));
         continue;
       }
-      let jobs: JobRecord[];
+      let jobs: ClaimedJobs;
       try {
         jobs = await reserve(n, (k) => {
           const now = deps.now();
@@ -342,7 +346,7 @@ export function createWorker(deps: WorkerDeps) {
         startAll(jobs);
         continue;
       }
-      waiting = waitForWork();
+      waiting = waitForWork(jobs.retryMs);
       await waiting;
       waiting = undefined;
     }

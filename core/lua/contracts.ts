@@ -102,6 +102,8 @@ export interface ClaimJobKeys {
   events: string;
   /** notify list */
   notify: string;
+  /** the worker's set of held models (affinity; any key of the prefix without) */
+  models: string;
 }
 export interface ClaimJobArgs {
   /** worker id */
@@ -118,18 +120,31 @@ export interface ClaimJobArgs {
   spawned_at: RedisArg;
   /** the cold-start timings JSON to record on claimed jobs queued before that spawn */
   cold_start: RedisArg;
+  /** '' (plain priority order) or how long a job whose model another live worker holds is left to that worker, from its queued_at (ms; see _claim.lua) */
+  affinity_wait_ms: RedisArg;
+  /** key prefix of the set of workers holding a model (affinity) */
+  holders_prefix: RedisArg;
+  /** key prefix of worker hashes (affinity: a holder's status and type) */
+  worker_prefix: RedisArg;
+  /** key prefix of a worker's own notify list (affinity: an idle holder is woken) */
+  wnotify_prefix: RedisArg;
 }
 /** claim-job's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const claimJobCall = (keys: ClaimJobKeys, args: ClaimJobArgs): ScriptCall => ({
   script: lua.claimJob,
-  keys: [keys.queue, keys.active, keys.worker, keys.queued, keys.running, keys.events, keys.notify],
-  argv: [args.worker_id, args.now, args.job_prefix, args.maxlen, args.count, args.spawned_at, args.cold_start],
+  keys: [keys.queue, keys.active, keys.worker, keys.queued, keys.running, keys.events, keys.notify, keys.models],
+  argv: [args.worker_id, args.now, args.job_prefix, args.maxlen, args.count, args.spawned_at, args.cold_start, args.affinity_wait_ms, args.holders_prefix, args.worker_prefix, args.wnotify_prefix],
 });
 /**
  * claim-job: move up to N queued jobs of a type to a worker's active set.
  *
  * Returns: an array of claimed jobs, each its hash as a JSON object of strings; empty when the queue is.
+ * With affinity, a last element that is a number: the ms after which a job left to another worker
+ * may be claimed by this one (absent: none was).
  * Derived keys: job_prefix .. <id>: the hash of each job popped from the queue (ids are known only inside)
+ * Derived keys: holders_prefix .. <model>: the workers holding a queued job's model
+ * Derived keys: worker_prefix .. <id>: each such holder's hash
+ * Derived keys: wnotify_prefix .. <id>: an idle holder's own notify list
  */
 export function claimJob(redis: RedisPort, keys: ClaimJobKeys, args: ClaimJobArgs): Promise<unknown> {
   return runKilnScript(redis, claimJobCall(keys, args), args);
@@ -212,6 +227,8 @@ export interface CompleteJobsKeys {
   queued: string;
   /** notify list of the type */
   notify: string;
+  /** the worker's set of held models (affinity; any key of the prefix without) */
+  models: string;
 }
 export interface CompleteJobsArgs {
   /** worker id */
@@ -228,14 +245,22 @@ export interface CompleteJobsArgs {
   job_prefix: RedisArg;
   /** job log stream key prefix */
   log_prefix: RedisArg;
+  /** '' or the next claim's affinity wait (as claim-job.lua's) */
+  affinity_wait_ms: RedisArg;
+  /** as claim-job.lua's */
+  holders_prefix: RedisArg;
+  /** as claim-job.lua's */
+  worker_prefix: RedisArg;
+  /** as claim-job.lua's */
+  wnotify_prefix: RedisArg;
   /** two values per finished job: its id, its result JSON */
   results: readonly RedisArg[];
 }
 /** complete-jobs's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const completeJobsCall = (keys: CompleteJobsKeys, args: CompleteJobsArgs): ScriptCall => ({
   script: lua.completeJobs,
-  keys: [keys.active, keys.worker, keys.running, keys.succeeded, keys.events, keys.queue, keys.queued, keys.notify],
-  argv: [args.worker_id, args.now, args.retention_ms, args.maxlen, args.count, args.job_prefix, args.log_prefix, ...args.results],
+  keys: [keys.active, keys.worker, keys.running, keys.succeeded, keys.events, keys.queue, keys.queued, keys.notify, keys.models],
+  argv: [args.worker_id, args.now, args.retention_ms, args.maxlen, args.count, args.job_prefix, args.log_prefix, args.affinity_wait_ms, args.holders_prefix, args.worker_prefix, args.wnotify_prefix, ...args.results],
 });
 /**
  * complete-jobs: record the results of several jobs one worker holds (each only while it
@@ -243,10 +268,14 @@ export const completeJobsCall = (keys: CompleteJobsKeys, args: CompleteJobsArgs)
  * finished together cost one round trip, not one each (complete-job.lua is the one-job form).
  *
  * Returns: {{recorded per finished job, in order: 1, or 0 when the worker no longer holds it},
- * next job 1, next job 2, ...} (each next job its hash as a JSON object of strings).
+ * next job 1, next job 2, ...} (each next job its hash as a JSON object of strings), and with
+ * affinity maybe a last number, as claim-job.lua's.
  * Derived keys: job_prefix .. <id>: the hash of each finished job, and of each next job claimed from the queue
  * Derived keys: job_prefix .. <id>: .. ':progress'   the progress history of each finished job (expires with it)
  * Derived keys: log_prefix .. <id>: the log stream of each finished job (expires with it)
+ * Derived keys: holders_prefix .. <model>: the workers holding a queued job's model (as claim-job.lua's)
+ * Derived keys: worker_prefix .. <id>: each such holder's hash
+ * Derived keys: wnotify_prefix .. <id>: an idle holder's own notify list
  */
 export function completeJobs(redis: RedisPort, keys: CompleteJobsKeys, args: CompleteJobsArgs): Promise<unknown> {
   return runKilnScript(redis, completeJobsCall(keys, args), args);
@@ -330,12 +359,14 @@ export interface EnqueueJobArgs {
   default_max_attempts: RedisArg;
   /** quotas JSON: {ttl_ms (the job's queued TTL, or absent), default_ttl_ms (0: none), default_max_queued}; the type's registry entry may set max_queued, queued_ttl_s, max_timeout_s, max_attempts_limit */
   quotas: RedisArg;
+  /** '' or the training job id whose model an inference job uses (recorded as `model`: the claim scripts' affinity prefers a worker holding it) */
+  model: RedisArg;
 }
 /** enqueue-job's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const enqueueJobCall = (keys: EnqueueJobKeys, args: EnqueueJobArgs): ScriptCall => ({
   script: lua.enqueueJob,
   keys: [keys.job, keys.queue, keys.notify, keys.all, keys.queued, keys.seq, keys.types, keys.events, keys.idempotency, keys.workers_of_type, keys.expiring],
-  argv: [args.job_id, args.worker_type, args.kind, args.payload, args.priority, args.max_attempts, args.timeout_ms, args.now, args.maxlen, args.type_check, args.idempotency_ttl_ms, args.fingerprint, args.backoff, args.default_max_attempts, args.quotas],
+  argv: [args.job_id, args.worker_type, args.kind, args.payload, args.priority, args.max_attempts, args.timeout_ms, args.now, args.maxlen, args.type_check, args.idempotency_ttl_ms, args.fingerprint, args.backoff, args.default_max_attempts, args.quotas, args.model],
 });
 /**
  * enqueue-job: create a job and put it on its type's queue, atomically.
@@ -739,6 +770,10 @@ export interface RequeueWorkerJobsKeys {
   events: string;
   /** cancelled index */
   cancelled: string;
+  /** the worker's set of held models (cleared: it holds none now) */
+  models: string;
+  /** the worker's own notify list (dropped) */
+  wnotify: string;
 }
 export interface RequeueWorkerJobsArgs {
   /** worker id */
@@ -755,12 +790,14 @@ export interface RequeueWorkerJobsArgs {
   job_prefix: RedisArg;
   /** job log stream prefix (a job that fails or is cancelled here: its log expires with it) */
   log_prefix: RedisArg;
+  /** key prefix of a model's set of holders (the worker leaves each) */
+  holders_prefix: RedisArg;
 }
 /** requeue-worker-jobs's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const requeueWorkerJobsCall = (keys: RequeueWorkerJobsKeys, args: RequeueWorkerJobsArgs): ScriptCall => ({
   script: lua.requeueWorkerJobs,
-  keys: [keys.active, keys.running, keys.failed, keys.queued, keys.queue, keys.notify, keys.delayed, keys.delayed_idx, keys.events, keys.cancelled],
-  argv: [args.worker_id, args.now, args.error, args.retention_ms, args.maxlen, args.job_prefix, args.log_prefix],
+  keys: [keys.active, keys.running, keys.failed, keys.queued, keys.queue, keys.notify, keys.delayed, keys.delayed_idx, keys.events, keys.cancelled, keys.models, keys.wnotify],
+  argv: [args.worker_id, args.now, args.error, args.retention_ms, args.maxlen, args.job_prefix, args.log_prefix, args.holders_prefix],
 });
 /**
  * requeue-worker-jobs: a worker is gone; give its jobs back. Its record is the WorkerStore's
@@ -770,6 +807,7 @@ export const requeueWorkerJobsCall = (keys: RequeueWorkerJobsKeys, args: Requeue
  * Derived keys: job_prefix .. <id>: the hash of each job the worker held (ids are known only inside)
  * Derived keys: job_prefix .. <id>:progress: its progress history
  * Derived keys: log_prefix .. <id>: its log stream
+ * Derived keys: holders_prefix .. <model>: the set of holders of each model the worker held
  */
 export function requeueWorkerJobs(redis: RedisPort, keys: RequeueWorkerJobsKeys, args: RequeueWorkerJobsArgs): Promise<unknown> {
   return runKilnScript(redis, requeueWorkerJobsCall(keys, args), args);
@@ -824,6 +862,39 @@ export const reserveWorkerCall = (keys: ReserveWorkerKeys, args: ReserveWorkerAr
  */
 export function reserveWorker(redis: RedisPort, keys: ReserveWorkerKeys, args: ReserveWorkerArgs): Promise<unknown> {
   return runKilnScript(redis, reserveWorkerCall(keys, args), args);
+}
+
+export interface SetWorkerModelsKeys {
+  /** the worker's set of held models */
+  models: string;
+  /** the worker hash */
+  worker: string;
+}
+export interface SetWorkerModelsArgs {
+  /** worker id */
+  worker_id: RedisArg;
+  /** key prefix of a model's set of holders */
+  holders_prefix: RedisArg;
+  /** the models the worker now holds */
+  model_ids: readonly RedisArg[];
+}
+/** set-worker-models's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
+export const setWorkerModelsCall = (keys: SetWorkerModelsKeys, args: SetWorkerModelsArgs): ScriptCall => ({
+  script: lua.setWorkerModels,
+  keys: [keys.models, keys.worker],
+  argv: [args.worker_id, args.holders_prefix, ...args.model_ids],
+});
+/**
+ * set-worker-models: a worker's advertised models (its runner's model cache: training job ids), kept exact.
+ * Replaces the worker's set and its membership in each model's set of holders (read by the claim
+ * scripts' affinity). A worker whose record is gone or exited holds nothing (a late write never
+ * revives it); requeue-worker-jobs.lua clears the sets when the worker goes.
+ *
+ * Returns: the number of models the worker now holds.
+ * Derived keys: holders_prefix .. <model>: the set of workers holding each model added or dropped
+ */
+export function setWorkerModels(redis: RedisPort, keys: SetWorkerModelsKeys, args: SetWorkerModelsArgs): Promise<unknown> {
+  return runKilnScript(redis, setWorkerModelsCall(keys, args), args);
 }
 
 export interface TypeCountsKeys {

@@ -30,6 +30,8 @@ ARGV:
   quotas      quotas JSON: {ttl_ms (the job's queued TTL, or absent), default_ttl_ms (0: none),
               default_max_queued}; the type's registry entry may set max_queued, queued_ttl_s,
               max_timeout_s, max_attempts_limit
+  model       '' or the training job id whose model an inference job uses (recorded as `model`:
+              the claim scripts' affinity prefers a worker holding it)
 Returns: {1, seq, id, live workers of the type} created | {2, 0, existing id} idempotent replay.
 Errors (nothing written): KILN IDEMPOTENCY_KEY_REUSED, KILN UNKNOWN_WORKER_TYPE, KILN JOB_EXISTS,
 KILN QUEUE_FULL <limit>, KILN TIMEOUT_ABOVE_CEILING <limit>, KILN ATTEMPTS_ABOVE_CEILING <limit>.
@@ -72,6 +74,7 @@ local seq = redis.call('INCR', KEYS[6])
 redis.call('HSET', KEYS[1], 'id', id, 'seq', seq, 'type', wtype, 'kind', ARGV[3], 'payload', ARGV[4],
   'status', 'queued', 'priority', ARGV[5], 'attempts', 0, 'max_attempts', maxAttempts, 'timeout_ms', ARGV[7],
   'progress', 0, 'created_at', now, 'backoff', ARGV[13])
+if ARGV[16] ~= '' then redis.call('HSET', KEYS[1], 'model', ARGV[16]) end
 if ARGV[11] ~= '' then
   redis.call('HSET', KEYS[1], 'idempotency_key', KEYS[9])
   redis.call('HSET', KEYS[9], 'job_id', id, 'fingerprint', ARGV[12])

@@ -11,6 +11,8 @@ KEYS:
   delayed_idx delayed index
   events      events stream
   cancelled   cancelled index
+  models      the worker's set of held models (cleared: it holds none now)
+  wnotify     the worker's own notify list (dropped)
 ARGV:
   worker_id   worker id
   now         now (ms)
@@ -19,10 +21,12 @@ ARGV:
   maxlen      events maxlen
   job_prefix  job key prefix
   log_prefix  job log stream prefix (a job that fails or is cancelled here: its log expires with it)
+  holders_prefix  key prefix of a model's set of holders (the worker leaves each)
 DERIVED:
   job_prefix .. <id>   the hash of each job the worker held (ids are known only inside)
   job_prefix .. <id>:progress   its progress history
   log_prefix .. <id>   its log stream
+  holders_prefix .. <model>   the set of holders of each model the worker held
 Returns: {requeued count, failed count}.
 ]]
 --@include _helpers
@@ -39,5 +43,7 @@ for _, id in ipairs(ids) do
   end
 end
 redis.call('DEL', KEYS[1])
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[11])) do redis.call('SREM', ARGV[8] .. m, ARGV[1]) end
+redis.call('DEL', KEYS[11], KEYS[12])
 emit(KEYS[9], ARGV[5], 'worker', ARGV[1], 'status', 'gone', 'ts', now)
 return {requeued, failed}

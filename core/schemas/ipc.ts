@@ -78,6 +78,8 @@ export const workerBootSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   /** Python types: the runner's model cache bounds (KILN_MODEL_CACHE_SIZE / KILN_MODEL_CACHE_MB). */
   model_cache: z.object({ size: z.number().int().nonnegative(), mb: z.number().positive().optional() }).optional(),
+  /** Python types: the worker advertises its runner's models and claims with model affinity (affinity_wait_ms). */
+  affinity_wait_ms: z.number().int().nonnegative().optional(),
   backoff: z.object({ base_ms: z.number().nonnegative(), max_ms: z.number().nonnegative() }),
   succeeded_retention_ms: z.number().positive(),
   failed_retention_ms: z.number().positive(),

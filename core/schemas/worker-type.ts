@@ -46,6 +46,11 @@ export const workerTypeConfigSchema = z.object({
   model_cache_size: z.number().int().nonnegative().max(1000).optional(),
   /** Python types: the same cache's bound in MB, from each model's estimated size (default: none, only the count bounds it). */
   model_cache_mb: z.number().positive().max(1024 * 1024).optional(),
+  /**
+   * Python types: how long (ms, from its queued_at) an inference job whose model another live worker of the
+   * type holds loaded is left to that worker before any worker may take it (default DEFAULT_AFFINITY_WAIT_MS).
+   */
+  affinity_wait_ms: z.number().int().nonnegative().max(60_000).optional(),
   recycle_after_jobs: z.number().int().positive().optional(),
   recycle_rss_growth_mb: z.number().positive().optional(),
   /** Python types: fork each worker's runner from a template that imported the framework once; false: spawn each runner. */

@@ -6,10 +6,11 @@ import { keys, newJob, useLuaRedis } from '../helpers/lua-redis';
 const r = useLuaRedis();
 const k: ClaimJobKeys = {
   queue: keys.queue('node'), active: keys.active('w1'), worker: keys.worker('w1'), queued: keys.byStatus('queued'),
-  running: keys.byStatus('running'), events: keys.events(), notify: keys.notify('node'),
+  running: keys.byStatus('running'), events: keys.events(), notify: keys.notify('node'), models: keys.workerModels('w1'),
 };
 const a = (over: Partial<ClaimJobArgs> = {}): ClaimJobArgs => ({
-  worker_id: 'w1', now: 2000, job_prefix: keys.jobPrefix, maxlen: 100, count: 1, spawned_at: '', cold_start: '', ...over,
+  worker_id: 'w1', now: 2000, job_prefix: keys.jobPrefix, maxlen: 100, count: 1, spawned_at: '', cold_start: '',
+  affinity_wait_ms: '', holders_prefix: keys.modelHolders, worker_prefix: keys.workerPrefix, wnotify_prefix: keys.workerNotify(''), ...over,
 });
 
 describe('claim-job.lua', () => {

@@ -102,4 +102,18 @@ describe('job store scripts on a Redis Cluster', () => {
     expect(await probeWrite(port, { probe: keys.healthProbe() }, { value: 1, ttl_ms: 1000 })).toBe(1);
     expect(await replaceTypeEntry(port, { types: keys.types() }, { type: 'node', read: 'x', cleaned: 'y' })).toBe(0);
   });
+
+  it('model affinity: advertised models, a claim that leaves a job to its holder (waking it), cleanup when the worker goes', async () => {
+    const { keys } = fresh();
+    const store = createJobStore(createIoredisPort(io), { keys, ...jobRecordSettings({}), affinityWaitMs: 100 });
+    for (const w of ['w1', 'w2']) await io.hset(keys.worker(w), 'status', 'idle', 'worker_type', 'node');
+    expect(await store.setWorkerModels('w1', ['m1'])).toBe(1);
+    await store.enqueue(newJob('i1', { kind: 'inference', payload: { model_path: 'm1' } }));
+    const none = await store.claim('node', 'w2', 1010, 1);
+    expect(none.retryMs).toBe(90);
+    expect(await io.llen(keys.workerNotify('w1'))).toBe(1);
+    expect((await store.completeManyAndClaim('node', 'w1', [], 1020, 1)).next.map((j) => j.id)).toEqual(['i1']);
+    await store.requeueWorker('w1', 'node', { type: 'worker_lost', message: 'gone' }, { now: 3000 });
+    expect(await io.exists(`${keys.modelHolders}m1`)).toBe(0);
+  });
 });

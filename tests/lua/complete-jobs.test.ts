@@ -6,10 +6,11 @@ import { keys, newJob, useLuaRedis } from '../helpers/lua-redis';
 const r = useLuaRedis();
 const k: CompleteJobsKeys = {
   active: keys.active('w1'), worker: keys.worker('w1'), running: keys.byStatus('running'), succeeded: keys.byStatus('succeeded'),
-  events: keys.events(), queue: keys.queue('node'), queued: keys.byStatus('queued'), notify: keys.notify('node'),
+  events: keys.events(), queue: keys.queue('node'), queued: keys.byStatus('queued'), notify: keys.notify('node'), models: keys.workerModels('w1'),
 };
 const a = (results: string[], over: Partial<CompleteJobsArgs> = {}): CompleteJobsArgs => ({
-  worker_id: 'w1', now: 3000, retention_ms: 60_000, maxlen: 100, count: 0, job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix, results, ...over,
+  worker_id: 'w1', now: 3000, retention_ms: 60_000, maxlen: 100, count: 0, job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix,
+  affinity_wait_ms: '', holders_prefix: keys.modelHolders, worker_prefix: keys.workerPrefix, wnotify_prefix: keys.workerNotify(''), results, ...over,
 });
 
 describe('complete-jobs.lua', () => {

@@ -12,7 +12,7 @@ const k = (id: string): EnqueueJobKeys => ({
 const a = (id: string, over: Partial<EnqueueJobArgs> = {}): EnqueueJobArgs => ({
   job_id: id, worker_type: 'node', kind: 'function', payload: '{"n":1}', priority: 0, max_attempts: '', timeout_ms: 60_000,
   now: 1000, maxlen: 100, type_check: 'default', idempotency_ttl_ms: '', fingerprint: '', backoff: '', default_max_attempts: 3,
-  quotas: '{"default_ttl_ms":0}', ...over,
+  quotas: '{"default_ttl_ms":0}', model: '', ...over,
 });
 
 describe('enqueue-job.lua', () => {

@@ -7,11 +7,11 @@ const k: RequeueWorkerJobsKeys = {
   active: keys.active('w1'),
   running: keys.byStatus('running'), failed: keys.byStatus('failed'), queued: keys.byStatus('queued'), queue: keys.queue('node'),
   notify: keys.notify('node'), delayed: keys.delayed(), delayed_idx: keys.byStatus('delayed'), events: keys.events(),
-  cancelled: keys.byStatus('cancelled'),
+  cancelled: keys.byStatus('cancelled'), models: keys.workerModels('w1'), wnotify: keys.workerNotify('w1'),
 };
 const a = (over: Partial<RequeueWorkerJobsArgs> = {}): RequeueWorkerJobsArgs => ({
   worker_id: 'w1', now: 5000, error: '{"type":"worker_lost","message":"gone"}', retention_ms: 60_000, maxlen: 100,
-  job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix, ...over,
+  job_prefix: keys.jobPrefix, log_prefix: keys.logPrefix, holders_prefix: keys.modelHolders, ...over,
 });
 
 describe('requeue-worker-jobs.lua', () => {

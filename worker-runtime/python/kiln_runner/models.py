@@ -68,7 +68,7 @@ class ModelCache:
     def __init__(self, max_entries=4, max_mb=None):
         self.max_entries = int(max_entries)
         self.max_bytes = None if max_mb is None else float(max_mb) * MB
-        self._entries = OrderedDict()  # key -> (model, size in bytes)
+        self._entries = OrderedDict()  # key -> (model, size in bytes, model id or None)
         self._bytes = 0
         self._lock = threading.RLock()
         self._counts = dict.fromkeys(COUNTERS, 0)
@@ -79,8 +79,11 @@ class ModelCache:
         """KILN_MODEL_CACHE_SIZE (default 4) and KILN_MODEL_CACHE_MB (default: no size bound)."""
         return cls(_bound(env, "KILN_MODEL_CACHE_SIZE", int, 4), _bound(env, "KILN_MODEL_CACHE_MB", float, None))
 
-    def get(self, key, loader, size_bytes=None):
-        """(model, cached, load_ms): the kept model for key, else loader()'s, kept if it fits the bounds."""
+    def get(self, key, loader, size_bytes=None, model_id=None):
+        """(model, cached, load_ms): the kept model for key, else loader()'s, kept if it fits the bounds.
+
+        model_id: the training job id the model came from, advertised while it is kept (affinity).
+        """
         hash(key)  # an unhashable key fails here, before anything loads
         with self._lock:
             if key in self._entries:
@@ -93,17 +96,17 @@ class ModelCache:
             load_ms = (time.perf_counter() - started) * 1000
             self._counts["loads"] += 1
             self._counts["load_ms"] += load_ms
-            self._keep(key, model, estimate_bytes(model) if size_bytes is None else int(size_bytes))
+            self._keep(key, model, estimate_bytes(model) if size_bytes is None else int(size_bytes), model_id)
             return model, False, load_ms
 
-    def _keep(self, key, model, size):
+    def _keep(self, key, model, size, model_id=None):
         if self.max_entries <= 0 or (self.max_bytes is not None and size > self.max_bytes):
             return
-        self._entries[key] = (model, size)
+        self._entries[key] = (model, size, None if model_id is None else str(model_id))
         self._bytes += size
         evicted = False
         while len(self._entries) > self.max_entries or (self.max_bytes is not None and self._bytes > self.max_bytes):
-            _, (_, dropped) = self._entries.popitem(last=False)
+            _, (_, dropped, _) = self._entries.popitem(last=False)
             self._bytes -= dropped
             self._counts["evictions"] += 1
             evicted = True
@@ -118,6 +121,11 @@ class ModelCache:
         with self._lock:
             return len(self._entries)
 
+    def model_ids(self):
+        """The training job ids of the kept models that named one, sorted (what the worker advertises)."""
+        with self._lock:
+            return sorted({entry[2] for entry in self._entries.values() if entry[2] is not None})
+
     def stats(self):
         """Cumulative counters and the current entries and bytes."""
         with self._lock:
@@ -130,7 +138,8 @@ class ModelCache:
             if not any(delta.values()):
                 return None
             self._reported = dict(self._counts)
-            return {**delta, "load_ms": round(delta["load_ms"], 3), "entries": len(self._entries), "bytes": self._bytes}
+            return {**delta, "load_ms": round(delta["load_ms"], 3), "entries": len(self._entries), "bytes": self._bytes,
+                    "models": self.model_ids()}
 
 
 class JobModels:
@@ -142,13 +151,15 @@ class JobModels:
         self.cached = None  # None until get() is called: True when the last model came from the cache
         self.load_ms = None
 
-    def get(self, key, loader, size_mb=None):
+    def get(self, key, loader, size_mb=None, model_id=None):
         """The model kept under key, or loader()'s (kept for later jobs while it fits model_cache_size/_mb).
 
-        key: any hashable (a string, a tuple); size_mb: the model's size when the estimate would be poor.
+        key: any hashable (a string, a tuple); size_mb: the model's size when the estimate would be poor;
+        model_id: the training job id (an inference job's model_path) the model came from: while it is
+        kept, the worker advertises it and inference jobs for it are sent here first (affinity).
         """
         size = None if size_mb is None else float(size_mb) * MB
-        model, cached, load_ms = self._cache.get(key, loader, size)
+        model, cached, load_ms = self._cache.get(key, loader, size, model_id)
         self.cached, self.load_ms = cached, round(load_ms, 3)
         self._log(f"model {key!r}: " + ("cached" if cached else f"loaded in {load_ms:.0f} ms"))
         return model

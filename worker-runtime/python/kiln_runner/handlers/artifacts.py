@@ -101,7 +101,7 @@ def cached(ctx, cache_key, loader, size_bytes):
         except Exception as exc:  # verified bytes that do not load (a mismatched architecture…): a retry fails the same way
             raise InputError(f"model_path: the model does not load: {type(exc).__name__}: {exc}") from exc
 
-    return ctx.models.get(cache_key, load, size_mb=size_bytes / MB)
+    return ctx.models.get(cache_key, load, size_mb=size_bytes / MB, model_id=cache_key[1])
 
 
 def cache_fields(ctx):
