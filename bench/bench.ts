@@ -27,6 +27,7 @@ const settings = {
   submitRounds: quick ? 1 : 2,
   coldRuns: quick ? 3 : 10,
   inferSamples: quick ? 10 : 50,
+  inferLoadJobs: quick ? 100 : 400,
   budgetMs: quick ? 240_000 : 900_000,
 };
 const sections = new Set((values.only ?? 'warm,submit,cold,infer').split(','));
@@ -51,7 +52,7 @@ try {
   }
   if (sections.has('infer')) {
     console.error('bench: inference…');
-    rows.push(...(await inferRows(redis, { samples: settings.inferSamples, deadline })));
+    rows.push(...(await inferRows(redis, { samples: settings.inferSamples, loadJobs: settings.inferLoadJobs, deadline })));
   }
   const described = `${quick ? '--quick' : 'full'}; throughput ${settings.jobs} jobs × ${settings.rounds} rounds (median), latency n=${settings.latencySamples}, cold starts n=${settings.coldRuns}, inference n=${settings.inferSamples}`;
   process.stdout.write(markdown(m, rows, described));
