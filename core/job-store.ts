@@ -2,7 +2,8 @@
  * Typed functions over the job Lua scripts. Every state change of a job is one
  * script run, so it is atomic on any Redis, local or managed.
  */
-import { DEFAULTS, type JobRecordSettings } from './config';
+import type { JobRecordSettings } from './config';
+import { createEnqueueCall } from './enqueue-call';
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as scripts from './lua/contracts';
@@ -130,31 +131,15 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     spawned_at: coldStart ? coldStart.spawnedAt : '', cold_start: coldStart ? JSON.stringify(coldStart.timings) : '',
   });
 
+  const enqueueCall = createEnqueueCall(keys, maxLen);
+
   return {
     keys,
 
     async enqueue(job: NewJob): Promise<EnqueueResult> {
-      const idem = job.idempotency;
       // refusals (full queue, ceilings, unknown type, …) come back as KilnErrors (core/script-errors.ts)
-      const reply = (await scripts.enqueueJob(
-        redis,
-        {
-          job: keys.job(job.id), queue: keys.queue(job.type), notify: keys.notify(job.type), all: keys.all(), queued: keys.byStatus('queued'),
-          seq: keys.seq(), types: keys.types(), events: keys.events(), idempotency: keys.idempotency(idem ? idem.key : '-'),
-          workers_of_type: keys.workersOfType(job.type), expiring: keys.expiring(),
-        },
-        {
-          job_id: job.id, worker_type: job.type, kind: job.kind, payload: JSON.stringify(job.payload ?? null), priority: job.priority,
-          max_attempts: job.maxAttempts ?? '', timeout_ms: job.timeoutMs, now: job.now, maxlen: maxLen, type_check: job.typeCheck,
-          idempotency_ttl_ms: idem ? idem.ttlMs : '', fingerprint: idem ? idem.fingerprint : '', backoff: job.backoff ?? '',
-          default_max_attempts: job.defaultMaxAttempts ?? DEFAULTS.KILN_MAX_ATTEMPTS,
-          quotas: JSON.stringify({
-            ...(job.queuedTtlMs !== undefined && { ttl_ms: job.queuedTtlMs }),
-            default_ttl_ms: job.defaultQueuedTtlMs ?? 0,
-            ...(job.defaultMaxQueued && { default_max_queued: job.defaultMaxQueued }),
-          }),
-        },
-      )) as [number, number | string, (string | number)?, number?];
+      const [enqueueKeys, enqueueArgs] = enqueueCall(job);
+      const reply = (await scripts.enqueueJob(redis, enqueueKeys, enqueueArgs)) as [number, number | string, (string | number)?, number?];
       const [code, value, id, workers] = reply;
       if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value), workers: Number(workers ?? 0) };
       return { created: false, id: String(id) };
