@@ -1,9 +1,10 @@
 /**
  * The KEYS and ARGV of enqueue-job.lua for a new job (core/job-store.ts enqueue). What is
  * the same for every job is built once: the store's keys, each type's keys (for the
- * first 256 types seen; any other type's are built per call), and the quotas JSON of a
- * job without its own queued TTL (for the last defaults seen). A submit thus builds only
- * its job's own strings.
+ * first 256 types seen; any other type's are built per call), and the settings JSON (for
+ * the last defaults seen). A job's own settings go only where they differ from the
+ * script's defaults: a plain submit sends 19 arguments, not 28, and builds only its
+ * job's own strings (each argument costs ioredis ~0.2 µs and ~150 bytes to encode).
  */
 import { DEFAULTS } from './config';
 import type { NewJob } from './job-store';
@@ -28,18 +29,30 @@ export function createEnqueueCall(keys: Keys, maxLen: number): (job: NewJob) => 
     return kept;
   };
 
-  const quotasJson = (job: NewJob, defaultTtlMs: number, defaultMaxQueued: number): string => JSON.stringify({
-    ...(job.queuedTtlMs !== undefined && { ttl_ms: job.queuedTtlMs }),
-    default_ttl_ms: defaultTtlMs,
-    ...(defaultMaxQueued && { default_max_queued: defaultMaxQueued }),
-  });
-  let keptQuotas = { ttlMs: Number.NaN, maxQueued: Number.NaN, json: '' };
-  const quotas = (job: NewJob): string => {
+  // the settings JSON for the last defaults seen (the API passes the same ones every time)
+  let kept = { maxAttempts: Number.NaN, ttlMs: Number.NaN, maxQueued: Number.NaN, json: '' };
+  const settings = (job: NewJob): string => {
+    const maxAttempts = job.defaultMaxAttempts ?? DEFAULTS.KILN_MAX_ATTEMPTS;
     const ttlMs = job.defaultQueuedTtlMs ?? 0;
     const maxQueued = job.defaultMaxQueued ?? 0;
-    if (job.queuedTtlMs !== undefined) return quotasJson(job, ttlMs, maxQueued);
-    if (keptQuotas.ttlMs !== ttlMs || keptQuotas.maxQueued !== maxQueued) keptQuotas = { ttlMs, maxQueued, json: quotasJson(job, ttlMs, maxQueued) };
-    return keptQuotas.json;
+    if (kept.maxAttempts !== maxAttempts || kept.ttlMs !== ttlMs || kept.maxQueued !== maxQueued) {
+      const json = JSON.stringify({ maxlen: maxLen, default_max_attempts: maxAttempts, default_ttl_ms: ttlMs, ...(maxQueued && { default_max_queued: maxQueued }) });
+      kept = { maxAttempts, ttlMs, maxQueued, json };
+    }
+    return kept.json;
+  };
+
+  /** The job's own settings that are not the script's defaults, as name/value pairs (most submits: none). */
+  const options = (job: NewJob): string[] => {
+    const out: string[] = [];
+    if (job.priority !== 0) out.push('priority', String(job.priority));
+    if (job.maxAttempts !== undefined) out.push('max_attempts', String(job.maxAttempts));
+    if (job.timeoutMs !== 0) out.push('timeout_ms', String(job.timeoutMs));
+    if (job.typeCheck !== 'default') out.push('type_check', job.typeCheck);
+    if (job.idempotency) out.push('idempotency_ttl_ms', String(job.idempotency.ttlMs), 'fingerprint', job.idempotency.fingerprint);
+    if (job.backoff) out.push('backoff', job.backoff);
+    if (job.queuedTtlMs !== undefined) out.push('ttl_ms', String(job.queuedTtlMs));
+    return out;
   };
 
   return (job) => {
@@ -51,13 +64,7 @@ export function createEnqueueCall(keys: Keys, maxLen: number): (job: NewJob) => 
         events: fixed.events, idempotency: idem ? keys.idempotency(idem.key) : fixed.noIdempotency, workers_of_type: ofType.workersOfType,
         expiring: fixed.expiring,
       },
-      {
-        job_id: job.id, worker_type: job.type, kind: job.kind, payload: JSON.stringify(job.payload ?? null), priority: job.priority,
-        max_attempts: job.maxAttempts ?? '', timeout_ms: job.timeoutMs, now: job.now, maxlen: maxLen, type_check: job.typeCheck,
-        idempotency_ttl_ms: idem ? idem.ttlMs : '', fingerprint: idem ? idem.fingerprint : '', backoff: job.backoff ?? '',
-        default_max_attempts: job.defaultMaxAttempts ?? DEFAULTS.KILN_MAX_ATTEMPTS,
-        quotas: quotas(job),
-      },
+      { job_id: job.id, worker_type: job.type, kind: job.kind, payload: JSON.stringify(job.payload ?? null), now: job.now, settings: settings(job), options: options(job) },
     ];
   };
 }

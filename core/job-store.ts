@@ -8,7 +8,7 @@ import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as scripts from './lua/contracts';
 import { flatToRecord, jsonToRecord, type RedisPort } from './redis-port';
-import type { ScriptCall } from './script-errors';
+import { runKilnScript, type ScriptCall } from './script-errors';
 import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
 import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
 import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
@@ -139,7 +139,9 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     async enqueue(job: NewJob): Promise<EnqueueResult> {
       // refusals (full queue, ceilings, unknown type, …) come back as KilnErrors (core/script-errors.ts)
       const [enqueueKeys, enqueueArgs] = enqueueCall(job);
-      const reply = (await scripts.enqueueJob(redis, enqueueKeys, enqueueArgs)) as [number, number | string, (string | number)?, number?];
+      // what an error reply's message quotes (core/script-errors.ts)
+      const named = { job_id: job.id, worker_type: job.type, timeout_ms: job.timeoutMs, max_attempts: job.maxAttempts ?? '' };
+      const reply = (await runKilnScript(redis, scripts.enqueueJobCall(enqueueKeys, enqueueArgs), named)) as [number, number | string, (string | number)?, number?];
       const [code, value, id, workers] = reply;
       if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value), workers: Number(workers ?? 0) };
       return { created: false, id: String(id) };

@@ -25,15 +25,18 @@ describe('createEnqueueCall', () => {
     expect(k.idempotency).toBe(keys.idempotency('k1'));
   });
 
-  it('writes the quotas of each call, kept or not', () => {
+  it('writes the settings of each call, kept or not, and only the job\'s own options', () => {
     const call = createEnqueueCall(keys, 100);
-    const quotas = (over: Partial<NewJob>) => JSON.parse(String(call(job(over))[1].quotas)) as unknown;
-    expect(quotas({})).toEqual({ default_ttl_ms: 0 });
-    expect(quotas({ defaultQueuedTtlMs: 5000, defaultMaxQueued: 7 })).toEqual({ default_ttl_ms: 5000, default_max_queued: 7 });
-    expect(quotas({ defaultQueuedTtlMs: 5000, defaultMaxQueued: 7 })).toEqual({ default_ttl_ms: 5000, default_max_queued: 7 });
-    expect(quotas({ defaultQueuedTtlMs: 5000, defaultMaxQueued: 7, queuedTtlMs: 10 })).toEqual({ ttl_ms: 10, default_ttl_ms: 5000, default_max_queued: 7 });
-    expect(quotas({ defaultQueuedTtlMs: 5000 })).toEqual({ default_ttl_ms: 5000 });
-    expect(quotas({ queuedTtlMs: 0 })).toEqual({ ttl_ms: 0, default_ttl_ms: 0 });
-    expect(call(job())[1]).toMatchObject({ job_id: 'j1', payload: '{"function":"echo"}', maxlen: 100, max_attempts: '', default_max_attempts: 3, backoff: '' });
+    const settings = (over: Partial<NewJob>) => JSON.parse(String(call(job(over))[1].settings)) as unknown;
+    expect(settings({})).toEqual({ maxlen: 100, default_max_attempts: 3, default_ttl_ms: 0 });
+    const quotas = { defaultQueuedTtlMs: 5000, defaultMaxQueued: 7, defaultMaxAttempts: 4 };
+    expect(settings(quotas)).toEqual({ maxlen: 100, default_max_attempts: 4, default_ttl_ms: 5000, default_max_queued: 7 });
+    expect(settings(quotas)).toEqual({ maxlen: 100, default_max_attempts: 4, default_ttl_ms: 5000, default_max_queued: 7 });
+    expect(settings({ defaultQueuedTtlMs: 5000 })).toEqual({ maxlen: 100, default_max_attempts: 3, default_ttl_ms: 5000 });
+    expect(call(job())[1]).toEqual({ job_id: 'j1', worker_type: 'node', kind: 'function', payload: '{"function":"echo"}', now: 1000, settings: expect.any(String), options: [] });
+    const own = job({ priority: -2, maxAttempts: 5, timeoutMs: 1500, typeCheck: 'custom', idempotency: { key: 'k', fingerprint: 'f', ttlMs: 9 }, backoff: '{"delay_ms":1}', queuedTtlMs: 0 });
+    expect(call(own)[1].options).toEqual([
+      'priority', '-2', 'max_attempts', '5', 'timeout_ms', '1500', 'type_check', 'custom', 'idempotency_ttl_ms', '9', 'fingerprint', 'f', 'backoff', '{"delay_ms":1}', 'ttl_ms', '0',
+    ]);
   });
 });
