@@ -13,7 +13,8 @@ import { badRequest } from '../core/errors';
 import type { Keys } from '../core/keys';
 import type { RedisPort } from '../core/redis-port';
 
-export type FunctionNameCheck = (name: string) => Promise<void>;
+/** undefined: the name is among the names kept (no I/O, nothing to await); else a promise of the check. */
+export type FunctionNameCheck = (name: string) => Promise<void> | undefined;
 
 export function createFunctionNameCheck(deps: { redis: RedisPort; keys: Keys; now: () => number; ttlMs?: number }): FunctionNameCheck {
   const ttlMs = deps.ttlMs ?? 1000;
@@ -34,10 +35,12 @@ export function createFunctionNameCheck(deps: { redis: RedisPort; keys: Keys; no
     return names;
   }
 
-  return async (name) => {
-    if (kept && deps.now() - kept.at < ttlMs && accepts(kept.names, name)) return;
+  async function reread(name: string): Promise<void> {
     kept = { names: await read(), at: deps.now() };
     if (accepts(kept.names, name)) return;
     throw badRequest('UNKNOWN_FUNCTION', `unknown function "${name}"; the registered functions are: ${[...kept.names].sort().join(', ')}`, 'function');
-  };
+  }
+
+  // the usual submit names a kept function: answered without a promise
+  return (name) => (kept && deps.now() - kept.at < ttlMs && accepts(kept.names, name) ? undefined : reread(name));
 }

@@ -98,7 +98,10 @@ export async function submitJob(deps: ApiDeps, sub: Submission, rawBody: unknown
     throw new KilnError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', { status: 400, field: 'Idempotency-Key' });
   }
   if (sub.kind === 'inference') await checkModelRef(deps, sub.type, sub.payload as InferenceRequest);
-  if (sub.kind === 'function') await deps.checkFunctionName((sub.payload as { function: string }).function);
+  if (sub.kind === 'function') {
+    const checking = deps.checkFunctionName((sub.payload as { function: string }).function);
+    if (checking) await checking;
+  }
   if (config.rejectGpuWithoutGpus && (sub.payload as { requires_gpu?: unknown } | null)?.requires_gpu === true) await checkGpuAvailable(deps);
   const { store } = deps;
   const known = DEFAULT_WORKER_TYPE_NAMES.includes(sub.type);

@@ -8,13 +8,12 @@ import type { LuaScript, RedisArg, RedisPort, StreamEntry } from './redis-port';
 /** A single Redis or a Redis Cluster (every Kiln key of a prefix shares one hash slot). */
 export function createIoredisPort(redis: Redis | Cluster): RedisPort {
   return {
-    async runScript(script: LuaScript, keys: string[], args: RedisArg[]) {
-      try {
-        return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
-      } catch (err) {
+    // no async function on the usual path: the reply's promise is returned as is
+    runScript(script: LuaScript, keys: string[], args: RedisArg[]) {
+      return redis.evalsha(script.sha, keys.length, ...keys, ...args).catch((err: unknown) => {
         if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
         return redis.eval(script.source, keys.length, ...keys, ...args);
-      }
+      });
     },
     async hgetall(key) {
       return redis.hgetall(key);

@@ -2,12 +2,13 @@
  * Typed functions over the job Lua scripts. Every state change of a job is one
  * script run, so it is atomic on any Redis, local or managed.
  */
-import { DEFAULTS, type JobRecordSettings } from './config';
+import type { JobRecordSettings } from './config';
+import { createEnqueueCall } from './enqueue-call';
 import { KilnError } from './errors';
 import type { JobStatus, Keys } from './keys';
 import * as scripts from './lua/contracts';
 import { flatToRecord, jsonToRecord, type RedisPort } from './redis-port';
-import type { ScriptCall } from './script-errors';
+import { runKilnScript, type ScriptCall } from './script-errors';
 import { type ColdStart, type JobError, type JobKind, type JobRecord, jobRecordSchema } from './schemas/job';
 import { type JobSummaryRecord, jobSummaryRecordSchema } from './schemas/job-summary';
 import { type HistoryEntry, historyEntrySchema, PROGRESS_HISTORY_CAP, type ProgressPoint } from './schemas/progress';
@@ -83,11 +84,7 @@ function parseSummary(hash: Record<string, string>): JobSummaryRecord | null {
  */
 export type ClaimedJobs = JobRecord[] & { retryMs?: number };
 
-/** The inference job's model (the training job id in its payload's model_path): '' for other jobs. */
-export function jobModel(kind: JobKind, payload: unknown): string {
-  const ref = kind === 'inference' && payload !== null && typeof payload === 'object' ? (payload as { model_path?: unknown }).model_path : undefined;
-  return typeof ref === 'string' ? ref : '';
-}
+export { jobModel } from './enqueue-call';
 
 /** Jobs as the claim scripts return them (each a JSON object of the hash's fields; a last number: the retry hint). */
 function parseJobs(rows: unknown[]): ClaimedJobs {
@@ -159,32 +156,17 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
     ...affinityArgs,
   });
 
+  const enqueueCall = createEnqueueCall(keys, maxLen);
+
   return {
     keys,
 
     async enqueue(job: NewJob): Promise<EnqueueResult> {
-      const idem = job.idempotency;
       // refusals (full queue, ceilings, unknown type, …) come back as KilnErrors (core/script-errors.ts)
-      const reply = (await scripts.enqueueJob(
-        redis,
-        {
-          job: keys.job(job.id), queue: keys.queue(job.type), notify: keys.notify(job.type), all: keys.all(), queued: keys.byStatus('queued'),
-          seq: keys.seq(), types: keys.types(), events: keys.events(), idempotency: keys.idempotency(idem ? idem.key : '-'),
-          workers_of_type: keys.workersOfType(job.type), expiring: keys.expiring(),
-        },
-        {
-          job_id: job.id, worker_type: job.type, kind: job.kind, payload: JSON.stringify(job.payload ?? null), priority: job.priority,
-          model: jobModel(job.kind, job.payload),
-          max_attempts: job.maxAttempts ?? '', timeout_ms: job.timeoutMs, now: job.now, maxlen: maxLen, type_check: job.typeCheck,
-          idempotency_ttl_ms: idem ? idem.ttlMs : '', fingerprint: idem ? idem.fingerprint : '', backoff: job.backoff ?? '',
-          default_max_attempts: job.defaultMaxAttempts ?? DEFAULTS.KILN_MAX_ATTEMPTS,
-          quotas: JSON.stringify({
-            ...(job.queuedTtlMs !== undefined && { ttl_ms: job.queuedTtlMs }),
-            default_ttl_ms: job.defaultQueuedTtlMs ?? 0,
-            ...(job.defaultMaxQueued && { default_max_queued: job.defaultMaxQueued }),
-          }),
-        },
-      )) as [number, number | string, (string | number)?, number?];
+      const [enqueueKeys, enqueueArgs] = enqueueCall(job);
+      // what an error reply's message quotes (core/script-errors.ts)
+      const named = { job_id: job.id, worker_type: job.type, timeout_ms: job.timeoutMs, max_attempts: job.maxAttempts ?? '' };
+      const reply = (await runKilnScript(redis, scripts.enqueueJobCall(enqueueKeys, enqueueArgs), named)) as [number, number | string, (string | number)?, number?];
       const [code, value, id, workers] = reply;
       if (Number(code) === 1) return { created: true, id: String(id), seq: Number(value), workers: Number(workers ?? 0) };
       return { created: false, id: String(id) };

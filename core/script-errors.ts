@@ -61,10 +61,13 @@ export interface ScriptCall {
 }
 
 /** Runs a script through the port, mapping its error replies (see above); `named`: the call's named ARGV. */
-export async function runKilnScript(redis: RedisPort, call: ScriptCall, named: object): Promise<unknown> {
-  try {
-    return await redis.runScript(call.script, call.keys, call.argv);
-  } catch (err) {
+export function runKilnScript(redis: RedisPort, call: ScriptCall, named: object): Promise<unknown> {
+  const mapError = (err: unknown): never => {
     throw scriptError(err, call.script.name, named);
+  };
+  try {
+    return redis.runScript(call.script, call.keys, call.argv).catch(mapError);
+  } catch (err) {
+    return Promise.reject(scriptError(err, call.script.name, named));
   }
 }

@@ -37,7 +37,7 @@ async function call(path: string, body: unknown, g: RedisGateway = gw) {
 /** Arguments of enqueue-job for a job with this id (as core/job-store.ts builds them). */
 function enqueueArgs(id: string, key = keys.job(id)): (string | number)[] {
   const k = [key, keys.queue('node'), keys.notify('node'), keys.all(), keys.byStatus('queued'), keys.seq(), keys.types(), keys.events(), keys.idempotency('-'), keys.workersOfType('node'), keys.expiring()];
-  const a = [id, 'node', 'function', 'null', 0, '', 60000, Date.now(), 1000, 'default', '', '', '', 3, '{}'];
+  const a = [id, 'node', 'function', 'null', Date.now(), '{"maxlen":1000,"default_max_attempts":3,"default_ttl_ms":0}', 'timeout_ms', '60000'];
   return [k.length, ...k, ...a];
 }
 

@@ -13,6 +13,7 @@
 import { OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import type { BlankEnv, Handler } from 'hono/types';
 import { validationError } from '../errors';
+import { StaticRouteCache } from './static-routes';
 
 export type DocumentedRoute = RouteConfig & { getRoutingPath(): string };
 export type Router = OpenAPIHono<BlankEnv>;
@@ -24,6 +25,7 @@ export type Router = OpenAPIHono<BlankEnv>;
  */
 export function createRouter(): Router {
   return new OpenAPIHono<BlankEnv>({
+    router: new StaticRouteCache(),
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error);
     },

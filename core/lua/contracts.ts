@@ -337,36 +337,18 @@ export interface EnqueueJobArgs {
   kind: RedisArg;
   /** payload JSON */
   payload: RedisArg;
-  /** priority */
-  priority: RedisArg;
-  /** max_attempts ('' for the type's or the default) */
-  max_attempts: RedisArg;
-  /** timeout_ms */
-  timeout_ms: RedisArg;
   /** now (ms) */
   now: RedisArg;
-  /** events maxlen */
-  maxlen: RedisArg;
-  /** 'default' (a built-in type: refused only when the registry exists and lacks it) or 'custom' (refused unless the registry has it) */
-  type_check: RedisArg;
-  /** idempotency TTL ms ('' for no key) */
-  idempotency_ttl_ms: RedisArg;
-  /** request fingerprint */
-  fingerprint: RedisArg;
-  /** backoff JSON */
-  backoff: RedisArg;
-  /** max_attempts when neither the job nor its type's registry entry sets one */
-  default_max_attempts: RedisArg;
-  /** quotas JSON: {ttl_ms (the job's queued TTL, or absent), default_ttl_ms (0: none), default_max_queued}; the type's registry entry may set max_queued, queued_ttl_s, max_timeout_s, max_attempts_limit */
-  quotas: RedisArg;
-  /** '' or the training job id whose model an inference job uses (recorded as `model`: the claim scripts' affinity prefers a worker holding it) */
-  model: RedisArg;
+  /** the API's settings JSON, the same for every job: {maxlen (events maxlen), default_max_attempts (max_attempts when neither the job nor its type's registry entry sets one), default_ttl_ms (queued TTL when neither sets one; 0: none), default_max_queued (absent: none)}; the type's registry entry may set max_queued, queued_ttl_s, max_timeout_s, max_attempts_limit */
+  settings: RedisArg;
+  /** the job's own settings that are not their defaults, as name/value pairs: priority ('0'), max_attempts ('': the type's or the default), timeout_ms ('0'), type_check ('default': a built-in type, refused only when the registry exists and lacks it; 'custom': refused unless the registry has it), idempotency_ttl_ms and fingerprint (none: no idempotency key), backoff (backoff JSON; ''), ttl_ms (the job's own queued TTL; none), model (the training job id whose model an inference job uses, recorded as `model`: the claim scripts' affinity prefers a worker holding it) */
+  options: readonly RedisArg[];
 }
 /** enqueue-job's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const enqueueJobCall = (keys: EnqueueJobKeys, args: EnqueueJobArgs): ScriptCall => ({
   script: lua.enqueueJob,
   keys: [keys.job, keys.queue, keys.notify, keys.all, keys.queued, keys.seq, keys.types, keys.events, keys.idempotency, keys.workers_of_type, keys.expiring],
-  argv: [args.job_id, args.worker_type, args.kind, args.payload, args.priority, args.max_attempts, args.timeout_ms, args.now, args.maxlen, args.type_check, args.idempotency_ttl_ms, args.fingerprint, args.backoff, args.default_max_attempts, args.quotas, args.model],
+  argv: [args.job_id, args.worker_type, args.kind, args.payload, args.now, args.settings, ...args.options],
 });
 /**
  * enqueue-job: create a job and put it on its type's queue, atomically.

@@ -16,38 +16,38 @@ ARGV:
   worker_type worker type
   kind        kind
   payload     payload JSON
-  priority    priority
-  max_attempts  max_attempts ('' for the type's or the default)
-  timeout_ms  timeout_ms
   now         now (ms)
-  maxlen      events maxlen
-  type_check  'default' (a built-in type: refused only when the registry exists and lacks it)
-              or 'custom' (refused unless the registry has it)
-  idempotency_ttl_ms  idempotency TTL ms ('' for no key)
-  fingerprint request fingerprint
-  backoff     backoff JSON
-  default_max_attempts  max_attempts when neither the job nor its type's registry entry sets one
-  quotas      quotas JSON: {ttl_ms (the job's queued TTL, or absent), default_ttl_ms (0: none),
-              default_max_queued}; the type's registry entry may set max_queued, queued_ttl_s,
-              max_timeout_s, max_attempts_limit
-  model       '' or the training job id whose model an inference job uses (recorded as `model`:
-              the claim scripts' affinity prefers a worker holding it)
+  settings    the API's settings JSON, the same for every job: {maxlen (events maxlen),
+              default_max_attempts (max_attempts when neither the job nor its type's registry
+              entry sets one), default_ttl_ms (queued TTL when neither sets one; 0: none),
+              default_max_queued (absent: none)}; the type's registry entry may set max_queued,
+              queued_ttl_s, max_timeout_s, max_attempts_limit
+  ...options  the job's own settings that are not their defaults, as name/value pairs:
+              priority ('0'), max_attempts ('': the type's or the default), timeout_ms ('0'),
+              type_check ('default': a built-in type, refused only when the registry exists and
+              lacks it; 'custom': refused unless the registry has it), idempotency_ttl_ms and
+              fingerprint (none: no idempotency key), backoff (backoff JSON; ''), ttl_ms (the
+              job's own queued TTL; none), model (the training job id whose model an inference
+              job uses, recorded as `model`: the claim scripts' affinity prefers a worker holding it)
 Returns: {1, seq, id, live workers of the type} created | {2, 0, existing id} idempotent replay.
 Errors (nothing written): KILN IDEMPOTENCY_KEY_REUSED, KILN UNKNOWN_WORKER_TYPE, KILN JOB_EXISTS,
 KILN QUEUE_FULL <limit>, KILN TIMEOUT_ABOVE_CEILING <limit>, KILN ATTEMPTS_ABOVE_CEILING <limit>.
 ]]
 --@include _helpers
-local id, wtype = ARGV[1], ARGV[2]
-local now = ARGV[8]
-if ARGV[11] ~= '' then
+local id, wtype, now = ARGV[1], ARGV[2], ARGV[5]
+local settings = cjson.decode(ARGV[6])
+local opt = {priority = '0', max_attempts = '', timeout_ms = '0', type_check = 'default', idempotency_ttl_ms = '',
+  fingerprint = '', backoff = ''}
+for i = 7, #ARGV - 1, 2 do opt[ARGV[i]] = ARGV[i + 1] end
+if opt.idempotency_ttl_ms ~= '' then
   local prev = redis.call('HMGET', KEYS[9], 'job_id', 'fingerprint')
   if prev[1] then
-    if prev[2] ~= ARGV[12] then return redis.error_reply('KILN IDEMPOTENCY_KEY_REUSED') end
+    if prev[2] ~= opt.fingerprint then return redis.error_reply('KILN IDEMPOTENCY_KEY_REUSED') end
     return {2, 0, prev[1]}
   end
 end
 local typeJson = redis.call('HGET', KEYS[7], wtype)
-if not typeJson and (ARGV[10] == 'custom' or redis.call('EXISTS', KEYS[7]) == 1) then
+if not typeJson and (opt.type_check == 'custom' or redis.call('EXISTS', KEYS[7]) == 1) then
   return redis.error_reply('KILN UNKNOWN_WORKER_TYPE')
 end
 local cfg = {}
@@ -55,32 +55,31 @@ if typeJson then
   local ok, decoded = pcall(cjson.decode, typeJson)
   if ok and type(decoded) == 'table' then cfg = decoded end
 end
-local quotas = cjson.decode(ARGV[15])
 local maxTimeout, attemptsLimit = tonumber(cfg.max_timeout_s), tonumber(cfg.max_attempts_limit)
-if maxTimeout and tonumber(ARGV[7]) > maxTimeout * 1000 then return redis.error_reply('KILN TIMEOUT_ABOVE_CEILING ' .. tostring(maxTimeout)) end
-if attemptsLimit and ARGV[6] ~= '' and tonumber(ARGV[6]) > attemptsLimit then return redis.error_reply('KILN ATTEMPTS_ABOVE_CEILING ' .. tostring(attemptsLimit)) end
+if maxTimeout and tonumber(opt.timeout_ms) > maxTimeout * 1000 then return redis.error_reply('KILN TIMEOUT_ABOVE_CEILING ' .. tostring(maxTimeout)) end
+if attemptsLimit and opt.max_attempts ~= '' and tonumber(opt.max_attempts) > attemptsLimit then return redis.error_reply('KILN ATTEMPTS_ABOVE_CEILING ' .. tostring(attemptsLimit)) end
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('KILN JOB_EXISTS') end
-local maxQueued = tonumber(cfg.max_queued) or tonumber(quotas.default_max_queued)
+local maxQueued = tonumber(cfg.max_queued) or tonumber(settings.default_max_queued)
 if maxQueued and redis.call('ZCARD', KEYS[2]) >= maxQueued then return redis.error_reply('KILN QUEUE_FULL ' .. tostring(maxQueued)) end
-local maxAttempts = ARGV[6]
+local maxAttempts = opt.max_attempts
 if maxAttempts == '' then
-  maxAttempts = tonumber(cfg.max_attempts) or tonumber(ARGV[14])
+  maxAttempts = tonumber(cfg.max_attempts) or tonumber(settings.default_max_attempts)
   if attemptsLimit and maxAttempts > attemptsLimit then maxAttempts = attemptsLimit end
 end
-local ttlMs = tonumber(quotas.ttl_ms)
+local ttlMs = tonumber(opt.ttl_ms)
 if not ttlMs then ttlMs = (tonumber(cfg.queued_ttl_s) or 0) * 1000 end
-if ttlMs <= 0 then ttlMs = tonumber(quotas.default_ttl_ms) or 0 end
+if ttlMs <= 0 then ttlMs = tonumber(settings.default_ttl_ms) or 0 end
 local seq = redis.call('INCR', KEYS[6])
 redis.call('HSET', KEYS[1], 'id', id, 'seq', seq, 'type', wtype, 'kind', ARGV[3], 'payload', ARGV[4],
-  'status', 'queued', 'priority', ARGV[5], 'attempts', 0, 'max_attempts', maxAttempts, 'timeout_ms', ARGV[7],
-  'progress', 0, 'created_at', now, 'backoff', ARGV[13])
-if ARGV[16] ~= '' then redis.call('HSET', KEYS[1], 'model', ARGV[16]) end
-if ARGV[11] ~= '' then
+  'status', 'queued', 'priority', opt.priority, 'attempts', 0, 'max_attempts', maxAttempts, 'timeout_ms', opt.timeout_ms,
+  'progress', 0, 'created_at', now, 'backoff', opt.backoff)
+if opt.model then redis.call('HSET', KEYS[1], 'model', opt.model) end
+if opt.idempotency_ttl_ms ~= '' then
   redis.call('HSET', KEYS[1], 'idempotency_key', KEYS[9])
-  redis.call('HSET', KEYS[9], 'job_id', id, 'fingerprint', ARGV[12])
-  redis.call('PEXPIRE', KEYS[9], ARGV[11])
+  redis.call('HSET', KEYS[9], 'job_id', id, 'fingerprint', opt.fingerprint)
+  redis.call('PEXPIRE', KEYS[9], opt.idempotency_ttl_ms)
 end
-redis.call('ZADD', KEYS[2], queue_score(ARGV[5], seq), id)
+redis.call('ZADD', KEYS[2], queue_score(opt.priority, seq), id)
 redis.call('ZADD', KEYS[4], seq, id)
 redis.call('ZADD', KEYS[5], seq, id)
 if ttlMs > 0 then
@@ -89,5 +88,5 @@ if ttlMs > 0 then
   redis.call('ZADD', KEYS[11], deadline, id)
 end
 if redis.call('LPUSH', KEYS[3], '1') > 1000 then redis.call('LTRIM', KEYS[3], 0, 999) end
-emit(KEYS[8], ARGV[9], 'job', id, 'status', 'queued', 'type', wtype, 'ts', now)
+emit(KEYS[8], settings.maxlen, 'job', id, 'status', 'queued', 'type', wtype, 'ts', now)
 return {1, seq, id, redis.call('SCARD', KEYS[10])}
