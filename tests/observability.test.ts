@@ -89,7 +89,11 @@ describe('job timings', () => {
     expect(t.queue_wait_ms + t.run_ms).toBeLessThanOrEqual(new Date(cold.finished_at).getTime() - new Date(cold.created_at).getTime());
 
     // the worker's own record carries its boot timings
-    const worker = (await sys.request('GET', `/workers/${cold.worker_id}`)).body;
+    // the spawner records them when the worker's ready message arrives, which a fast first job can beat
+    const worker = await sys.waitFor('the worker record with its boot timings', async () => {
+      const w = (await sys.request('GET', `/workers/${cold.worker_id}`)).body;
+      return w.boot_timings && w;
+    });
     expect(worker.boot_timings).toMatchObject({ spawn_ms: c.spawn_ms, runtime_ready_ms: c.runtime_ready_ms, framework_import_ms: null });
     expect(worker.boot_timings.ready_ms).toBeGreaterThanOrEqual(c.spawn_ms);
     expect(worker.boot_timings.process_ms).toBeLessThanOrEqual(c.spawn_ms);

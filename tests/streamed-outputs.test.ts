@@ -33,7 +33,11 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Submits, follows the job's events from while it is queued, and returns them with the ended job. */
+/**
+ * Submits, follows the job's events from while it is queued or running, and returns them with the ended job.
+ * The handlers pace their yields (≥ 0.5 s in all) so the stream is opened before the job ends: a stream opened
+ * after the end replays no outputs (the result has them).
+ */
 async function follow(body: Record<string, unknown>) {
   const r = await sys.request('POST', '/jobs', body);
   expect(r.status, JSON.stringify(r.body)).toBe(202);
@@ -44,7 +48,7 @@ async function follow(body: Record<string, unknown>) {
 
 describe('streamed outputs', () => {
   it('a Node async generator: each yield is an output event, in order, before end; the result is its return value', async () => {
-    const { events, outputs, job } = await follow({ function: 'countdown', input: { from: 5 } });
+    const { events, outputs, job } = await follow({ function: 'countdown', input: { from: 5, ms: 100 } });
     expect(outputs.map((o) => o.output)).toEqual([5, 4, 3, 2, 1].map((left) => ({ left })));
     expect(outputs.map((o) => o.seq)).toEqual([0, 1, 2, 3, 4]);
     expect(outputs.map((o) => o.attempt)).toEqual([1, 1, 1, 1, 1]);
@@ -58,7 +62,7 @@ describe('streamed outputs', () => {
   });
 
   it('the built-in stream function (word by word) and a sync generator: the result is the list of yields', async () => {
-    const words = await follow({ function: 'stream', input: { text: 'the quick brown fox jumps', ms: 20 } });
+    const words = await follow({ function: 'stream', input: { text: 'the quick brown fox jumps', ms: 100 } });
     expect(words.outputs.map((o) => o.output)).toEqual(['the', 'quick', 'brown', 'fox', 'jumps']);
     expect(words.job.result).toEqual(['the', 'quick', 'brown', 'fox', 'jumps']);
     const r = await sys.request('POST', '/jobs?wait=20', { function: 'items', input: { items: [1, 'two', { three: 3 }, null] } });
@@ -75,7 +79,7 @@ describe('streamed outputs', () => {
 
   it('a Python generator handler: each yield is an output event, in order; the result is the list of yields', async () => {
     const tokens = ['Once', ' upon', ' a', ' time', ' …'];
-    const { events, outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'stream', tokens, sleep_s: 0.02 } });
+    const { events, outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'stream', tokens, sleep_s: 0.1 } });
     expect(outputs.map((o) => o.output)).toEqual(tokens);
     expect(outputs.map((o) => o.seq)).toEqual([0, 1, 2, 3, 4]);
     const names = events.map((e) => e.event);
@@ -84,13 +88,13 @@ describe('streamed outputs', () => {
   });
 
   it('a Python async generator handler streams too; its result is the list of yields', async () => {
-    const { outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'astream', tokens: ['a', 'b', 'c'] } });
+    const { outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'astream', tokens: ['a', 'b', 'c'], sleep_s: 0.2 } });
     expect(outputs.map((o) => o.output)).toEqual(['a', 'b', 'c']);
     expect(job).toMatchObject({ status: 'succeeded', result: ['a', 'b', 'c'] });
   });
 
   it('a Python generator that returns a value: that is the result; ctx.output streams too', async () => {
-    const { outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'stream', tokens: [1, 2], emit: { last: true }, result: { total: 3 } } });
+    const { outputs, job } = await follow({ worker_type: 'fake', payload: { handler: 'stream', tokens: [1, 2], sleep_s: 0.25, emit: { last: true }, result: { total: 3 } } });
     expect(outputs.map((o) => o.output)).toEqual([1, 2, { last: true }]);
     expect(job).toMatchObject({ status: 'succeeded', result: { total: 3 } });
   });
