@@ -86,7 +86,7 @@ export async function inferRows(redis: RedisServer, o: { samples: number; loadJo
     types['sklearn-affinity'] = { ...pool, affinity_wait_ms: 100 };
     types['sklearn-anywhere'] = { ...pool, affinity_wait_ms: 0 };
   }
-  const sys = await startSystem(redis, { types, env: { DATA_ROOT: data } });
+  const sys = await startSystem(redis, { types, env: { DATA_ROOT: data }, watchJobEnds: true }); // ?wait= woken as the Node API is
   try {
     for (const f of installed) {
       const trained = await finished(sys, '/jobs/training', { model_type: f.model_type, data_path: 'train.csv', hyperparameters: f.hyperparameters, worker_type: `${f.name}-cached` });
@@ -100,6 +100,7 @@ export async function inferRows(redis: RedisServer, o: { samples: number; loadJo
       const uncached: number[] = [];
       const runMs = { cached: [] as number[], uncached: [] as number[] };
       const loadMs: number[] = [];
+      const waitMs: number[] = [];
       for (let i = 0; i < o.samples; i++) {
         if (Date.now() > o.deadline) throw new Error('bench deadline passed during inference latency');
         const order = i % 2 === 0 ? (['cached', 'uncached'] as const) : (['uncached', 'cached'] as const);
@@ -108,6 +109,7 @@ export async function inferRows(redis: RedisServer, o: { samples: number; loadJo
           if (r.job.result?.model_cached !== (v === 'cached')) throw new Error(`${f.name} ${v}: result says model_cached=${String(r.job.result?.model_cached)}`);
           (v === 'cached' ? cached : uncached).push(r.ms);
           runMs[v].push(r.job.timings.run_ms);
+          waitMs.push(r.job.timings.queue_wait_ms);
           if (v === 'uncached') loadMs.push(r.job.result.model_load_ms);
         }
       }
@@ -117,7 +119,7 @@ export async function inferRows(redis: RedisServer, o: { samples: number; loadJo
           figure: Math.round(percentile(cached, p) * 10) / 10, unit: 'ms',
           counterpart: 'same type with `model_cache_size: 0` (loaded per job)',
           counterpartFigure: Math.round(percentile(uncached, p) * 10) / 10, target: null,
-          note: `in the handler (run_ms) p${p}: ${percentile(runMs.cached, p)} vs ${percentile(runMs.uncached, p)} ms; a load (model_load_ms) p50 ${Math.round(percentile(loadMs, 50))} ms`,
+          note: `in the handler (run_ms) p${p}: ${percentile(runMs.cached, p)} vs ${percentile(runMs.uncached, p)} ms; a load (model_load_ms) p50 ${Math.round(percentile(loadMs, 50))} ms; queue wait p50 ${percentile(waitMs, 50)} ms`,
         });
       }
     }
