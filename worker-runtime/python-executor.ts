@@ -267,8 +267,8 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
 
   const heldBy = (r: RunnerBase) => [...active.values()].filter((job) => job.runner === r);
 
-  /** Sends one job (`run`) or several (`run_batch`) to the runner; one promise per job. */
-  const runJobs = async (items: { job: JobRecord; ctx: ExecContext }[]): Promise<Promise<unknown>[]> => {
+  /** Sends one job (`run`) or a batch (`run_batch`) to the runner; one promise per job. */
+  const runJobs = async (items: { job: JobRecord; ctx: ExecContext }[], asBatch: boolean): Promise<Promise<unknown>[]> => {
     const early = (failure: JobFailure) => items.map(() => Promise.reject(failure));
     if (items.every((i) => i.ctx.signal.aborted)) return items.map((i) => Promise.reject(abortFailure(i.ctx.signal.reason)));
     try {
@@ -309,7 +309,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
       ctx.signal.addEventListener('abort', onAbort, { once: true });
     }));
     const wire = live.map(({ job }) => ({ id: job.id, kind: job.kind, type: job.type, payload: job.payload, attempt: job.attempts, timeout_ms: job.timeout_ms }));
-    r.send(wire.length === 1 ? { type: 'run', job: wire[0] } : { type: 'run_batch', jobs: wire });
+    r.send(asBatch ? { type: 'run_batch', jobs: wire } : { type: 'run', job: wire[0] });
     if (r.exit) runnerExited(r, r.exit); // it died between start() and now
     return items.map((i) => {
       const at = live.indexOf(i);
@@ -318,8 +318,8 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   };
 
   /** Queues jobs behind the runner's current work; the queue moves on once every job has settled. */
-  const enqueue = (items: { job: JobRecord; ctx: ExecContext }[]): Promise<unknown>[] => {
-    const sending = queue.then(() => runJobs(items));
+  const enqueue = (items: { job: JobRecord; ctx: ExecContext }[], asBatch: boolean): Promise<unknown>[] => {
+    const sending = queue.then(() => runJobs(items, asBatch));
     const promises = items.map((_, i) => sending.then((all) => all[i]));
     queue = Promise.allSettled(promises);
     return promises;
@@ -331,9 +331,9 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     start,
     run(job, ctx) {
       // a safety net only: the worker never hands over more than `capacity` jobs at once
-      return enqueue([{ job, ctx }])[0] as Promise<unknown>;
+      return enqueue([{ job, ctx }], false)[0] as Promise<unknown>;
     },
-    runBatch: (items) => enqueue(items),
+    runBatch: (items) => enqueue(items, true), // a batch of 1 too: the handler's batch entry runs it
     async stop() {
       closed = true;
       takeFirst()?.kill(); // asked for early, never used
