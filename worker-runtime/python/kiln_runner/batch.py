@@ -94,3 +94,30 @@ def _one(call, handle, ctx):
         return call(handle, ctx.job, ctx)
     except BaseException as exc:  # noqa: BLE001 - SystemExit from a handler fails the job, not the runner
         return exc
+
+
+def infer_each(jobs, ctx, prepare, predict_group):
+    """The skeleton of a built-in infer_batch: prepare(job, job_ctx) → (model, …) per job, a failure
+    being that job's error; predict_group([(job_ctx, model, …)]) → {id(item): result or exception},
+    once per distinct model. Returns one entry per job; each result records batch_size."""
+    prepared, by_model = [], {}
+    for job, jctx in zip(jobs, ctx.contexts):
+        try:
+            item = (jctx, *prepare(job, jctx))
+        except Exception as exc:  # noqa: BLE001 - that job's error
+            prepared.append(exc)
+            continue
+        prepared.append(item)
+        by_model.setdefault(id(item[1]), []).append(item)
+    ctx.progress(0.3, f"predicting for {len(jobs)} jobs")
+    results = {}
+    for items in by_model.values():
+        results.update(predict_group(items))
+    ctx.progress(1.0, "done")
+    out = []
+    for item in prepared:
+        value = item if isinstance(item, Exception) else results[id(item)]
+        if isinstance(value, dict):
+            value["batch_size"] = len(jobs)
+        out.append(value)
+    return out

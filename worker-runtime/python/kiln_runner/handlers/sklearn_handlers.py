@@ -4,6 +4,7 @@ import pickle
 
 from ..errors import InputError
 from ..metrics import numbers_only
+from .. import batch
 from . import artifacts, bounds, sklearn_models, tabular
 
 MODEL_FILE = "model.pkl"
@@ -126,28 +127,7 @@ def infer_batch(jobs, ctx):
     """
     import numpy as np
 
-    prepared, by_model = [], {}
-    for job, jctx in zip(jobs, ctx.contexts):
-        try:
-            item = (jctx, *_prepare(job, jctx))
-        except Exception as exc:  # noqa: BLE001 - that job's error
-            prepared.append(exc)
-            continue
-        prepared.append(item)
-        by_model.setdefault(id(item[1]), []).append(item)
-    ctx.progress(0.3, f"predicting {sum(len(i[2]) for i in prepared if not isinstance(i, Exception))} rows "
-                      f"for {len(jobs)} jobs")
-    results = {}
-    for items in by_model.values():
-        results.update(_predict_group(np, items))
-    ctx.progress(1.0, "done")
-    out = []
-    for item in prepared:
-        value = item if isinstance(item, Exception) else results[id(item)]
-        if isinstance(value, dict):
-            value["batch_size"] = len(jobs)
-        out.append(value)
-    return out
+    return batch.infer_each(jobs, ctx, _prepare, lambda items: _predict_group(np, items))
 
 
 def _predict_group(np, items):
