@@ -257,6 +257,23 @@ describe.skipIf(!hasPython)('python executor', () => {
     expect(e.pid()).toBe(pid);
   });
 
+  it('gives a batch whose every job was aborted the cancel grace, then replaces the runner', async () => {
+    const e = executor({ cancelGraceMs: 300 });
+    await e.start();
+    const first = e.pid() as number;
+    const [a, b] = [context(), context()];
+    const [ra, rb] = e.runBatch([{ job: job({ handler: 'hang' }), ctx: a.ctx }, { job: job({ handler: 'hang' }), ctx: b.ctx }]);
+    await until('the first hang job to start', () => a.progress.length > 0);
+    a.controller.abort();
+    await new Promise((r) => setTimeout(r, 400)); // one job aborted: the batch goes on past the grace
+    expect(alive(first)).toBe(true);
+    b.controller.abort({ type: 'timeout', message: 'too slow' });
+    expect((await failure(ra as Promise<unknown>)).error.type).toBe('cancelled');
+    expect((await failure(rb as Promise<unknown>)).error).toEqual({ type: 'timeout', message: 'too slow' });
+    await until('the hung runner to be killed', () => !alive(first));
+    expect(await e.run(job({ handler: 'echo' }), context().ctx)).toBeTruthy();
+  });
+
   it('runs the memory hog fixture: the runner holds the memory until cancelled', async () => {
     const e = executor({ cancelGraceMs: 2000 });
     await e.start();
