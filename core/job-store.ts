@@ -153,7 +153,7 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
   const claimArgs = (workerId: string, now: number | '', count: number, coldStart?: { spawnedAt: number; timings: ColdStart }): scripts.ClaimJobArgs => ({
     worker_id: workerId, now, job_prefix: keys.jobPrefix, maxlen: maxLen, count,
     spawned_at: coldStart ? coldStart.spawnedAt : '', cold_start: coldStart ? JSON.stringify(coldStart.timings) : '',
-    ...affinityArgs,
+    ...affinityArgs, only_model: '',
   });
 
   const enqueueCall = createEnqueueCall(keys, maxLen);
@@ -192,6 +192,12 @@ export function createJobStore(redis: RedisPort, opts: JobStoreOptions) {
      */
     async claim(type: string, workerId: string, now: number, count = 1, coldStart?: { spawnedAt: number; timings: ColdStart }): Promise<ClaimedJobs> {
       const args = claimArgs(workerId, now, count, coldStart);
+      return parseJobs((await scripts.claimJob(redis, claimKeys(type, workerId), args)) as unknown[]);
+    },
+
+    /** Dynamic batching: claims up to `count` queued jobs of `type` whose model is `model` (from the first 256 queued). */
+    async claimModel(type: string, workerId: string, model: string, now: number, count: number): Promise<ClaimedJobs> {
+      const args = { ...claimArgs(workerId, now, count), only_model: model };
       return parseJobs((await scripts.claimJob(redis, claimKeys(type, workerId), args)) as unknown[]);
     },
 

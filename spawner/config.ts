@@ -86,8 +86,8 @@ export function typeCapacityProblem(cfg: WorkerTypeConfig): string | undefined {
 /** The model cache lives in the Python runner: a Node type that sets it is a mistake worth a word. */
 export function modelCacheProblem(cfg: WorkerTypeConfig): string | undefined {
   if (FRAMEWORKS[cfg.framework].runtime === 'python') return undefined;
-  const field = (['model_cache_size', 'model_cache_mb', 'affinity_wait_ms'] as const).find((f) => cfg[f] !== undefined);
-  return field && `${field}: the model cache (and model affinity) belongs to Python runners; a ${cfg.framework} type has none (remove the field)`;
+  const field = (['model_cache_size', 'model_cache_mb', 'affinity_wait_ms', 'batch'] as const).find((f) => cfg[f] !== undefined);
+  return field && `${field}: the model cache (and model affinity, and dynamic batching) belongs to Python runners; a ${cfg.framework} type has none (remove the field)`;
 }
 
 export function loadWorkerTypes(env: Env): Record<string, WorkerTypeConfig> {

@@ -33,6 +33,7 @@ export function workerBoot(config: SpawnerConfig, id: string, type: string, cfg:
     ...(cfg.framework !== 'node' && {
       model_cache: { size: cfg.model_cache_size ?? DEFAULT_MODEL_CACHE_SIZE, ...(cfg.model_cache_mb !== undefined && { mb: cfg.model_cache_mb }) },
       affinity_wait_ms: cfg.affinity_wait_ms ?? DEFAULT_AFFINITY_WAIT_MS,
+      ...(cfg.batch && { batch: cfg.batch }),
     }),
     backoff: {
       base_ms: cfg.backoff_ms ?? config.backoff.base_ms,

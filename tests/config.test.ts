@@ -113,6 +113,20 @@ describe('regressions', () => {
     expect(loadWorkerTypes({ WORKER_TYPES_FILE: file })['node-many']?.max_jobs).toBe(8);
   });
 
+  it('batch: validated (max_size 1..256, max_wait_ms 0..10000, no other keys), Python types only, passed to the worker boot', () => {
+    const file = join(tmp, 'types.json');
+    const types = (cfg: unknown) => {
+      writeFileSync(file, JSON.stringify({ t: cfg }));
+      return loadWorkerTypes({ WORKER_TYPES_FILE: file });
+    };
+    const sk = { framework: 'sklearn', version: '1.3.0' };
+    expect(types({ ...sk, batch: { max_size: 8, max_wait_ms: 20 } }).t?.batch).toEqual({ max_size: 8, max_wait_ms: 20 });
+    expect(() => types({ ...sk, batch: { max_size: 0, max_wait_ms: 20 } })).toThrow(/t\.batch\.max_size/);
+    expect(() => types({ ...sk, batch: { max_size: 8, max_wait_ms: 10_001 } })).toThrow(/t\.batch\.max_wait_ms/);
+    expect(() => types({ ...sk, batch: { max_size: 8, max_wait_ms: 20, wait: 1 } })).toThrow(/t\.batch/);
+    expect(() => types({ framework: 'node', version: '20', batch: { max_size: 8, max_wait_ms: 20 } })).toThrow(/t\.batch: .*Python runners/);
+  });
+
   it('a worker claims no more jobs than its executor runs at once; a timeout counts from the start of execution', async () => {
     const keys = createKeys(prefix());
     const store = createJobStore(createIoredisPort(redis), { keys, ...jobRecordSettings({}) });

@@ -227,6 +227,53 @@ describe.skipIf(!hasPython)('python executor', () => {
     expect((await failure(e.run(job({ handler: 'echo' }), already.ctx))).error.type).toBe('cancelled');
   });
 
+  it('runs a batch in one handler call: each job gets its own result, a bad input fails alone', async () => {
+    const e = executor();
+    const [a, b, c] = [context(), context(), context()];
+    const [ra, rb, rc] = e.runBatch([
+      { job: job({ handler: 'batched', x: 1 }), ctx: a.ctx }, { job: job({ handler: 'batched', x: 'no' }), ctx: b.ctx },
+      { job: job({ handler: 'batched', x: 4 }), ctx: c.ctx },
+    ]);
+    expect(await ra).toEqual({ doubled: 2, batch_size: 3 });
+    expect(await rc).toEqual({ doubled: 8, batch_size: 3 });
+    const f = await failure(rb as Promise<unknown>);
+    expect(f.error).toMatchObject({ exception: 'ValueError', message: "x must be a number, not 'no'" });
+    for (const x of [a, b, c]) expect(x.logs).toEqual([['info', 'batch of 3']]);
+    expect(await e.run(job({ handler: 'echo' }), context().ctx)).toBeTruthy(); // the runner is free again
+  });
+
+  it('ends a job cancelled in a batch as cancelled while the batch goes on, on the same runner', async () => {
+    const e = executor({ cancelGraceMs: 300 });
+    await e.start();
+    const pid = e.pid();
+    const [a, b] = [context(), context()];
+    const [ra, rb] = e.runBatch([
+      { job: job({ handler: 'batched', x: 1, wait_cancel: true }), ctx: a.ctx }, { job: job({ handler: 'batched', x: 2 }), ctx: b.ctx },
+    ]);
+    await until('the batch to start', () => a.progress.length > 0);
+    a.controller.abort();
+    expect((await failure(ra as Promise<unknown>)).error.type).toBe('cancelled');
+    expect(await rb).toEqual({ doubled: 4, batch_size: 2 });
+    expect(e.pid()).toBe(pid);
+  });
+
+  it('gives a batch whose every job was aborted the cancel grace, then replaces the runner', async () => {
+    const e = executor({ cancelGraceMs: 300 });
+    await e.start();
+    const first = e.pid() as number;
+    const [a, b] = [context(), context()];
+    const [ra, rb] = e.runBatch([{ job: job({ handler: 'hang' }), ctx: a.ctx }, { job: job({ handler: 'hang' }), ctx: b.ctx }]);
+    await until('the first hang job to start', () => a.progress.length > 0);
+    a.controller.abort();
+    await new Promise((r) => setTimeout(r, 400)); // one job aborted: the batch goes on past the grace
+    expect(alive(first)).toBe(true);
+    b.controller.abort({ type: 'timeout', message: 'too slow' });
+    expect((await failure(ra as Promise<unknown>)).error.type).toBe('cancelled');
+    expect((await failure(rb as Promise<unknown>)).error).toEqual({ type: 'timeout', message: 'too slow' });
+    await until('the hung runner to be killed', () => !alive(first));
+    expect(await e.run(job({ handler: 'echo' }), context().ctx)).toBeTruthy();
+  });
+
   it('runs the memory hog fixture: the runner holds the memory until cancelled', async () => {
     const e = executor({ cancelGraceMs: 2000 });
     await e.start();

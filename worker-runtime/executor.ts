@@ -47,6 +47,8 @@ export interface Executor {
   start(): Promise<ReadyInfo>;
   /** Runs one job; resolves with its JSON-serialisable result or throws a JobFailure. */
   run(job: JobRecord, ctx: ExecContext): Promise<unknown>;
+  /** Runs jobs as one batch (Python: one handler call); one promise per job, as run()'s. */
+  runBatch?(items: { job: JobRecord; ctx: ExecContext }[]): Promise<unknown>[];
   /** Stops whatever the executor started. Never throws. */
   stop(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * Runs jobs in a warm Python runner (`python -u -m kiln_runner`) over JSON lines.
  *
- * One runner per executor, one job at a time. A runner that breaks the protocol,
+ * One runner per executor, one job — or one batch of jobs (runBatch) — at a time. A runner that breaks the protocol,
  * dies, or ignores a cancel past the grace is killed and replaced before the next
  * job; the job it held fails with a JobFailure that says why (exit code, signal,
  * the last stderr lines). Nothing here throws out of the worker's event loop.
@@ -64,6 +64,13 @@ export interface PythonExecutor extends Executor {
   pid(): number | undefined;
   /** The last (up to 50) stderr lines of the current or last runner. */
   stderrTail(): string[];
+  /**
+   * Runs jobs as one batch: one `run_batch` message, one handler call (see kiln_runner/batch.py);
+   * one promise per job, settled with that job's own result or JobFailure. A job cancelled or timed
+   * out in a batch ends so once the batch answers (its result is dropped); the batch goes on. When
+   * every job of the batch is aborted, the runner has the cancel grace to answer, else it is replaced.
+   */
+  runBatch(items: { job: JobRecord; ctx: ExecContext }[]): Promise<unknown>[];
 }
 
 interface ActiveJob {
@@ -88,7 +95,7 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   /** Why this executor no longer forks from the template (set on its first trouble). */
   let templateOff: string | undefined = o.templateSocket ? undefined : 'no template';
   let starting: Promise<ReadyInfo> | undefined;
-  let active: ActiveJob | undefined;
+  const active = new Map<string, ActiveJob>(); // by job id: the job or the jobs of the batch the runner holds
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
 
@@ -209,7 +216,8 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     if (r !== runner || r.broken || m.type === 'ready') return;
     if (m.type === 'fatal') return log('error', `python runner reported ${m.code}: ${m.message}`);
     if (m.type === 'model_cache') return safely(() => o.onModelCache?.(m));
-    const job = active?.runner === r && m.job_id === active.id ? active : undefined;
+    const held = m.job_id ? active.get(m.job_id) : undefined;
+    const job = held?.runner === r ? held : undefined;
     if (m.type === 'log') {
       if (!job) return log(m.level ?? (m.stream === 'stderr' ? 'warn' : 'info'), `python runner: ${m.message}`);
       const stream = m.stream;
@@ -236,62 +244,85 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
   const protocolError = (r: RunnerBase, line: string, why: string) => {
     if (r !== runner || r.broken) return;
     const message = `the python runner wrote a line that is not a protocol message (${why}): ${JSON.stringify(line.slice(0, 200))}`;
-    if (active?.runner === r) {
-      active.settle({ ok: false, failure: new JobFailure(
+    for (const job of heldBy(r)) {
+      job.settle({ ok: false, failure: new JobFailure(
         { type: 'protocol_error', message, retryable: true, stderr_tail: [...r.tail] }, { fatal: true, retryable: true }) });
     }
     replace(r, message);
   };
 
   const runnerExited = (r: RunnerBase, e: Exit) => {
-    const job = active?.runner === r ? active : undefined;
-    if (!job) return; // an idle runner that died is replaced by the next run()
+    const jobs = heldBy(r);
+    if (jobs.length === 0) return; // an idle runner that died is replaced by the next run()
     const how = `the python runner (pid ${r.pid}) ${exitText(e)}`;
-    if (r.stopping) return job.settle({ ok: false, failure: stoppedFailure(job.id, how) });
-    job.settle({ ok: false, failure: new JobFailure({
-      type: 'runner_crashed', message: `${how} while running job ${job.id}`, retryable: true,
-      exit_code: e.code, signal: e.signal, stderr_tail: [...r.tail],
-    }, { fatal: true, retryable: true }) }); // settles as cancelled/timeout instead when the job was aborted
-    replace(r, `it ${exitText(e)}`);
+    for (const job of jobs) {
+      if (r.stopping) job.settle({ ok: false, failure: stoppedFailure(job.id, how) });
+      else job.settle({ ok: false, failure: new JobFailure({
+        type: 'runner_crashed', message: `${how} while running job ${job.id}`, retryable: true,
+        exit_code: e.code, signal: e.signal, stderr_tail: [...r.tail],
+      }, { fatal: true, retryable: true }) }); // settles as cancelled/timeout instead when the job was aborted
+    }
+    if (!r.stopping) replace(r, `it ${exitText(e)}`);
   };
 
-  const runOne = async (job: JobRecord, ctx: ExecContext): Promise<unknown> => {
-    if (ctx.signal.aborted) throw abortFailure(ctx.signal.reason);
+  const heldBy = (r: RunnerBase) => [...active.values()].filter((job) => job.runner === r);
+
+  /** Sends one job (`run`) or a batch (`run_batch`) to the runner; one promise per job. */
+  const runJobs = async (items: { job: JobRecord; ctx: ExecContext }[], asBatch: boolean): Promise<Promise<unknown>[]> => {
+    const early = (failure: JobFailure) => items.map(() => Promise.reject(failure));
+    if (items.every((i) => i.ctx.signal.aborted)) return items.map((i) => Promise.reject(abortFailure(i.ctx.signal.reason)));
     try {
       await start();
     } catch (err) {
       const e = err as ExecutorStartError;
-      throw new JobFailure({ type: 'executor_start_failed', message: e.message, retryable: true }, { fatal: true, retryable: true });
+      return early(new JobFailure({ type: 'executor_start_failed', message: e.message, retryable: true }, { fatal: true, retryable: true }));
     }
-    if (ctx.signal.aborted) throw abortFailure(ctx.signal.reason);
+    const live = items.filter((i) => !i.ctx.signal.aborted); // one aborted while the runner started: never sent
+    if (live.length === 0) return items.map((i) => Promise.reject(abortFailure(i.ctx.signal.reason)));
     const r = runner as RunnerBase;
-    return new Promise<unknown>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+    const batch: ActiveJob[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const sent = live.map(({ job, ctx }) => new Promise<unknown>((resolve, reject) => {
       const onAbort = () => {
         me.aborted = true;
         r.send({ type: 'cancel', job_id: job.id });
+        if (timer || !batch.every((b) => b.aborted)) return; // a batch goes on while one of its jobs is live
         timer = setTimeout(() => {
-          me.settle({ ok: false, failure: abortFailure(ctx.signal.reason) });
-          replace(r, `job ${job.id} did not stop within ${cancelGraceMs} ms of its cancel`);
+          for (const b of batch) b.settle({ ok: false, failure: abortFailure(b.ctx.signal.reason) });
+          replace(r, `job ${batch.map((b) => b.id).join(', ')} did not stop within ${cancelGraceMs} ms of its cancel`);
         }, cancelGraceMs);
       };
       const me: ActiveJob = {
         id: job.id, ctx, runner: r, aborted: false,
         settle(outcome) {
-          if (active !== me) return;
-          active = undefined;
-          clearTimeout(timer);
+          if (active.get(me.id) !== me) return;
+          active.delete(me.id);
+          if (batch.every((b) => active.get(b.id) !== b)) clearTimeout(timer);
           ctx.signal.removeEventListener('abort', onAbort);
           if (me.aborted) reject(abortFailure(ctx.signal.reason)); // a late answer does not undo the cancel
           else if (outcome.ok) resolve(outcome.value);
           else reject(outcome.failure);
         },
       };
-      active = me;
+      batch.push(me);
+      active.set(job.id, me);
       ctx.signal.addEventListener('abort', onAbort, { once: true });
-      r.send({ type: 'run', job: { id: job.id, kind: job.kind, type: job.type, payload: job.payload, attempt: job.attempts, timeout_ms: job.timeout_ms } });
-      if (r.exit) runnerExited(r, r.exit); // it died between start() and now
+    }));
+    const wire = live.map(({ job }) => ({ id: job.id, kind: job.kind, type: job.type, payload: job.payload, attempt: job.attempts, timeout_ms: job.timeout_ms }));
+    r.send(asBatch ? { type: 'run_batch', jobs: wire } : { type: 'run', job: wire[0] });
+    if (r.exit) runnerExited(r, r.exit); // it died between start() and now
+    return items.map((i) => {
+      const at = live.indexOf(i);
+      return at >= 0 ? sent[at] as Promise<unknown> : Promise.reject(abortFailure(i.ctx.signal.reason));
     });
+  };
+
+  /** Queues jobs behind the runner's current work; the queue moves on once every job has settled. */
+  const enqueue = (items: { job: JobRecord; ctx: ExecContext }[], asBatch: boolean): Promise<unknown>[] => {
+    const sending = queue.then(() => runJobs(items, asBatch));
+    const promises = items.map((_, i) => sending.then((all) => all[i]));
+    queue = Promise.allSettled(promises);
+    return promises;
   };
 
   return {
@@ -300,10 +331,9 @@ export function createPythonExecutor(o: PythonExecutorOptions): PythonExecutor {
     start,
     run(job, ctx) {
       // a safety net only: the worker never hands over more than `capacity` jobs at once
-      const next = queue.then(() => runOne(job, ctx));
-      queue = next.catch(() => {});
-      return next;
+      return enqueue([{ job, ctx }], false)[0] as Promise<unknown>;
     },
+    runBatch: (items) => enqueue(items, true), // a batch of 1 too: the handler's batch entry runs it
     async stop() {
       closed = true;
       takeFirst()?.kill(); // asked for early, never used

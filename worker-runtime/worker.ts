@@ -17,6 +17,7 @@ import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
 import { createOutputReporter, type OutputReporter } from './output-reporter';
 import { createProgressReporter, type ProgressReporter } from './progress-reporter';
+import { batchable, createBatchGate, fillBatch } from './batcher';
 import { createWakeClaim } from './wake-claim';
 import { createCompletions } from './completions';
 
@@ -183,7 +184,8 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
-  async function runJob(job: JobRecord): Promise<void> {
+  /** Runs one job; `gate`: the batch it belongs to (batcher.ts), else the executor runs it alone. */
+  async function runJob(job: JobRecord, gate?: ReturnType<typeof createBatchGate>): Promise<void> {
     const controller = new AbortController();
     running.set(job.id, { job, controller });
     const timeoutMs = job.timeout_ms > 0 ? job.timeout_ms : boot.default_timeout_ms;
@@ -195,10 +197,11 @@ export function createWorker(deps: WorkerDeps) {
       .then(() => {
         // A payload no API would accept (written to Redis some other way) fails once: no runner or function sees it.
         if (jsonValueDepth(job.payload) > MAX_JSON_DEPTH) {
+          gate?.withdraw();
           throw new JobFailure({ type: 'payload_too_deep', message: tooDeepMessage("the job's payload") }, { retryable: false });
         }
         if (timeoutMs > 0) timer = setTimeout(() => controller.abort({ type: 'timeout', message: `job exceeded its time limit of ${timeoutMs / 1000} s (timeout_s)` }), timeoutMs);
-        return deps.executor.run(job, ctx);
+        return gate ? gate.run(job, ctx) : deps.executor.run(job, ctx);
       })
       .finally(() => {
         settled = true;
@@ -278,8 +281,30 @@ export function createWorker(deps: WorkerDeps) {
     claimed += jobs.length;
     for (const job of jobs) {
       if (job.started_at !== undefined) stats.claimed(job.started_at - (job.queued_at ?? job.created_at));
-      void runJob(job);
+      if (running.size === 0 && batchable(job, boot.batch, deps.executor)) void startBatch(job);
+      else void runJob(job);
     }
+  }
+
+  /** Dynamic batching: `first` holds the slot while more jobs of its model are claimed, then all run as one batch. */
+  async function startBatch(first: JobRecord): Promise<void> {
+    const settings = boot.batch as NonNullable<typeof boot.batch>;
+    const hold = new AbortController();
+    running.set(first.id, { job: first, controller: hold }); // the slot is taken while the batch fills
+    let more: JobRecord[] = [];
+    try {
+      const budget = boot.max_total_jobs === undefined ? settings.max_size : Math.min(settings.max_size, boot.max_total_jobs - claimed + 1);
+      more = await fillBatch({ store, type: boot.worker_type, workerId: boot.worker_id, first, settings: { ...settings, max_size: budget },
+        now: deps.now, stop: () => draining || hold.signal.aborted });
+    } catch (err) {
+      deps.log('warn', `filling the batch of ${first.id}: ${String(err)}; running what was claimed`);
+    }
+    running.delete(first.id);
+    claimed += more.length;
+    const batch = [first, ...more];
+    const gate = createBatchGate(deps.executor, batch.length);
+    for (const job of more) if (job.started_at !== undefined) stats.claimed(job.started_at - (job.queued_at ?? job.created_at));
+    for (const job of batch) void runJob(job, gate);
   }
 
   /** A new worker's claims, until it got its first jobs, record where its start went on them. */

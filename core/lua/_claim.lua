@@ -95,17 +95,41 @@ local function affine_pick(queueKey, queuedIdx, jobPrefix, workerId, now, want, 
   return pick, retry
 end
 
+-- Dynamic batching: the ids (still on the queue) of up to `want` queued jobs among the first
+-- `scan` of the queue whose `model` is `model`, in queue order. Stale entries are dropped.
+local function model_pick(queueKey, queuedIdx, jobPrefix, model, want, scan)
+  local pick = {}
+  for _, id in ipairs(redis.call('ZRANGE', queueKey, 0, scan - 1)) do
+    local j = redis.call('HMGET', jobPrefix .. id, 'status', 'model')
+    if j[1] ~= 'queued' then
+      redis.call('ZREM', queueKey, id)
+      redis.call('ZREM', queuedIdx, id)
+    elseif j[2] == model then
+      table.insert(pick, id)
+      if #pick >= want then break end
+    end
+  end
+  return pick
+end
+
 -- Shared fragment: move up to `want` queued jobs of a type to a worker's active set.
 -- Returns the claimed jobs, each a flat field/value array, and (affinity only) the ms after
 -- which a job left to another worker may be claimed here (nil: none). `aff` nil: plain
--- priority order. When the queue is left empty its wake-up tokens are dropped: they only
+-- priority order. `only_model` (nil: any job): only jobs of that model, from the first 256 of the
+-- queue (a batching worker filling its batch). When the queue is left empty its wake-up tokens are dropped: they only
 -- ever mean "there may be a job", and stale ones would wake idle workers for nothing (so
 -- are they when every job was left to other workers: this worker comes back after `retry`).
 local function claim_jobs(queueKey, activeKey, workerKey, queuedIdx, runningIdx, events, notifyKey,
-                          workerId, now, jobPrefix, maxlen, want, aff)
+                          workerId, now, jobPrefix, maxlen, want, aff, only_model)
   local out = {}
   local retry = nil
-  if aff then
+  if only_model then
+    for _, id in ipairs(model_pick(queueKey, queuedIdx, jobPrefix, only_model, want, 256)) do
+      redis.call('ZREM', queueKey, id)
+      local job = claim_one(jobPrefix, id, activeKey, queuedIdx, runningIdx, events, workerId, now, maxlen)
+      if job then table.insert(out, job) end
+    end
+  elseif aff then
     for _ = 1, 4 do
       local pick
       pick, retry = affine_pick(queueKey, queuedIdx, jobPrefix, workerId, now, want - #out, aff)

@@ -22,6 +22,8 @@ ARGV:
   holders_prefix  key prefix of the set of workers holding a model (affinity)
   worker_prefix   key prefix of worker hashes (affinity: a holder's status and type)
   wnotify_prefix  key prefix of a worker's own notify list (affinity: an idle holder is woken)
+  only_model  '' (any job) or a model id: only queued jobs of that model, from the first 256 of
+              the queue (dynamic batching: a worker filling a batch; affinity is then not used)
 DERIVED:
   job_prefix .. <id>   the hash of each job popped from the queue (ids are known only inside)
   holders_prefix .. <model>   the workers holding a queued job's model
@@ -46,7 +48,8 @@ if now == '' then
   now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
 local jobs, retry = claim_jobs(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7],
-  ARGV[1], now, ARGV[3], ARGV[4], tonumber(ARGV[5]), affinity_args(ARGV[8], KEYS[8], ARGV[9], ARGV[10], ARGV[11]))
+  ARGV[1], now, ARGV[3], ARGV[4], tonumber(ARGV[5]), affinity_args(ARGV[8], KEYS[8], ARGV[9], ARGV[10], ARGV[11]),
+  ARGV[12] ~= '' and ARGV[12] or nil)
 if ARGV[6] ~= '' then
   local spawned = tonumber(ARGV[6])
   for _, job in ipairs(jobs) do

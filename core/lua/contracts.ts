@@ -128,12 +128,14 @@ export interface ClaimJobArgs {
   worker_prefix: RedisArg;
   /** key prefix of a worker's own notify list (affinity: an idle holder is woken) */
   wnotify_prefix: RedisArg;
+  /** '' (any job) or a model id: only queued jobs of that model, from the first 256 of the queue (dynamic batching: a worker filling a batch; affinity is then not used) */
+  only_model: RedisArg;
 }
 /** claim-job's KEYS and ARGV in order, for a caller that batches script calls itself (a pipeline). */
 export const claimJobCall = (keys: ClaimJobKeys, args: ClaimJobArgs): ScriptCall => ({
   script: lua.claimJob,
   keys: [keys.queue, keys.active, keys.worker, keys.queued, keys.running, keys.events, keys.notify, keys.models],
-  argv: [args.worker_id, args.now, args.job_prefix, args.maxlen, args.count, args.spawned_at, args.cold_start, args.affinity_wait_ms, args.holders_prefix, args.worker_prefix, args.wnotify_prefix],
+  argv: [args.worker_id, args.now, args.job_prefix, args.maxlen, args.count, args.spawned_at, args.cold_start, args.affinity_wait_ms, args.holders_prefix, args.worker_prefix, args.wnotify_prefix, args.only_model],
 });
 /**
  * claim-job: move up to N queued jobs of a type to a worker's active set.

@@ -80,6 +80,8 @@ export const workerBootSchema = z.object({
   model_cache: z.object({ size: z.number().int().nonnegative(), mb: z.number().positive().optional() }).optional(),
   /** Python types: the worker advertises its runner's models and claims with model affinity (affinity_wait_ms). */
   affinity_wait_ms: z.number().int().nonnegative().optional(),
+  /** Python types: dynamic batching of inference jobs of one model (worker-runtime/batcher.ts). */
+  batch: z.object({ max_size: z.number().int().positive(), max_wait_ms: z.number().int().nonnegative() }).optional(),
   backoff: z.object({ base_ms: z.number().nonnegative(), max_ms: z.number().nonnegative() }),
   succeeded_retention_ms: z.number().positive(),
   failed_retention_ms: z.number().positive(),

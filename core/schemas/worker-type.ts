@@ -51,6 +51,15 @@ export const workerTypeConfigSchema = z.object({
    * type holds loaded is left to that worker before any worker may take it (default DEFAULT_AFFINITY_WAIT_MS).
    */
   affinity_wait_ms: z.number().int().nonnegative().max(60_000).optional(),
+  /**
+   * Python types: dynamic batching. An idle worker that claims an inference job claims more queued jobs
+   * of the same model, up to max_size, waiting at most max_wait_ms from the first for the batch to fill,
+   * and runs them in one handler call (each job keeps its own result, error, attempts and events).
+   */
+  batch: z.object({
+    max_size: z.number().int().min(1).max(256),
+    max_wait_ms: z.number().int().min(0).max(10_000),
+  }).strict().optional(),
   recycle_after_jobs: z.number().int().positive().optional(),
   recycle_rss_growth_mb: z.number().positive().optional(),
   /** Python types: fork each worker's runner from a template that imported the framework once; false: spawn each runner. */

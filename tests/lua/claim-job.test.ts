@@ -10,7 +10,7 @@ const k: ClaimJobKeys = {
 };
 const a = (over: Partial<ClaimJobArgs> = {}): ClaimJobArgs => ({
   worker_id: 'w1', now: 2000, job_prefix: keys.jobPrefix, maxlen: 100, count: 1, spawned_at: '', cold_start: '',
-  affinity_wait_ms: '', holders_prefix: keys.modelHolders, worker_prefix: keys.workerPrefix, wnotify_prefix: keys.workerNotify(''), ...over,
+  affinity_wait_ms: '', holders_prefix: keys.modelHolders, worker_prefix: keys.workerPrefix, wnotify_prefix: keys.workerNotify(''), only_model: '', ...over,
 });
 
 describe('claim-job.lua', () => {
@@ -54,5 +54,22 @@ describe('claim-job.lua', () => {
     expect(rows.map((row) => jsonToRecord(row).attempts)).toEqual(['1', '1', '1']);
     expect(await r.io.hget(keys.job('a'), 'status')).toBe('cancelled');
     expect(await r.io.zcard(keys.queue('node'))).toBe(0);
+  });
+
+  it('claims only the queued jobs of one model, in queue order, when only_model is set (dynamic batching)', async () => {
+    const infer = (id: string, model: string, priority = 0) =>
+      r.store.enqueue(newJob(id, { kind: 'inference', payload: { model_path: model, inputs: [[1]] }, priority }));
+    await infer('m1a', 'm1');
+    await infer('m2a', 'm2', 5);
+    await infer('m1b', 'm1');
+    await r.store.enqueue(newJob('plain'));
+    await infer('m1c', 'm1');
+    await infer('m1d', 'm1');
+    const rows = (await claimJob(r.port, k, a({ only_model: 'm1', count: 3 }))) as unknown[];
+    expect(rows.map((row) => jsonToRecord(row).id)).toEqual(['m1a', 'm1b', 'm1c']);
+    expect(rows.map((row) => jsonToRecord(row).attempts)).toEqual(['1', '1', '1']);
+    expect(await r.io.zrange(keys.queue('node'), '0', '-1')).toEqual(['m2a', 'plain', 'm1d']);
+    expect(await claimJob(r.port, k, a({ only_model: 'none', count: 3 }))).toEqual([]);
+    expect(await r.io.zcard(keys.queue('node'))).toBe(3);
   });
 });

@@ -4,6 +4,7 @@ import pickle
 
 from ..errors import InputError
 from ..metrics import numbers_only
+from .. import batch
 from . import artifacts, bounds, sklearn_models, tabular
 
 MODEL_FILE = "model.pkl"
@@ -85,24 +86,76 @@ def _metrics(task, estimator, X, y, X_train):
             "rmse": float(m.mean_squared_error(y, predicted) ** 0.5)}
 
 
-def infer(job, ctx):
+def _prepare(job, ctx):
+    """(model, X, payload, meta, n rows) of one inference job: its inputs checked, its model from the cache."""
     payload = _payload(job)
     data, meta, digest = artifacts.open_model(ctx, payload.get("model_path"), "sklearn")
     artifacts.check_model_type(payload, meta)
     rows = tabular.inference_rows(ctx, payload, meta["features"])
     X = tabular.encode_rows(meta["feature_spec"], rows)
-    ctx.progress(0.3, f"predicting {len(rows)} rows")
     # unpickled only after its bytes matched the digest Kiln recorded when it trained the model
     key = ("sklearn", str(payload.get("model_path")), digest)
     model = artifacts.cached(ctx, key, lambda: pickle.loads(data), len(data))
+    return model, X, payload, meta, len(rows)
+
+
+def _predict(model, X, payload, meta, ctx):
     try:
-        result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(rows),
+        result = {"predictions": model.predict(X).tolist(), "model_type": meta["model_type"], "n": len(X),
                   **artifacts.cache_fields(ctx)}
         if payload.get("return_probabilities") and hasattr(model, "predict_proba"):
             result["probabilities"] = model.predict_proba(X).tolist()
             result["classes"] = meta.get("classes")
     except (TypeError, ValueError) as exc:  # e.g. an infinite input value
         raise InputError(f"{type(model).__name__} cannot predict on these inputs: {exc}") from exc
+    return result
+
+
+def infer(job, ctx):
+    model, X, payload, meta, n = _prepare(job, ctx)
+    ctx.progress(0.3, f"predicting {n} rows")
+    result = _predict(model, X, payload, meta, ctx)
     ctx.progress(1.0, "done")
     return result
 
+
+def infer_batch(jobs, ctx):
+    """A batch of inference jobs: each job's inputs checked alone, one predict per model on all good rows.
+
+    A job whose inputs (or model) are bad gets its own error; when the joint predict fails
+    (one job's values break the model), each job is predicted alone so only that job fails.
+    """
+    import numpy as np
+
+    return batch.infer_each(jobs, ctx, _prepare, lambda items: _predict_group(np, items))
+
+
+def _predict_group(np, items):
+    """{id(item): result or exception} for jobs sharing one model: one joint predict, split back per job."""
+    model = items[0][1]
+    proba = any(i[3].get("return_probabilities") for i in items) and hasattr(model, "predict_proba")
+    try:
+        X = np.vstack([i[2] for i in items])
+        predictions = model.predict(X).tolist()
+        probabilities = model.predict_proba(X).tolist() if proba else None
+    except (TypeError, ValueError):  # one job's values break the model: each alone, so only that job fails
+        return {id(i): _alone(i) for i in items}
+    out, start = {}, 0
+    for item in items:
+        jctx, _, _, payload, meta, n = item
+        result = {"predictions": predictions[start:start + n], "model_type": meta["model_type"], "n": n,
+                  **artifacts.cache_fields(jctx)}
+        if payload.get("return_probabilities") and proba:
+            result["probabilities"] = probabilities[start:start + n]
+            result["classes"] = meta.get("classes")
+        out[id(item)] = result
+        start += n
+    return out
+
+
+def _alone(item):
+    jctx, model, X, payload, meta, _ = item
+    try:
+        return _predict(model, X, payload, meta, jctx)
+    except Exception as exc:  # noqa: BLE001
+        return exc

@@ -4,6 +4,7 @@ import math
 import os
 
 from ..errors import InputError
+from .. import batch
 from . import artifacts, bounds, supervised, tabular
 
 MODEL_FILE = "model.pt"
@@ -125,9 +126,8 @@ def _evaluate(torch, model, loss_on, X, y, idx, device, classification):
         return found
 
 
-def infer(job, ctx):
-    import torch
-
+def _prepare(torch, job, ctx):
+    """(model, X, payload, meta, device) of one inference job: its inputs checked, its model from the cache."""
     from . import torch_models
 
     payload = _payload(job)
@@ -148,9 +148,38 @@ def infer(job, ctx):
         return model.to(device).eval()
 
     model = artifacts.cached(ctx, ("pytorch", str(payload.get("model_path")), digest, str(device)), load, len(data))
+    return model, X, payload, meta, device
+
+
+def _result(outputs, payload, meta, ctx):
+    return {**supervised.decode(meta["prep"], outputs, bool(payload.get("return_probabilities"))),
+            "model_type": meta["model_type"], "n": len(outputs), **artifacts.cache_fields(ctx)}
+
+
+def infer(job, ctx):
+    import torch
+
+    model, X, payload, meta, device = _prepare(torch, job, ctx)
     ctx.progress(0.5, f"predicting {len(X)} rows on {device}")
-    outputs = _outputs(torch, model, torch.from_numpy(X).to(device))
-    result = {**supervised.decode(prep, outputs, bool(payload.get("return_probabilities"))),
-              "model_type": meta["model_type"], "n": len(X), **artifacts.cache_fields(ctx)}
+    result = _result(_outputs(torch, model, torch.from_numpy(X).to(device)), payload, meta, ctx)
     ctx.progress(1.0, "done")
     return result
+
+
+def infer_batch(jobs, ctx):
+    """A batch of inference jobs (kiln_runner/batch.py): each job's inputs checked alone (a bad one fails
+    that job), one forward pass per model on all good rows, the outputs split back per job."""
+    import numpy as np
+    import torch
+
+    def predict_group(items):
+        model, device = items[0][1], items[0][5]
+        outputs = _outputs(torch, model, torch.from_numpy(np.concatenate([i[2] for i in items])).to(device))
+        out, start = {}, 0
+        for item in items:
+            jctx, _, X, payload, meta, _ = item
+            out[id(item)] = _result(outputs[start:start + len(X)], payload, meta, jctx)
+            start += len(X)
+        return out
+
+    return batch.infer_each(jobs, ctx, lambda job, jctx: _prepare(torch, job, jctx), predict_group)
