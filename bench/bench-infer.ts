@@ -5,7 +5,8 @@
  * alternately in one run through `POST /jobs/inference?wait=` (submit → finished
  * job in the answer). A framework the interpreter cannot import is a skipped row.
  * Then, under load (50 in flight, two workers, four models), jobs/s and latency with
- * affinity (`affinity_wait_ms`) against none: what affinity costs when every worker is busy.
+ * affinity (`affinity_wait_ms`) against none: what affinity costs when every worker is busy;
+ * and with dynamic batching (`batch`) against none, one worker, one model.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,6 +86,9 @@ export async function inferRows(redis: RedisServer, o: { samples: number; loadJo
     const pool = { framework: 'sklearn', version: '1.2', python: PYTHON, idle_timeout: 600, max_jobs: 1, max_workers: 2, model_cache_size: 2 } as const;
     types['sklearn-affinity'] = { ...pool, affinity_wait_ms: 100 };
     types['sklearn-anywhere'] = { ...pool, affinity_wait_ms: 0 };
+    const one = { ...pool, max_workers: 1 };
+    types['sklearn-batched'] = { ...one, batch: { max_size: 16, max_wait_ms: 10 } };
+    types['sklearn-single'] = one;
   }
   const sys = await startSystem(redis, { types, env: { DATA_ROOT: data }, watchJobEnds: true }); // ?wait= woken as the Node API is
   try {
@@ -123,7 +127,7 @@ export async function inferRows(redis: RedisServer, o: { samples: number; loadJo
         });
       }
     }
-    if (types['sklearn-affinity']) rows.push(...(await affinityRows(sys, o)));
+    if (types['sklearn-affinity']) rows.push(...(await affinityRows(sys, o)), ...(await batchRows(sys, o)));
     return rows;
   } finally {
     await sys.stop().catch((e: unknown) => console.error(`stopping Kiln: ${String(e)}`));
@@ -151,5 +155,25 @@ async function affinityRows(sys: System, o: { loadJobs: number; deadline: number
   return [
     { measure: `Inference throughput with affinity (\`affinity_wait_ms: 100\`; ${what}; best of 2)`, figure: on.jobsPerSec, unit: 'jobs/s', counterpart: '`affinity_wait_ms: 0` (any free worker, which loads the model)', counterpartFigure: off.jobsPerSec, target: null },
     { measure: `Inference latency p50 with affinity (same load)`, figure: on.p50, unit: 'ms', counterpart: '`affinity_wait_ms: 0`', counterpartFigure: off.p50, target: null, note: `p99 ${on.p99} vs ${off.p99} ms` },
+  ];
+}
+
+/** One model, one worker, 50 in flight: dynamic batching (up to 16 jobs, 10 ms to fill) against one job at a time. */
+async function batchRows(sys: System, o: { loadJobs: number; deadline: number }): Promise<Row[]> {
+  const t = await finished(sys, '/jobs/training', { model_type: 'random_forest', data_path: 'train.csv', hyperparameters: { target: 'label', n_estimators: 300 }, worker_type: 'sklearn-batched' });
+  const models = [t.job.job_id as string];
+  const runs: Record<string, LoadResult[]> = { 'sklearn-batched': [], 'sklearn-single': [] };
+  for (const type of ['sklearn-batched', 'sklearn-single', 'sklearn-single', 'sklearn-batched']) {
+    if (Date.now() > o.deadline) throw new Error('bench deadline passed during the batching runs');
+    await loadRun(sys, type, models, 8, 4); // warm: the worker up, the model loaded
+    runs[type]!.push(await loadRun(sys, type, models, o.loadJobs, 50));
+  }
+  const best = (xs: LoadResult[]) => xs.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a));
+  const on = best(runs['sklearn-batched']!);
+  const off = best(runs['sklearn-single']!);
+  const what = `${o.loadJobs} sklearn inference jobs for one model, 50 in flight, one worker`;
+  return [
+    { measure: `Inference throughput with batching (\`batch: {max_size: 16, max_wait_ms: 10}\`; ${what}; best of 2)`, figure: on.jobsPerSec, unit: 'jobs/s', counterpart: 'no batching (one job per handler call)', counterpartFigure: off.jobsPerSec, target: null },
+    { measure: `Inference latency p50 with batching (same load)`, figure: on.p50, unit: 'ms', counterpart: 'no batching', counterpartFigure: off.p50, target: null, note: `p99 ${on.p99} vs ${off.p99} ms` },
   ];
 }
