@@ -8,15 +8,14 @@ import { backoffMs } from '../core/backoff';
 import type { ClaimedJobs, JobStore } from '../core/job-store';
 import type { WorkerStore } from '../core/worker-store';
 import { createJobStats, type JobOutcome, type JobStatsDelta, type ModelCacheCounts } from '../core/job-stats';
-import { hostSecrets, redact, redactError } from '../core/redact';
+import { hostSecrets, redactError } from '../core/redact';
 import { jsonValueDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../core/json-depth';
 import type { ColdStart, JobError, JobRecord } from '../core/schemas/job';
 import type { WorkerBoot } from '../core/schemas/ipc';
 import { type ExecContext, type Executor, JobFailure } from './executor';
 import type { JobLogSink } from './job-log-writer';
 import { toFailure } from './job-failure';
-import { createOutputReporter, type OutputReporter } from './output-reporter';
-import { createProgressReporter, type ProgressReporter } from './progress-reporter';
+import { createJobContext } from './job-context';
 import { batchable, createBatchGate, fillBatch } from './batcher';
 import { createWakeClaim } from './wake-claim';
 import { createCompletions } from './completions';
@@ -140,39 +139,6 @@ export function createWorker(deps: WorkerDeps) {
     heartbeat.unref();
   }
 
-  /** The job's context, and `settle()`: writes the last throttled progress update and the pending outputs before the result. */
-  function context(job: JobRecord, controller: AbortController): { ctx: ExecContext; settle(): Promise<void> } {
-    // made on the job's first progress report: most jobs never report any
-    let reporter: ProgressReporter | undefined;
-    const reporterOf = () => (reporter ??= createProgressReporter({
-      jobId: job.id, workerId: boot.worker_id, store, now: () => deps.now(),
-      warn: (message) => ctx.log('warn', message),
-      writeFailed: (message) => deps.log('warn', message),
-    }));
-    // made on the job's first output: most jobs stream none
-    let outputs: OutputReporter | undefined;
-    const outputsOf = () => (outputs ??= createOutputReporter({
-      jobId: job.id, workerId: boot.worker_id, attempt: job.attempts, store, now: () => deps.now(),
-      warn: (message) => ctx.log('warn', message),
-      writeFailed: (message) => deps.log('warn', message),
-    }));
-    const settle = async () => {
-      await Promise.all([reporter?.settle(), outputs?.settle()]);
-    };
-    const ctx: ExecContext = {
-      signal: controller.signal,
-      progress: (value, message, metrics) => reporterOf().report(value, message, metrics),
-      log(level, message) {
-        deps.logs.write(job.id, level, redact(message, secrets));
-      },
-      output(stream, text) {
-        deps.logs.write(job.id, stream, redact(text, secrets));
-      },
-      emit: (value) => outputsOf().emit(value),
-    };
-    return { ctx, settle };
-  }
-
   /** What the job's failure became ('' when it was no longer this worker's to record). */
   function reportFailure(job: JobRecord, error: JobError, status: 'failed' | 'queued' | 'delayed' | 'cancelled' | ''): void {
     if (!status || !deps.onJobFailed) return;
@@ -192,7 +158,7 @@ export function createWorker(deps: WorkerDeps) {
     // the time limit counts from when the executor starts the job (it has a free slot: see `capacity`)
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
-    const { ctx, settle } = context(job, controller);
+    const { ctx, settle } = createJobContext(job, controller, { workerId: boot.worker_id, store, logs: deps.logs, secrets, now: deps.now, log: deps.log });
     const execution = Promise.resolve()
       .then(() => {
         // A payload no API would accept (written to Redis some other way) fails once: no runner or function sees it.
